@@ -1,0 +1,264 @@
+//! Reverse-mode automatic differentiation, define-by-run.
+//!
+//! Every op that has a float input requiring a gradient records a [`Node`] on the fly: its inputs
+//! and a closure holding what its backward formula needs. `backward` walks the nodes in reverse
+//! topological order, calls each closure with the gradients of the node's outputs (the
+//! vector–Jacobian product), and accumulates (`+=`) the results into the inputs' gradients.
+//!
+//! Gradients are **first order**: backward closures run under [`no_grad`], so the gradient of a
+//! gradient is not recorded. The graph is freed as backward consumes it (PyTorch's default,
+//! `retain_graph=False`): a second backward through the same nodes is an error.
+
+mod gradcheck;
+
+pub use gradcheck::{GradcheckReport, gradcheck, gradcheck_with};
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::tensor::{DType, Data, Tensor};
+
+/// The gradient formula of one recorded op: given the gradient of every output, returns the
+/// gradient of every input (`None` where the input needs none).
+pub(crate) type BackwardFn = Box<dyn FnOnce(&[Tensor]) -> Result<Vec<Option<Tensor>>> + Send>;
+
+/// One recorded op in the graph.
+pub struct Node {
+    pub(crate) op: &'static str,
+    pub(crate) inputs: Vec<Tensor>,
+    /// Shape and dtype of each output, to make zero gradients for outputs that received none.
+    outputs: Vec<(Vec<usize>, DType)>,
+    backward: Mutex<Option<BackwardFn>>,
+}
+
+thread_local! {
+    static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Whether ops record the graph on this thread.
+pub fn is_grad_enabled() -> bool {
+    GRAD_ENABLED.with(|g| g.get())
+}
+
+/// Runs `f` without recording the graph (PyTorch's `with torch.no_grad():`).
+pub fn no_grad<R>(f: impl FnOnce() -> R) -> R {
+    let _guard = NoGradGuard::new();
+    f()
+}
+
+/// Disables recording until dropped.
+pub struct NoGradGuard {
+    prev: bool,
+}
+
+impl NoGradGuard {
+    pub fn new() -> Self {
+        let prev = GRAD_ENABLED.with(|g| g.replace(false));
+        NoGradGuard { prev }
+    }
+}
+
+impl Default for NoGradGuard {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for NoGradGuard {
+    fn drop(&mut self) {
+        GRAD_ENABLED.with(|g| g.set(self.prev));
+    }
+}
+
+/// True when an op over `inputs` must be recorded.
+pub(crate) fn needs_grad(inputs: &[&Tensor]) -> bool {
+    is_grad_enabled() && inputs.iter().any(|t| t.requires_grad())
+}
+
+/// Wraps the result of a single-output op, recording `backward` when any input requires a gradient.
+pub(crate) fn record<F>(data: Data, op: &'static str, inputs: &[&Tensor], backward: F) -> Tensor
+where
+    F: FnOnce(&Tensor) -> Result<Vec<Option<Tensor>>> + Send + 'static,
+{
+    let mut out = record_multi(vec![data], op, inputs, move |g: &[Tensor]| backward(&g[0]));
+    out.pop().expect("record_multi returns one tensor per data") // ok: one data in, one tensor out
+}
+
+/// Wraps the results of a multi-output op (an RNN's output and final state, ...).
+pub(crate) fn record_multi<F>(
+    datas: Vec<Data>,
+    op: &'static str,
+    inputs: &[&Tensor],
+    backward: F,
+) -> Vec<Tensor>
+where
+    F: FnOnce(&[Tensor]) -> Result<Vec<Option<Tensor>>> + Send + 'static,
+{
+    if !needs_grad(inputs) {
+        return datas.into_iter().map(Tensor::from_data).collect();
+    }
+    let node = Arc::new(Node {
+        op,
+        inputs: inputs.iter().map(|t| (*t).clone()).collect(),
+        outputs: datas.iter().map(|d| (d.shape().to_vec(), d.dtype())).collect(),
+        backward: Mutex::new(Some(Box::new(backward))),
+    });
+    datas.into_iter().enumerate().map(|(i, d)| Tensor::from_node(d, node.clone(), i)).collect()
+}
+
+fn node_key(n: &Arc<Node>) -> usize {
+    Arc::as_ptr(n) as usize
+}
+
+impl Tensor {
+    /// Backpropagates from a one-element tensor (a loss): `d(self)/d(leaf)` accumulates into every
+    /// leaf that requires a gradient.
+    pub fn backward(&self) -> Result<()> {
+        if self.numel() != 1 {
+            return Err(Error::Autograd {
+                op: "backward",
+                msg: format!(
+                    "backward() needs a one-element tensor, got shape {:?}; use backward_with(grad_output)",
+                    self.shape()
+                ),
+            });
+        }
+        let ones = crate::tensor::Tensor::ones(&self.shape(), self.dtype())?;
+        self.backward_with(&ones)
+    }
+
+    /// Backpropagates the vector–Jacobian product with `grad_output` (same shape and dtype as self).
+    pub fn backward_with(&self, grad_output: &Tensor) -> Result<()> {
+        if grad_output.shape() != self.shape() || grad_output.dtype() != self.dtype() {
+            return Err(Error::mismatch(
+                "backward",
+                &self.shape(),
+                &grad_output.shape(),
+                format!(
+                    "grad_output must match the tensor (dtype {} vs {})",
+                    self.dtype(),
+                    grad_output.dtype()
+                ),
+            ));
+        }
+        if !self.requires_grad() {
+            return Err(Error::Autograd {
+                op: "backward",
+                msg: "the tensor does not require a gradient (no input requires one, or it was made under no_grad)".into(),
+            });
+        }
+        let _guard = NoGradGuard::new();
+        let g = grad_output.detach();
+        let Some((root, root_index)) = self.grad_fn().cloned() else {
+            return self.accumulate_grad(g);
+        };
+
+        // Reverse topological order of the nodes reachable from the root (iterative DFS, so that
+        // graphs thousands of ops deep do not overflow the stack).
+        let mut order: Vec<Arc<Node>> = Vec::new();
+        let mut seen: HashMap<usize, ()> = HashMap::new();
+        let mut stack: Vec<(Arc<Node>, bool)> = vec![(root.clone(), false)];
+        while let Some((node, expanded)) = stack.pop() {
+            if expanded {
+                order.push(node);
+                continue;
+            }
+            if seen.insert(node_key(&node), ()).is_some() {
+                continue;
+            }
+            stack.push((node.clone(), true));
+            for input in &node.inputs {
+                if let Some((child, _)) = input.grad_fn()
+                    && !seen.contains_key(&node_key(child))
+                {
+                    stack.push((child.clone(), false));
+                }
+            }
+        }
+
+        let mut pending: HashMap<usize, Vec<Option<Tensor>>> = HashMap::new();
+        pending.insert(node_key(&root), {
+            let mut v = vec![None; root.outputs.len()];
+            v[root_index] = Some(g);
+            v
+        });
+        for node in order.iter().rev() {
+            let Some(grads) = pending.remove(&node_key(node)) else {
+                continue;
+            };
+            let grads = grads
+                .into_iter()
+                .zip(&node.outputs)
+                .map(|(g, (shape, dtype))| match g {
+                    Some(g) => Ok(g),
+                    None => Tensor::zeros(shape, *dtype),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let f = node.backward.lock().unwrap_or_else(|e| e.into_inner()).take();
+            let Some(f) = f else {
+                return Err(Error::Autograd {
+                    op: node.op,
+                    msg: "the graph was already freed by an earlier backward; recompute the forward pass"
+                        .into(),
+                });
+            };
+            let input_grads = f(&grads)?;
+            if input_grads.len() != node.inputs.len() {
+                return Err(Error::Autograd {
+                    op: node.op,
+                    msg: format!(
+                        "backward returned {} gradients for {} inputs",
+                        input_grads.len(),
+                        node.inputs.len()
+                    ),
+                });
+            }
+            for (input, gi) in node.inputs.iter().zip(input_grads) {
+                let Some(gi) = gi else { continue };
+                if !input.requires_grad() {
+                    continue;
+                }
+                if gi.shape() != input.shape() {
+                    return Err(Error::Autograd {
+                        op: node.op,
+                        msg: format!(
+                            "gradient of shape {:?} for an input of shape {:?}",
+                            gi.shape(),
+                            input.shape()
+                        ),
+                    });
+                }
+                match input.grad_fn() {
+                    None => input.accumulate_grad(gi)?,
+                    Some((child, idx)) => {
+                        let slot =
+                            pending.entry(node_key(child)).or_insert_with(|| vec![None; child.outputs.len()]);
+                        slot[*idx] = Some(match slot[*idx].take() {
+                            None => gi,
+                            Some(prev) => prev.add(&gi)?,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Node {
+    /// Frees a long chain of nodes iteratively: the default recursive drop would use one stack
+    /// frame per op and overflow on graphs thousands of ops deep (an RNN over a long sequence).
+    fn drop(&mut self) {
+        let mut stack: Vec<Tensor> = std::mem::take(&mut self.inputs);
+        while let Some(t) = stack.pop() {
+            if let Ok(inner) = Arc::try_unwrap(t.0)
+                && let Some((node, _)) = inner.grad_fn
+                && let Ok(mut node) = Arc::try_unwrap(node)
+            {
+                stack.append(&mut node.inputs);
+            }
+        }
+    }
+}

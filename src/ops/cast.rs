@@ -1,0 +1,50 @@
+//! Dtype conversion. Between f32 and f64 it is differentiable: $\partial L/\partial x$ is the
+//! upstream gradient converted back to $x$'s dtype. To or from i64 and bool it is not (no gradient
+//! flows through integers); floats convert to i64 by truncation toward zero, as in PyTorch.
+
+use crate::autograd::record;
+use crate::error::Result;
+use crate::map_any;
+use crate::ops::map_array;
+use crate::tensor::{DType, Data, Element, Tensor};
+
+fn convert<T: Element>(d: &Data) -> Data {
+    let out = match d {
+        Data::F32(a) => map_array(a, |v| T::from_f64(v as f64)),
+        Data::F64(a) => map_array(a, T::from_f64),
+        Data::I64(a) => map_array(a, |v| T::from_f64(v as f64)),
+        Data::Bool(a) => map_array(a, |v| T::from_f64(if v { 1.0 } else { 0.0 })),
+    };
+    T::wrap(out)
+}
+
+/// Converts `x` to `dtype` (a cheap clone when it already has it).
+pub fn to_dtype(x: &Tensor, dtype: DType) -> Result<Tensor> {
+    let from = x.dtype();
+    if from == dtype {
+        return Ok(x.clone());
+    }
+    let d = x.data();
+    let y = match dtype {
+        DType::F32 => convert::<f32>(&d),
+        DType::F64 => convert::<f64>(&d),
+        DType::I64 => convert::<i64>(&d),
+        DType::Bool => map_any!(&d, |a| a.clone()).clone_as_bool(),
+    };
+    if !(from.is_float() && dtype.is_float()) {
+        return Ok(Tensor::from_data(y));
+    }
+    Ok(record(y, "to_dtype", &[x], move |g| Ok(vec![Some(g.to_dtype(from)?)])))
+}
+
+impl Data {
+    /// Non-zero → true.
+    fn clone_as_bool(&self) -> Data {
+        match self {
+            Data::F32(a) => Data::Bool(map_array(a, |v| v != 0.0)),
+            Data::F64(a) => Data::Bool(map_array(a, |v| v != 0.0)),
+            Data::I64(a) => Data::Bool(map_array(a, |v| v != 0)),
+            Data::Bool(a) => Data::Bool(a.clone()),
+        }
+    }
+}

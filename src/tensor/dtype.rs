@@ -1,0 +1,183 @@
+//! Element types: `f32` (the working type), `f64` (verification), `i64` (class labels, token ids)
+//! and `bool` (masks from comparisons).
+
+use ndarray::{ArcArray, IxDyn};
+use std::fmt::{Debug, Display};
+
+use super::Data;
+
+/// The element type of a tensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DType {
+    F32,
+    F64,
+    I64,
+    Bool,
+}
+
+impl DType {
+    /// True for the floating-point types, the ones that carry gradients.
+    pub fn is_float(self) -> bool {
+        matches!(self, DType::F32 | DType::F64)
+    }
+    /// Bytes per element.
+    pub fn size_in_bytes(self) -> usize {
+        match self {
+            DType::F32 => 4,
+            DType::F64 | DType::I64 => 8,
+            DType::Bool => 1,
+        }
+    }
+    /// Lower-case name as PyTorch prints it (`float32`, `float64`, `int64`, `bool`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::F32 => "float32",
+            DType::F64 => "float64",
+            DType::I64 => "int64",
+            DType::Bool => "bool",
+        }
+    }
+}
+
+impl Display for DType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A type a tensor can hold.
+pub trait Element: Copy + Send + Sync + Debug + PartialOrd + Default + 'static {
+    const DTYPE: DType;
+    /// Wraps an array of this type in the type-erased storage.
+    fn wrap(a: ArcArray<Self, IxDyn>) -> Data;
+    /// The array, when `d` holds this type.
+    fn unwrap(d: &Data) -> Option<&ArcArray<Self, IxDyn>>;
+    fn to_f64(self) -> f64;
+    fn from_f64(v: f64) -> Self;
+}
+
+/// The floating-point element types (`f32`, `f64`): everything differentiable is generic over it.
+pub trait Float:
+    Element
+    + num_traits::Float
+    + num_traits::FromPrimitive
+    + ndarray::ScalarOperand
+    + ndarray::LinalgScalar
+    + std::iter::Sum
+    + std::ops::AddAssign
+    + std::ops::SubAssign
+    + std::ops::MulAssign
+    + Display
+{
+    /// `C = alpha * A B + beta * C` on strided row/column layouts, by `matrixmultiply`.
+    ///
+    /// # Safety
+    /// The pointers and strides must describe valid `m×k`, `k×n` and `m×n` matrices, and `c`
+    /// must not alias `a` or `b`.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: *const Self,
+        rsa: isize,
+        csa: isize,
+        b: *const Self,
+        rsb: isize,
+        csb: isize,
+        beta: Self,
+        c: *mut Self,
+        rsc: isize,
+        csc: isize,
+    );
+}
+
+macro_rules! element {
+    ($t:ty, $variant:ident) => {
+        impl Element for $t {
+            const DTYPE: DType = DType::$variant;
+            fn wrap(a: ArcArray<Self, IxDyn>) -> Data {
+                Data::$variant(a)
+            }
+            fn unwrap(d: &Data) -> Option<&ArcArray<Self, IxDyn>> {
+                match d {
+                    Data::$variant(a) => Some(a),
+                    _ => None,
+                }
+            }
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            fn from_f64(v: f64) -> Self {
+                v as $t
+            }
+        }
+    };
+}
+element!(f32, F32);
+element!(f64, F64);
+element!(i64, I64);
+
+impl Element for bool {
+    const DTYPE: DType = DType::Bool;
+    fn wrap(a: ArcArray<Self, IxDyn>) -> Data {
+        Data::Bool(a)
+    }
+    fn unwrap(d: &Data) -> Option<&ArcArray<Self, IxDyn>> {
+        match d {
+            Data::Bool(a) => Some(a),
+            _ => None,
+        }
+    }
+    fn to_f64(self) -> f64 {
+        if self { 1.0 } else { 0.0 }
+    }
+    fn from_f64(v: f64) -> Self {
+        v != 0.0
+    }
+}
+
+impl Float for f32 {
+    unsafe fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: f32,
+        a: *const f32,
+        rsa: isize,
+        csa: isize,
+        b: *const f32,
+        rsb: isize,
+        csb: isize,
+        beta: f32,
+        c: *mut f32,
+        rsc: isize,
+        csc: isize,
+    ) {
+        // SAFETY: forwarded from the caller's contract.
+        unsafe { matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
+    }
+}
+
+impl Float for f64 {
+    unsafe fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: f64,
+        a: *const f64,
+        rsa: isize,
+        csa: isize,
+        b: *const f64,
+        rsb: isize,
+        csb: isize,
+        beta: f64,
+        c: *mut f64,
+        rsc: isize,
+        csc: isize,
+    ) {
+        // SAFETY: forwarded from the caller's contract.
+        unsafe { matrixmultiply::dgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
+    }
+}

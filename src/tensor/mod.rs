@@ -1,0 +1,374 @@
+//! The [`Tensor`] handle: an n-dimensional array of `f32`, `f64`, `i64` or `bool` on a device, with
+//! the autograd bookkeeping that makes it differentiable.
+//!
+//! Storage is an `ndarray::ArcArray`, so cloning a tensor, and the views `reshape` (of a contiguous
+//! tensor), `transpose`, `permute`, `narrow` and `broadcast_to` share one buffer. Writes (optimizer
+//! steps) are copy-on-write: a tensor saved for backward never changes underneath the tape.
+
+mod create;
+mod display;
+mod dtype;
+pub mod shape;
+
+pub use dtype::{DType, Element, Float};
+
+use ndarray::{ArcArray, IxDyn};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::autograd::Node;
+use crate::device::Device;
+use crate::error::{Error, Result};
+
+/// The type-erased CPU storage of a tensor.
+#[derive(Clone, Debug)]
+pub enum Data {
+    F32(ArcArray<f32, IxDyn>),
+    F64(ArcArray<f64, IxDyn>),
+    I64(ArcArray<i64, IxDyn>),
+    Bool(ArcArray<bool, IxDyn>),
+}
+
+/// Runs `$body` with `$a` bound to the concrete array of a float `Data`, and wraps the resulting
+/// array back into `Data`; any other dtype is an [`Error::UnsupportedDType`] naming `$op`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! map_float {
+    ($data:expr, $op:expr, |$a:ident| $body:expr) => {
+        match $data {
+            $crate::tensor::Data::F32($a) => $crate::tensor::Data::F32($body),
+            $crate::tensor::Data::F64($a) => $crate::tensor::Data::F64($body),
+            other => {
+                return Err($crate::error::Error::UnsupportedDType {
+                    op: $op,
+                    dtype: other.dtype(),
+                    shape: other.shape().to_vec(),
+                    expected: "f32 or f64",
+                })
+            }
+        }
+    };
+}
+
+/// Like [`map_float!`] for every dtype (numeric code that also makes sense for i64 and bool).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! map_any {
+    ($data:expr, |$a:ident| $body:expr) => {
+        match $data {
+            $crate::tensor::Data::F32($a) => $crate::tensor::Data::F32($body),
+            $crate::tensor::Data::F64($a) => $crate::tensor::Data::F64($body),
+            $crate::tensor::Data::I64($a) => $crate::tensor::Data::I64($body),
+            $crate::tensor::Data::Bool($a) => $crate::tensor::Data::Bool($body),
+        }
+    };
+}
+
+impl Data {
+    pub fn dtype(&self) -> DType {
+        match self {
+            Data::F32(_) => DType::F32,
+            Data::F64(_) => DType::F64,
+            Data::I64(_) => DType::I64,
+            Data::Bool(_) => DType::Bool,
+        }
+    }
+    pub fn shape(&self) -> &[usize] {
+        match self {
+            Data::F32(a) => a.shape(),
+            Data::F64(a) => a.shape(),
+            Data::I64(a) => a.shape(),
+            Data::Bool(a) => a.shape(),
+        }
+    }
+    /// True when the elements lie in row-major order with no gaps.
+    pub fn is_contiguous(&self) -> bool {
+        match self {
+            Data::F32(a) => a.is_standard_layout(),
+            Data::F64(a) => a.is_standard_layout(),
+            Data::I64(a) => a.is_standard_layout(),
+            Data::Bool(a) => a.is_standard_layout(),
+        }
+    }
+    /// The same values in a fresh row-major buffer (a cheap clone when already contiguous).
+    pub fn contiguous(&self) -> Data {
+        if self.is_contiguous() {
+            return self.clone();
+        }
+        map_any!(self, |a| a.as_standard_layout().into_owned().into_shared())
+    }
+    /// The array of element type `T`, or a dtype error naming `op`.
+    pub fn typed<T: Element>(&self, op: &'static str) -> Result<&ArcArray<T, IxDyn>> {
+        T::unwrap(self).ok_or_else(|| Error::UnsupportedDType {
+            op,
+            dtype: self.dtype(),
+            shape: self.shape().to_vec(),
+            expected: T::DTYPE.name(),
+        })
+    }
+    /// All elements in row-major order, converted to f64.
+    pub fn to_f64_vec(&self) -> Vec<f64> {
+        fn conv<T: Element>(a: &ArcArray<T, IxDyn>) -> Vec<f64> {
+            a.iter().map(|v| v.to_f64()).collect()
+        }
+        match self {
+            Data::F32(a) => conv(a),
+            Data::F64(a) => conv(a),
+            Data::I64(a) => conv(a),
+            Data::Bool(a) => conv(a),
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) data: RwLock<Data>,
+    pub(crate) device: Device,
+    pub(crate) requires_grad: AtomicBool,
+    pub(crate) grad: Mutex<Option<Tensor>>,
+    /// The op that made this tensor and which of its outputs it is; `None` for leaves.
+    pub(crate) grad_fn: Option<(Arc<Node>, usize)>,
+}
+
+/// An n-dimensional array with reverse-mode autograd. Cloning is cheap and shares everything
+/// (storage, gradient, graph position), like a Python reference to a `torch.Tensor`.
+#[derive(Clone)]
+pub struct Tensor(pub(crate) Arc<Inner>);
+
+impl Tensor {
+    /// A leaf tensor holding `data`.
+    pub fn from_data(data: Data) -> Tensor {
+        Tensor(Arc::new(Inner {
+            data: RwLock::new(data),
+            device: Device::Cpu,
+            requires_grad: AtomicBool::new(false),
+            grad: Mutex::new(None),
+            grad_fn: None,
+        }))
+    }
+
+    /// A non-leaf tensor, output `index` of `node`.
+    pub(crate) fn from_node(data: Data, node: Arc<Node>, index: usize) -> Tensor {
+        Tensor(Arc::new(Inner {
+            data: RwLock::new(data),
+            device: Device::Cpu,
+            requires_grad: AtomicBool::new(true),
+            grad: Mutex::new(None),
+            grad_fn: Some((node, index)),
+        }))
+    }
+
+    /// A leaf from an `ndarray` array (any dimensionality).
+    pub fn from_array<T: Element, D: ndarray::Dimension>(a: ndarray::Array<T, D>) -> Tensor {
+        Tensor::from_data(T::wrap(a.into_dyn().into_shared()))
+    }
+
+    /// The storage (a cheap, shared clone).
+    pub fn data(&self) -> Data {
+        // ok: the lock is never held across a panic inside glassgrad; a poisoned lock still holds valid data.
+        self.0.data.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The values as an `ndarray` array of type `T` (shared, no copy).
+    pub fn array<T: Element>(&self, op: &'static str) -> Result<ArcArray<T, IxDyn>> {
+        Ok(self.data().typed::<T>(op)?.clone())
+    }
+
+    /// Replaces the values in place (same shape and dtype), as an optimizer step does. The tape is
+    /// unaffected: tensors saved for backward keep the old values (copy-on-write storage).
+    pub fn set_data(&self, data: Data) -> Result<()> {
+        let mut guard = self.0.data.write().unwrap_or_else(|e| e.into_inner());
+        if guard.shape() != data.shape() || guard.dtype() != data.dtype() {
+            return Err(Error::mismatch(
+                "set_data",
+                guard.shape(),
+                data.shape(),
+                format!("dtype {} vs {}", guard.dtype(), data.dtype()),
+            ));
+        }
+        *guard = data;
+        Ok(())
+    }
+
+    /// Applies `f` to the values of a float tensor in place (copy-on-write).
+    pub fn update_data<F32F, F64F>(&self, op: &'static str, f32f: F32F, f64f: F64F) -> Result<()>
+    where
+        F32F: FnOnce(&mut ArcArray<f32, IxDyn>),
+        F64F: FnOnce(&mut ArcArray<f64, IxDyn>),
+    {
+        let mut guard = self.0.data.write().unwrap_or_else(|e| e.into_inner());
+        match &mut *guard {
+            Data::F32(a) => f32f(a),
+            Data::F64(a) => f64f(a),
+            other => {
+                return Err(Error::UnsupportedDType {
+                    op,
+                    dtype: other.dtype(),
+                    shape: other.shape().to_vec(),
+                    expected: "f32 or f64",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub fn shape(&self) -> Vec<usize> {
+        self.0.data.read().unwrap_or_else(|e| e.into_inner()).shape().to_vec()
+    }
+    /// The number of dimensions (rank).
+    pub fn dims(&self) -> usize {
+        self.0.data.read().unwrap_or_else(|e| e.into_inner()).shape().len()
+    }
+    /// The size of dimension `dim` (negative counts from the end).
+    pub fn size(&self, dim: isize) -> Result<usize> {
+        let shape = self.shape();
+        let d = shape::normalize_dim("size", dim, &shape)?;
+        Ok(shape[d])
+    }
+    pub fn numel(&self) -> usize {
+        self.shape().iter().product()
+    }
+    pub fn dtype(&self) -> DType {
+        self.0.data.read().unwrap_or_else(|e| e.into_inner()).dtype()
+    }
+    pub fn device(&self) -> Device {
+        self.0.device
+    }
+    pub fn is_contiguous(&self) -> bool {
+        self.0.data.read().unwrap_or_else(|e| e.into_inner()).is_contiguous()
+    }
+
+    /// The values in row-major order. `T` must be the tensor's dtype.
+    pub fn to_vec<T: Element>(&self) -> Result<Vec<T>> {
+        Ok(self.data().typed::<T>("to_vec")?.iter().copied().collect())
+    }
+    /// The values in row-major order, converted to f64 whatever the dtype.
+    pub fn to_f64_vec(&self) -> Vec<f64> {
+        self.data().to_f64_vec()
+    }
+    /// The single value of a one-element tensor, as f64.
+    pub fn item(&self) -> Result<f64> {
+        let d = self.data();
+        if d.shape().iter().product::<usize>() != 1 {
+            return Err(Error::shape("item", d.shape(), "item() needs exactly one element"));
+        }
+        Ok(d.to_f64_vec()[0])
+    }
+
+    /// Converts to another dtype (a new tensor; differentiable between f32 and f64).
+    pub fn to_dtype(&self, dtype: DType) -> Result<Tensor> {
+        crate::ops::cast::to_dtype(self, dtype)
+    }
+
+    /// Moves the tensor to `device`.
+    pub fn to(&self, device: &Device) -> Result<Tensor> {
+        match device {
+            Device::Cpu => Ok(self.clone()),
+            Device::Cuda(_) => {
+                Err(Error::Device { op: "to", msg: "glassgrad was built without the `cuda` feature".into() })
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- autograd bookkeeping
+
+    /// Whether gradients flow to (a leaf) or through (a non-leaf) this tensor.
+    pub fn requires_grad(&self) -> bool {
+        self.0.requires_grad.load(Ordering::Relaxed)
+    }
+
+    /// Marks a leaf as a parameter whose gradient is wanted (or freezes it with `false`).
+    /// Only float leaves can require gradients.
+    pub fn set_requires_grad(&self, on: bool) -> Result<()> {
+        if self.0.grad_fn.is_some() {
+            return Err(Error::Autograd {
+                op: "set_requires_grad",
+                msg: "only leaf tensors can change requires_grad; use detach() first".into(),
+            });
+        }
+        if on && !self.dtype().is_float() {
+            return Err(Error::UnsupportedDType {
+                op: "set_requires_grad",
+                dtype: self.dtype(),
+                shape: self.shape(),
+                expected: "f32 or f64 (only float tensors have gradients)",
+            });
+        }
+        self.0.requires_grad.store(on, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Builder form of [`Tensor::set_requires_grad`]`(true)`.
+    pub fn requires_grad_(self) -> Result<Tensor> {
+        self.set_requires_grad(true)?;
+        Ok(self)
+    }
+
+    /// True for tensors not produced by a recorded op.
+    pub fn is_leaf(&self) -> bool {
+        self.0.grad_fn.is_none()
+    }
+
+    /// The name of the op that produced this tensor, if it was recorded.
+    pub fn grad_fn_name(&self) -> Option<&'static str> {
+        self.0.grad_fn.as_ref().map(|(n, _)| n.op)
+    }
+
+    pub(crate) fn grad_fn(&self) -> Option<&(Arc<Node>, usize)> {
+        self.0.grad_fn.as_ref()
+    }
+
+    /// The accumulated gradient of a leaf, if backward has reached it.
+    pub fn grad(&self) -> Option<Tensor> {
+        self.0.grad.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Forgets the accumulated gradient (PyTorch's `zero_grad(set_to_none=True)`).
+    pub fn zero_grad(&self) {
+        *self.0.grad.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Sets the gradient (used by gradient clipping and by tests).
+    pub fn set_grad(&self, grad: Option<Tensor>) {
+        *self.0.grad.lock().unwrap_or_else(|e| e.into_inner()) = grad;
+    }
+
+    /// `grad += g` (gradients accumulate, never overwrite).
+    pub(crate) fn accumulate_grad(&self, g: Tensor) -> Result<()> {
+        let mut slot = self.0.grad.lock().unwrap_or_else(|e| e.into_inner());
+        let new = match slot.take() {
+            None => g,
+            Some(old) => crate::autograd::no_grad(|| old.add(&g))?,
+        };
+        *slot = Some(new);
+        Ok(())
+    }
+
+    /// A new leaf sharing this tensor's storage, cut from the graph.
+    pub fn detach(&self) -> Tensor {
+        Tensor::from_data(self.data())
+    }
+
+    /// True when both handles are the same tensor.
+    pub fn same(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// True when both tensors read the same underlying buffer (views of one storage).
+    pub fn shares_storage(&self, other: &Tensor) -> bool {
+        fn ptr(d: &Data) -> (*const u8, usize) {
+            match d {
+                Data::F32(a) => (a.as_ptr() as *const u8, a.len() * 4),
+                Data::F64(a) => (a.as_ptr() as *const u8, a.len() * 8),
+                Data::I64(a) => (a.as_ptr() as *const u8, a.len() * 8),
+                Data::Bool(a) => (a.as_ptr() as *const u8, a.len()),
+            }
+        }
+        // Views of one ArcArray share the allocation; compare the allocation ranges loosely by
+        // checking whether either pointer falls inside the other's span.
+        let (pa, la) = ptr(&self.data());
+        let (pb, lb) = ptr(&other.data());
+        let (a0, a1) = (pa as usize, pa as usize + la.max(1));
+        let (b0, b1) = (pb as usize, pb as usize + lb.max(1));
+        a0 < b1 && b0 < a1
+    }
+}
