@@ -16,10 +16,10 @@ pub enum Error {
     #[error("{op}: bad shape {shape:?}: {msg}")]
     Shape { op: &'static str, shape: Vec<usize>, msg: String },
     /// Operands of different dtypes (glassgrad never promotes silently).
-    #[error("{op}: dtype mismatch: {lhs:?} (shape {lhs_shape:?}) and {rhs:?} (shape {rhs_shape:?})")]
+    #[error("{op}: dtype mismatch: {lhs} (shape {lhs_shape:?}) and {rhs} (shape {rhs_shape:?})")]
     DTypeMismatch { op: &'static str, lhs: DType, rhs: DType, lhs_shape: Vec<usize>, rhs_shape: Vec<usize> },
     /// A dtype the op does not support (e.g. `exp` of an i64 tensor).
-    #[error("{op}: unsupported dtype {dtype:?} (shape {shape:?}); expected {expected}")]
+    #[error("{op}: unsupported dtype {dtype} (shape {shape:?}); expected {expected}")]
     UnsupportedDType { op: &'static str, dtype: DType, shape: Vec<usize>, expected: &'static str },
     /// A dimension argument outside `-rank..rank`.
     #[error("{op}: dimension {dim} out of range for a tensor of shape {shape:?}")]
