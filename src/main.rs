@@ -19,6 +19,57 @@ struct Cli {
 enum Command {
     /// Print a short tour of what glassgrad can do.
     Tour,
+    /// Check every op's gradient against central differences in f64 and print a table.
+    Gradcheck {
+        /// Only ops whose name contains this.
+        #[arg(long)]
+        filter: Option<String>,
+    },
+    /// Print what this build and machine offer: version, threads, devices.
+    Doctor,
+}
+
+fn gradcheck_table(filter: Option<&str>) -> ExitCode {
+    let suite = glassgrad::autograd::suite::suite();
+    println!("{:<16} {:>12} {:>12} {:>9}  pass", "op", "max_abs_err", "max_rel_err", "elements");
+    let (mut passed, mut failed) = (0, 0);
+    for case in suite.iter().filter(|c| filter.is_none_or(|f| c.op.contains(f))) {
+        match (case.run)() {
+            Ok(r) => {
+                println!(
+                    "{:<16} {:>12.3e} {:>12.3e} {:>9}  {}",
+                    case.op,
+                    r.max_abs_err,
+                    r.max_rel_err,
+                    r.checked,
+                    if r.passed { "yes" } else { "NO" }
+                );
+                if r.passed {
+                    passed += 1
+                } else {
+                    failed += 1
+                }
+            }
+            Err(e) => {
+                println!("{:<16} error: {e}", case.op);
+                failed += 1;
+            }
+        }
+    }
+    println!("ops passing gradcheck: {passed}/{}", passed + failed);
+    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+fn doctor() -> ExitCode {
+    println!("glassgrad {}", env!("CARGO_PKG_VERSION"));
+    println!("cpu threads (rayon): {}", glassgrad::device::cpu::num_threads());
+    println!(
+        "MATMUL_NUM_THREADS: {}",
+        std::env::var("MATMUL_NUM_THREADS").unwrap_or_else(|_| "unset (matrixmultiply default)".into())
+    );
+    println!("cuda: not compiled in (build with --features cuda once the CUDA backend lands)");
+    println!("devices: cpu");
+    ExitCode::SUCCESS
 }
 
 fn tour() {
@@ -28,6 +79,8 @@ fn tour() {
     );
     println!("Commands:");
     println!("  glassgrad tour              this text");
+    println!("  glassgrad gradcheck         every op's gradient against finite differences (f64)");
+    println!("  glassgrad doctor            what this build and machine offer");
     println!("\nRun `glassgrad --help` for every command and its options.");
 }
 
@@ -38,5 +91,7 @@ fn main() -> ExitCode {
             tour();
             ExitCode::SUCCESS
         }
+        Some(Command::Gradcheck { filter }) => gradcheck_table(filter.as_deref()),
+        Some(Command::Doctor) => doctor(),
     }
 }

@@ -1,0 +1,57 @@
+//! The gradcheck suite: every differentiable op, checked by central differences in f64 on small
+//! seeded inputs. `glassgrad gradcheck` prints it as a table; `tests/gradcheck.rs` asserts it.
+
+use super::gradcheck::{GradcheckReport, gradcheck};
+use crate::error::Result;
+use crate::rng::Generator;
+use crate::tensor::{DType, Tensor};
+
+/// One entry: an op name and a function that runs its check.
+pub struct SuiteCase {
+    pub op: &'static str,
+    pub run: fn() -> Result<GradcheckReport>,
+}
+
+/// A leaf of `shape` with values uniform in `[lo, hi)` that requires a gradient.
+pub fn leaf(shape: &[usize], lo: f64, hi: f64, seed: u64) -> Result<Tensor> {
+    Tensor::uniform(shape, lo, hi, DType::F64, &mut Generator::new(seed))?.requires_grad_()
+}
+
+/// A leaf of standard normal values that requires a gradient.
+pub fn leaf_n(shape: &[usize], seed: u64) -> Result<Tensor> {
+    Tensor::randn(shape, DType::F64, &mut Generator::new(seed))?.requires_grad_()
+}
+
+macro_rules! case {
+    ($op:expr, [$($x:expr),+ $(,)?], |$xs:ident| $f:expr) => {
+        SuiteCase { op: $op, run: || gradcheck(|$xs: &[Tensor]| $f, &[$($x?),+]) }
+    };
+}
+
+/// Every op the suite knows, in the order of the op table.
+pub fn suite() -> Vec<SuiteCase> {
+    vec![
+        case!("add", [leaf_n(&[2, 3], 1), leaf_n(&[3], 2)], |x| x[0].add(&x[1])),
+        case!("sub", [leaf_n(&[2, 1, 3], 1), leaf_n(&[4, 1], 2)], |x| x[0].sub(&x[1])),
+        case!("mul", [leaf_n(&[2, 3], 1), leaf_n(&[2, 1], 2)], |x| x[0].mul(&x[1])),
+        case!("div", [leaf_n(&[2, 3], 1), leaf(&[3], 0.5, 2.0, 2)], |x| x[0].div(&x[1])),
+        case!("neg", [leaf_n(&[5], 1)], |x| x[0].neg()),
+        case!("abs", [leaf_n(&[6], 1)], |x| x[0].abs()),
+        case!("exp", [leaf_n(&[2, 3], 1)], |x| x[0].exp()),
+        case!("log", [leaf(&[2, 3], 0.1, 3.0, 1)], |x| x[0].log()),
+        case!("tanh", [leaf_n(&[2, 3], 1)], |x| x[0].tanh()),
+        case!("sigmoid", [leaf_n(&[2, 3], 1)], |x| x[0].sigmoid()),
+        case!("relu", [leaf_n(&[2, 3], 1)], |x| x[0].relu()),
+        case!("sqrt", [leaf(&[2, 3], 0.1, 3.0, 1)], |x| x[0].sqrt()),
+        case!("pow", [leaf(&[2, 3], 0.1, 3.0, 1)], |x| x[0].pow(2.5)),
+        case!("clamp", [leaf_n(&[3, 3], 1)], |x| x[0].clamp(Some(-0.5), Some(0.5))),
+        case!("sum", [leaf_n(&[2, 3, 4], 1)], |x| x[0].sum_dims(Some(&[0, 2]), true)),
+        case!("mean", [leaf_n(&[2, 3, 4], 1)], |x| x[0].mean_dims(Some(&[-1]), false)),
+        case!("matmul", [leaf_n(&[2, 3, 4], 1), leaf_n(&[4, 5], 2)], |x| x[0].matmul(&x[1])),
+        case!("transpose", [leaf_n(&[2, 3, 4], 1)], |x| x[0].transpose(0, 2)?.exp()),
+        case!("permute", [leaf_n(&[2, 3, 4], 1)], |x| x[0].permute(&[1, 2, 0])?.exp()),
+        case!("reshape", [leaf_n(&[2, 3, 4], 1)], |x| x[0].transpose(0, 1)?.reshape(&[4, -1])?.exp()),
+        case!("narrow", [leaf_n(&[4, 5], 1)], |x| x[0].narrow(1, 1, 3)?.exp()),
+        case!("broadcast_to", [leaf_n(&[3, 1], 1)], |x| x[0].broadcast_to(&[2, 3, 4])?.exp()),
+    ]
+}
