@@ -2,6 +2,43 @@
 //!
 //! A deep-learning engine in which every kernel is a formula that can be read, verified, stepped
 //! through and timed.
+//!
+//! ```
+//! use glassgrad::{DType, Generator, Tensor};
+//! # fn main() -> glassgrad::Result<()> {
+//! let mut g = Generator::new(0);
+//! let w = Tensor::randn(&[3, 2], DType::F32, &mut g)?.requires_grad_()?;
+//! let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[1, 3])?;
+//! let loss = x.matmul(&w)?.tanh()?.sum()?;
+//! loss.backward()?;
+//! assert_eq!(w.grad().unwrap().shape(), vec![3, 2]);
+//! # Ok(()) }
+//! ```
+//!
+//! ## Map
+//! Data flows one way: **tensor → op (forward, saves what backward needs) → tape → backward (the
+//! op's own gradient formula) → optimizer**.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`tensor`] | [`Tensor`] (shared `ndarray` storage, views, dtypes f32/f64/i64/bool), creation, `Display` |
+//! | [`autograd`] | the tape, `backward`, [`no_grad`], [`gradcheck`] and the gradcheck suite |
+//! | [`ops`] | one file per op: formula docs, CPU forward and backward side by side |
+//! | [`device`] | [`Device`]; CPU threading (rayon and `matrixmultiply`) |
+//! | [`rng`] | seeded [`Generator`], [`manual_seed`] |
+//! | [`error`] | [`Error`]: every message names the op and the shapes |
+//!
+//! ## Ops
+//! Gradients are first order (the backward pass is not itself recorded).
+//!
+//! | op | formula | file |
+//! |---|---|---|
+//! | add, sub, mul, div (broadcasting) | $z = a \circ b$; $\partial a = \operatorname{sum\_to}(g\,\partial_a z)$ | `ops/binary.rs` |
+//! | neg, abs, exp, log, tanh, sigmoid, relu, sqrt, pow, clamp | $y = f(x)$; $\partial x = g\,f'(x)$ | `ops/unary.rs` |
+//! | sum, mean | $y = \sum_D x$; $\partial x = g$ broadcast back | `ops/reduce.rs` |
+//! | matmul | $C = AB$; $\partial A = G B^\top$, $\partial B = A^\top G$ | `ops/matmul.rs` |
+//! | reshape, transpose, permute, narrow, broadcast_to, (un)squeeze | views; gradient undoes the view | `ops/shape.rs` |
+//! | to_dtype | f32 ↔ f64; gradient converted back | `ops/cast.rs` |
 
 pub mod autograd;
 pub mod device;
