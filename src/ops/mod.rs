@@ -7,6 +7,8 @@
 
 pub mod binary;
 pub mod cast;
+pub mod index;
+pub mod join;
 pub mod matmul;
 pub mod reduce;
 pub mod shape;
