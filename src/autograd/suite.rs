@@ -53,5 +53,22 @@ pub fn suite() -> Vec<SuiteCase> {
         case!("reshape", [leaf_n(&[2, 3, 4], 1)], |x| x[0].transpose(0, 1)?.reshape(&[4, -1])?.exp()),
         case!("narrow", [leaf_n(&[4, 5], 1)], |x| x[0].narrow(1, 1, 3)?.exp()),
         case!("broadcast_to", [leaf_n(&[3, 1], 1)], |x| x[0].broadcast_to(&[2, 3, 4])?.exp()),
+        case!("cat", [leaf_n(&[2, 3], 1), leaf_n(&[2, 2], 2)], |x| Tensor::cat(
+            &[x[0].clone(), x[1].clone()],
+            1
+        )?
+        .exp()),
+        case!("stack", [leaf_n(&[2, 3], 1), leaf_n(&[2, 3], 2)], |x| Tensor::stack(
+            &[x[0].clone(), x[1].clone()],
+            1
+        )?
+        .exp()),
+        case!("index_select", [leaf_n(&[4, 3], 1)], |x| x[0]
+            .index_select(0, &Tensor::from_vec(vec![3i64, 0, 3, 1], &[4])?)),
+        case!("gather", [leaf_n(&[3, 4], 1)], |x| x[0]
+            .gather(1, &Tensor::from_vec(vec![0i64, 3, 3, 1, 2, 0], &[3, 2])?)),
+        case!("scatter_add", [leaf_n(&[3, 4], 1), leaf_n(&[2, 4], 2)], |x| {
+            x[0].scatter_add(0, &Tensor::from_vec(vec![0i64, 2, 1, 0, 0, 0, 2, 1], &[2, 4])?, &x[1])
+        }),
     ]
 }
