@@ -44,6 +44,7 @@ pub mod autograd;
 pub mod device;
 pub mod error;
 pub mod ops;
+pub mod reference;
 pub mod rng;
 pub mod tensor;
 

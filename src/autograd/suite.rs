@@ -3,6 +3,7 @@
 
 use super::gradcheck::{GradcheckReport, gradcheck};
 use crate::error::Result;
+use crate::ops::loss::Reduction;
 use crate::rng::Generator;
 use crate::tensor::{DType, Tensor};
 
@@ -69,6 +70,20 @@ pub fn suite() -> Vec<SuiteCase> {
             .gather(1, &Tensor::from_vec(vec![0i64, 3, 3, 1, 2, 0], &[3, 2])?)),
         case!("scatter_add", [leaf_n(&[3, 4], 1), leaf_n(&[2, 4], 2)], |x| {
             x[0].scatter_add(0, &Tensor::from_vec(vec![0i64, 2, 1, 0, 0, 0, 2, 1], &[2, 4])?, &x[1])
+        }),
+        case!("softmax", [leaf_n(&[3, 5], 1)], |x| x[0].softmax(-1)),
+        case!("log_softmax", [leaf_n(&[3, 5], 1)], |x| x[0].log_softmax(0)),
+        case!("logsumexp", [leaf_n(&[3, 5], 1)], |x| x[0].logsumexp(1, true)),
+        case!("cross_entropy", [leaf_n(&[4, 5], 1)], |x| {
+            x[0].cross_entropy(&Tensor::from_vec(vec![1i64, 0, 4, 1], &[4])?, Reduction::Mean)
+        }),
+        case!("nll_loss", [leaf_n(&[4, 5], 1)], |x| {
+            x[0].log_softmax(-1)?.nll_loss(&Tensor::from_vec(vec![2i64, 3, 0, 2], &[4])?, Reduction::Sum)
+        }),
+        case!("mse_loss", [leaf_n(&[3, 4], 1), leaf_n(&[3, 4], 2)], |x| x[0]
+            .mse_loss(&x[1], Reduction::Mean)),
+        case!("linear", [leaf_n(&[2, 3, 4], 1), leaf_n(&[5, 4], 2), leaf_n(&[5], 3)], |x| {
+            x[0].linear(&x[1], Some(&x[2]))
         }),
     ]
 }

@@ -9,9 +9,12 @@ pub mod binary;
 pub mod cast;
 pub mod index;
 pub mod join;
+pub mod linear;
+pub mod loss;
 pub mod matmul;
 pub mod reduce;
 pub mod shape;
+pub mod softmax;
 pub mod unary;
 
 use ndarray::{ArcArray, ArrayD, IxDyn, Zip};

@@ -8,10 +8,10 @@
 //! | log | $y = \ln x$ | $g / x$ |
 //! | tanh | $y = \tanh x$ | $g\,(1 - y^2)$ |
 //! | sigmoid | $y = 1/(1+e^{-x})$ | $g\,y\,(1-y)$ |
-//! | relu | $y = \max(x, 0)$ | $g\,[x > 0]$ |
+//! | relu | $y = \max(x, 0)$ | $g \cdot \mathbf{1}_{x > 0}$ |
 //! | sqrt | $y = \sqrt{x}$ | $g / (2y)$ |
 //! | pow | $y = x^p$ | $g\,p\,x^{p-1}$ |
-//! | clamp | $y = \min(\max(x, lo), hi)$ | $g\,[lo \le x \le hi]$ |
+//! | clamp | $y = \min(\max(x, lo), hi)$ | $g \cdot \mathbf{1}_{lo \le x \le hi}$ |
 //!
 //! `sigmoid` is evaluated as $e^{x}/(1+e^{x})$ for $x < 0$ so that it never overflows.
 

@@ -1,0 +1,404 @@
+//! Losses: cross-entropy (fused log-softmax + negative log-likelihood), negative log-likelihood,
+//! and mean squared error, with PyTorch's semantics (reductions, class weights, `ignore_index`,
+//! label smoothing).
+//!
+//! ## Cross-entropy
+//! Logits $x \in \mathbb{R}^{N \times C}$, targets $t \in \{0..C-1\}^N$ (i64), optional class
+//! weights $w \in \mathbb{R}^C$ (default all 1), label smoothing $\varepsilon \in [0, 1]$, and the
+//! mask $a_n = [t_n \ne \text{ignore\_index}]$. Per row, with $\ell_n = \operatorname{logsumexp}_c x_{n,c}$
+//! (max-subtracted) and $p_{n,c} = e^{x_{n,c} - \ell_n}$:
+//! $$\text{loss}_n = a_n \Big[(1-\varepsilon)\, w_{t_n} (\ell_n - x_{n,t_n}) +
+//!   \frac{\varepsilon}{C} \sum_c w_c (\ell_n - x_{n,c})\Big]$$
+//! Reduction: `None` gives $\text{loss}_n$; `Sum` gives $\sum_n \text{loss}_n$; `Mean` gives
+//! $\sum_n \text{loss}_n / D$ with $D = \sum_n a_n w_{t_n}$ (the number of non-ignored rows when
+//! unweighted; NaN when every row is ignored, as in PyTorch).
+//!
+//! Gradient (upstream $g$; $s_n = g_n$, $g$, or $g / D$ for none, sum, mean; $W = \sum_c w_c$):
+//! $$\frac{\partial L}{\partial x_{n,c}} = s_n\, a_n \Big[(1-\varepsilon)\, w_{t_n} (p_{n,c} - [c = t_n]) +
+//!   \frac{\varepsilon}{C} (W p_{n,c} - w_c)\Big]$$
+//! which is $(p - \text{onehot}(t)) \cdot g / N$ in the plain mean case. Saved for backward: $x$,
+//! $\ell$, $t$, $a$, $w$, $D$. The weights are constants (no gradient, as in PyTorch).
+//!
+//! ## Negative log-likelihood
+//! Log-probabilities $z \in \mathbb{R}^{N \times C}$: $\text{loss}_n = -a_n w_{t_n} z_{n,t_n}$, the
+//! same reductions, and $\partial L / \partial z_{n,c} = -s_n a_n w_{t_n} [c = t_n]$.
+//!
+//! ## Mean squared error
+//! Same shapes: $\text{loss}_i = (x_i - y_i)^2$, reduced; a composite of `sub`, `mul`, `sum`/`mean`
+//! (gradients $2(x - y) g$ and $-2(x - y) g$, divided by the element count for the mean).
+//!
+//! The literal f64 transcription of the plain cross-entropy is [`crate::reference::cross_entropy`].
+
+use std::fmt;
+use std::str::FromStr;
+
+use ndarray::{ArcArray, IxDyn};
+use rayon::prelude::*;
+
+use crate::autograd::{is_grad_enabled, record};
+use crate::device::cpu::PARALLEL_THRESHOLD;
+use crate::error::{Error, Result};
+use crate::ops::softmax::lane_logsumexp;
+use crate::tensor::{DType, Data, Float, Tensor};
+
+/// How per-element losses are combined (PyTorch's `reduction`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Reduction {
+    /// One loss per element (row).
+    None,
+    /// The (weighted) mean.
+    #[default]
+    Mean,
+    /// The sum.
+    Sum,
+}
+
+impl FromStr for Reduction {
+    type Err = Error;
+    /// `"none"`, `"mean"` or `"sum"`, as PyTorch spells them.
+    fn from_str(s: &str) -> Result<Reduction> {
+        match s {
+            "none" => Ok(Reduction::None),
+            "mean" => Ok(Reduction::Mean),
+            "sum" => Ok(Reduction::Sum),
+            other => Err(Error::invalid(
+                "reduction",
+                format!("unknown reduction {other:?}; use none, mean or sum"),
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Reduction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Reduction::None => "none",
+            Reduction::Mean => "mean",
+            Reduction::Sum => "sum",
+        })
+    }
+}
+
+/// Options of [`Tensor::cross_entropy_with`] (PyTorch's `F.cross_entropy` keyword arguments).
+#[derive(Clone, Debug)]
+pub struct CrossEntropyOptions {
+    pub reduction: Reduction,
+    /// Class weights, shape (C), the dtype of the logits. A constant: it gets no gradient.
+    pub weight: Option<Tensor>,
+    /// Rows whose target equals this contribute nothing (PyTorch's default: `Some(-100)`).
+    pub ignore_index: Option<i64>,
+    /// $\varepsilon \in [0, 1]$: the target distribution is $(1-\varepsilon)\,\text{onehot} + \varepsilon / C$.
+    pub label_smoothing: f64,
+}
+
+impl Default for CrossEntropyOptions {
+    fn default() -> Self {
+        CrossEntropyOptions {
+            reduction: Reduction::Mean,
+            weight: None,
+            ignore_index: Some(-100),
+            label_smoothing: 0.0,
+        }
+    }
+}
+
+/// Options of [`Tensor::nll_loss_with`] (PyTorch's `F.nll_loss` keyword arguments).
+#[derive(Clone, Debug)]
+pub struct NllOptions {
+    pub reduction: Reduction,
+    /// Class weights, shape (C), the dtype of the input. A constant: it gets no gradient.
+    pub weight: Option<Tensor>,
+    /// Rows whose target equals this contribute nothing (PyTorch's default: `Some(-100)`).
+    pub ignore_index: Option<i64>,
+}
+
+impl Default for NllOptions {
+    fn default() -> Self {
+        NllOptions { reduction: Reduction::Mean, weight: None, ignore_index: Some(-100) }
+    }
+}
+
+/// Validated class targets: $t_n$ and the mask $a_n$ (false for ignored rows).
+struct Targets {
+    t: Vec<usize>,
+    active: Vec<bool>,
+}
+
+/// Checks `input` (N, C) float, `target` (N) i64 with classes in `0..C` (or `ignore_index`).
+fn check_targets(
+    op: &'static str,
+    input: &Tensor,
+    target: &Tensor,
+    ignore_index: Option<i64>,
+) -> Result<Targets> {
+    let (xs, ts) = (input.shape(), target.shape());
+    if !input.dtype().is_float() {
+        return Err(Error::UnsupportedDType { op, dtype: input.dtype(), shape: xs, expected: "f32 or f64" });
+    }
+    if xs.len() != 2 {
+        return Err(Error::shape(op, &xs, "the input must be 2-D (N, C)"));
+    }
+    if target.dtype() != DType::I64 {
+        return Err(Error::UnsupportedDType {
+            op,
+            dtype: target.dtype(),
+            shape: ts,
+            expected: "int64 class indices",
+        });
+    }
+    if ts != [xs[0]] {
+        return Err(Error::mismatch(op, &xs, &ts, format!("the target must have shape [{}] (N)", xs[0])));
+    }
+    let c = xs[1];
+    let values = target.to_vec::<i64>()?;
+    let mut t = Vec::with_capacity(values.len());
+    let mut active = Vec::with_capacity(values.len());
+    for (n, &v) in values.iter().enumerate() {
+        if Some(v) == ignore_index {
+            t.push(0);
+            active.push(false);
+        } else if v < 0 || v as u64 >= c as u64 {
+            return Err(Error::Index {
+                op,
+                index: v,
+                size: c,
+                shape: xs.clone(),
+                msg: format!(
+                    "target[{n}] = {v} is not a class of input shape {xs:?} (target shape {ts:?}; classes 0..{c})"
+                ),
+            });
+        } else {
+            t.push(v as usize);
+            active.push(true);
+        }
+    }
+    Ok(Targets { t, active })
+}
+
+/// The class weights as a `Vec<T>` of length C (all ones when absent).
+fn class_weights<T: Float>(op: &'static str, input: &Tensor, weight: Option<&Tensor>) -> Result<Vec<T>> {
+    let c = input.shape()[1];
+    let Some(w) = weight else {
+        return Ok(vec![T::one(); c]);
+    };
+    if w.shape() != [c] {
+        return Err(Error::mismatch(
+            op,
+            &input.shape(),
+            &w.shape(),
+            format!("weight must have shape [{c}] (C)"),
+        ));
+    }
+    if w.dtype() != input.dtype() {
+        return Err(Error::DTypeMismatch {
+            op,
+            lhs: input.dtype(),
+            rhs: w.dtype(),
+            lhs_shape: input.shape(),
+            rhs_shape: w.shape(),
+        });
+    }
+    if w.requires_grad() && is_grad_enabled() {
+        return Err(Error::invalid(
+            op,
+            "the gradient of the class weights is not implemented (as in PyTorch); detach them",
+        ));
+    }
+    w.to_vec::<T>()
+}
+
+/// $D = \sum_n a_n w_{t_n}$, the mean's denominator.
+fn total_weight<T: Float>(tg: &Targets, w: &[T]) -> T {
+    let mut d = T::zero();
+    for (&t, &a) in tg.t.iter().zip(&tg.active) {
+        if a {
+            d += w[t];
+        }
+    }
+    d
+}
+
+/// Reduces per-row losses; returns the output data and the per-row scale of the upstream gradient.
+fn reduce<T: Float>(losses: Vec<T>, reduction: Reduction, d: T) -> Result<Data> {
+    let n = losses.len();
+    let out = match reduction {
+        Reduction::None => ArcArray::from_shape_vec(IxDyn(&[n]), losses)
+            .map_err(|e| Error::shape("loss", &[n], e.to_string()))?,
+        Reduction::Sum => ArcArray::from_elem(IxDyn(&[]), losses.iter().copied().sum::<T>()),
+        Reduction::Mean => ArcArray::from_elem(IxDyn(&[]), losses.iter().copied().sum::<T>() / d),
+    };
+    Ok(T::wrap(out))
+}
+
+/// $s_n$: the upstream gradient of row $n$ ($g_n$, $g$ or $g / D$).
+fn row_scales<T: Float>(g: &Tensor, reduction: Reduction, n: usize, d: T) -> Result<Vec<T>> {
+    let g = g.to_vec::<T>()?;
+    Ok(match reduction {
+        Reduction::None => g,
+        Reduction::Sum => vec![g[0]; n],
+        Reduction::Mean => vec![g[0] / d; n],
+    })
+}
+
+/// Runs `f(n, row)` over the rows of a (N, C) buffer, in parallel when large.
+fn for_each_row<T: Float>(buf: &mut [T], c: usize, f: impl Fn(usize, &mut [T]) + Sync) {
+    if c == 0 {
+        return;
+    }
+    if buf.len() >= PARALLEL_THRESHOLD {
+        buf.par_chunks_mut(c).enumerate().for_each(|(n, row)| f(n, row));
+    } else {
+        buf.chunks_mut(c).enumerate().for_each(|(n, row)| f(n, row));
+    }
+}
+
+/// The fused cross-entropy for one float type (see the module docs for the formulas).
+fn cross_entropy_typed<T: Float>(x_t: &Tensor, tg: Targets, opts: &CrossEntropyOptions) -> Result<Tensor> {
+    const OP: &str = "cross_entropy";
+    let w = class_weights::<T>(OP, x_t, opts.weight.as_ref())?;
+    let x = x_t.data().contiguous().typed::<T>(OP)?.clone();
+    let (n, c) = (x.shape()[0], x.shape()[1]);
+    let x_s = x.as_slice().ok_or_else(|| Error::invalid(OP, "internal: array not contiguous"))?;
+    let eps = <T as crate::tensor::Element>::from_f64(opts.label_smoothing);
+    let eps_c = if c > 0 { eps / <T as crate::tensor::Element>::from_f64(c as f64) } else { T::zero() };
+    let one = T::one();
+    // Forward, row by row: ℓ_n, then loss_n.
+    let row = |r: usize| -> (T, T) {
+        let x_n = &x_s[r * c..(r + 1) * c];
+        let lse = lane_logsumexp(x_n);
+        if !tg.active[r] {
+            return (lse, T::zero());
+        }
+        let t = tg.t[r];
+        let mut loss = (one - eps) * w[t] * (lse - x_n[t]);
+        if opts.label_smoothing != 0.0 {
+            let mut smooth = T::zero();
+            for (&w_c, &x_c) in w.iter().zip(x_n) {
+                smooth += w_c * (lse - x_c);
+            }
+            loss += eps_c * smooth;
+        }
+        (lse, loss)
+    };
+    let rows: Vec<(T, T)> = if n * c >= PARALLEL_THRESHOLD {
+        (0..n).into_par_iter().map(row).collect()
+    } else {
+        (0..n).map(row).collect()
+    };
+    let (lse, losses): (Vec<T>, Vec<T>) = rows.into_iter().unzip();
+    let d = total_weight(&tg, &w);
+    let out = reduce(losses, opts.reduction, d)?;
+
+    let reduction = opts.reduction;
+    let w_sum: T = w.iter().copied().sum();
+    Ok(record(out, OP, &[x_t], move |g| {
+        let s = row_scales::<T>(g, reduction, n, d)?;
+        let x_s = x.as_slice().ok_or_else(|| Error::invalid(OP, "internal: array not contiguous"))?;
+        let mut dx = vec![T::zero(); n * c];
+        for_each_row(&mut dx, c, |r, dx_n| {
+            if !tg.active[r] {
+                return;
+            }
+            let (t, x_n) = (tg.t[r], &x_s[r * c..(r + 1) * c]);
+            let nll_coef = s[r] * (one - eps) * w[t];
+            let smooth_coef = s[r] * eps_c;
+            for (k, dx_k) in dx_n.iter_mut().enumerate() {
+                let p = (x_n[k] - lse[r]).exp();
+                let onehot = if k == t { one } else { T::zero() };
+                *dx_k = nll_coef * (p - onehot) + smooth_coef * (w_sum * p - w[k]);
+            }
+        });
+        Ok(vec![Some(Tensor::from_vec(dx, &[n, c])?)])
+    }))
+}
+
+/// Negative log-likelihood for one float type.
+fn nll_typed<T: Float>(z_t: &Tensor, tg: Targets, opts: &NllOptions) -> Result<Tensor> {
+    const OP: &str = "nll_loss";
+    let w = class_weights::<T>(OP, z_t, opts.weight.as_ref())?;
+    let z = z_t.data().contiguous().typed::<T>(OP)?.clone();
+    let (n, c) = (z.shape()[0], z.shape()[1]);
+    let losses: Vec<T> =
+        (0..n).map(|r| if tg.active[r] { -(w[tg.t[r]] * z[[r, tg.t[r]]]) } else { T::zero() }).collect();
+    let d = total_weight(&tg, &w);
+    let out = reduce(losses, opts.reduction, d)?;
+    let reduction = opts.reduction;
+    Ok(record(out, OP, &[z_t], move |g| {
+        let s = row_scales::<T>(g, reduction, n, d)?;
+        let mut dz = vec![T::zero(); n * c];
+        for r in 0..n {
+            if tg.active[r] {
+                dz[r * c + tg.t[r]] = -(s[r] * w[tg.t[r]]);
+            }
+        }
+        Ok(vec![Some(Tensor::from_vec(dz, &[n, c])?)])
+    }))
+}
+
+impl Tensor {
+    /// `F.cross_entropy(logits, target, reduction=...)`: logits (N, C), target (N) i64 classes.
+    pub fn cross_entropy(&self, target: &Tensor, reduction: Reduction) -> Result<Tensor> {
+        self.cross_entropy_with(target, &CrossEntropyOptions { reduction, ..Default::default() })
+    }
+
+    /// `F.cross_entropy` with every option (weights, `ignore_index`, label smoothing); see the
+    /// module docs for the formulas.
+    pub fn cross_entropy_with(&self, target: &Tensor, opts: &CrossEntropyOptions) -> Result<Tensor> {
+        const OP: &str = "cross_entropy";
+        if !(0.0..=1.0).contains(&opts.label_smoothing) {
+            return Err(Error::invalid(
+                OP,
+                format!("label_smoothing must be in [0, 1], got {}", opts.label_smoothing),
+            ));
+        }
+        let tg = check_targets(OP, self, target, opts.ignore_index)?;
+        match self.dtype() {
+            DType::F32 => cross_entropy_typed::<f32>(self, tg, opts),
+            _ => cross_entropy_typed::<f64>(self, tg, opts),
+        }
+    }
+
+    /// `F.nll_loss(log_probs, target, reduction=...)`: log-probabilities (N, C), target (N) i64.
+    pub fn nll_loss(&self, target: &Tensor, reduction: Reduction) -> Result<Tensor> {
+        self.nll_loss_with(target, &NllOptions { reduction, ..Default::default() })
+    }
+
+    /// `F.nll_loss` with class weights and `ignore_index`.
+    pub fn nll_loss_with(&self, target: &Tensor, opts: &NllOptions) -> Result<Tensor> {
+        let tg = check_targets("nll_loss", self, target, opts.ignore_index)?;
+        match self.dtype() {
+            DType::F32 => nll_typed::<f32>(self, tg, opts),
+            _ => nll_typed::<f64>(self, tg, opts),
+        }
+    }
+
+    /// `F.mse_loss(input, target, reduction=...)`: $(x_i - y_i)^2$ reduced; the shapes must be equal.
+    pub fn mse_loss(&self, target: &Tensor, reduction: Reduction) -> Result<Tensor> {
+        let (xs, ys) = (self.shape(), target.shape());
+        if xs != ys {
+            return Err(Error::mismatch("mse_loss", &xs, &ys, "input and target must have the same shape"));
+        }
+        crate::ops::same_dtype("mse_loss", self, target)?;
+        if !self.dtype().is_float() {
+            return Err(Error::UnsupportedDType {
+                op: "mse_loss",
+                dtype: self.dtype(),
+                shape: xs,
+                expected: "f32 or f64",
+            });
+        }
+        let diff = self.sub(target)?;
+        let sq = diff.mul(&diff)?;
+        match reduction {
+            Reduction::None => Ok(sq),
+            Reduction::Sum => sq.sum(),
+            Reduction::Mean => {
+                if sq.numel() == 0 {
+                    // PyTorch: the mean of no elements is NaN.
+                    return Tensor::full(&[], f64::NAN, self.dtype());
+                }
+                sq.mean()
+            }
+        }
+    }
+}

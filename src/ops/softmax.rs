@@ -1,0 +1,297 @@
+//! Softmax, log-softmax and log-sum-exp along one dimension, as fused lane kernels.
+//!
+//! A *lane* is the 1-D slice $x_{1..n}$ along dimension `dim` with every other index fixed. Every
+//! formula subtracts the lane maximum $m = \max_k x_k$ first; this is an identity
+//! ($e^{x_i - m} / \sum_k e^{x_k - m} = e^{x_i} / \sum_k e^{x_k}$) that keeps every exponent
+//! $\le 0$, so logits of $\pm 1000$ give exact, finite results.
+//!
+//! | op | forward (per lane) | $\partial L/\partial x$ (per lane, $g$ = upstream gradient) | saved |
+//! |---|---|---|---|
+//! | softmax | $y_i = \dfrac{e^{x_i - m}}{\sum_k e^{x_k - m}}$ | $y_i \big(g_i - \sum_k g_k y_k\big)$ | $y$ |
+//! | log_softmax | $y_i = x_i - m - \ln \sum_k e^{x_k - m}$ | $g_i - e^{y_i} \sum_k g_k$ | $y$ |
+//! | logsumexp | $\ell = m + \ln \sum_k e^{x_k - m}$ | $g\, e^{x_i - \ell}$ (softmax times $g$) | $x$, $\ell$ |
+//!
+//! Shapes: softmax and log_softmax keep the shape of $x$; logsumexp removes `dim` (or keeps it
+//! with size 1 with `keepdim`).
+//!
+//! Kernels: each lane is computed sequentially (max, then sum, then write), so results are
+//! bit-identical whatever the thread count; lanes run in parallel with rayon when the tensor has
+//! at least [`PARALLEL_THRESHOLD`] elements. Lanes along the last dimension are read in place;
+//! lanes along another dimension are gathered into a buffer, computed, and written back.
+//!
+//! The literal f64 transcriptions are [`crate::reference::softmax`],
+//! [`crate::reference::log_softmax`] and [`crate::reference::logsumexp`].
+
+use ndarray::{ArrayD, IxDyn};
+use rayon::prelude::*;
+
+use crate::autograd::record;
+use crate::device::cpu::PARALLEL_THRESHOLD;
+use crate::error::{Error, Result};
+use crate::tensor::shape::{normalize_dim, reduced_shape};
+use crate::tensor::{Data, Float, Tensor};
+
+/// The lanes along one dimension of a row-major array: `outer` blocks of `n × inner` elements;
+/// lane $(o, i)$ holds the elements at $o\,n\,\text{inner} + k\,\text{inner} + i$, $k = 0..n$.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Lanes {
+    pub outer: usize,
+    pub n: usize,
+    pub inner: usize,
+}
+
+impl Lanes {
+    /// The lanes along `dim` of `shape` (a 0-d tensor is one lane of one element).
+    pub(crate) fn new(shape: &[usize], dim: usize) -> Lanes {
+        if shape.is_empty() {
+            return Lanes { outer: 1, n: 1, inner: 1 };
+        }
+        Lanes {
+            outer: shape[..dim].iter().product(),
+            n: shape[dim],
+            inner: shape[dim + 1..].iter().product(),
+        }
+    }
+}
+
+/// Applies `f` to every lane of `K` row-major inputs of one shape; `f` writes `m` values per lane.
+/// The result is row-major with shape `(outer, m, inner)`.
+pub(crate) fn map_lanes<T, const K: usize, F>(l: Lanes, xs: [&[T]; K], m: usize, f: F) -> Vec<T>
+where
+    T: Float,
+    F: Fn([&[T]; K], &mut [T]) + Sync,
+{
+    let count = l.outer * l.inner;
+    let mut out = vec![T::zero(); count * m];
+    if out.is_empty() {
+        return out;
+    }
+    let parallel = l.outer * l.n * l.inner >= PARALLEL_THRESHOLD;
+    if l.inner == 1 {
+        // Lanes are contiguous: lane j is xs[..][j n .. (j+1) n].
+        let run = |(j, y): (usize, &mut [T])| f(xs.map(|x| &x[j * l.n..(j + 1) * l.n]), y);
+        if parallel {
+            out.par_chunks_mut(m).enumerate().for_each(run);
+        } else {
+            out.chunks_mut(m).enumerate().for_each(run);
+        }
+        return out;
+    }
+    // Strided lanes: gather lane j into buffers, compute it into a lane-major array (count, m),
+    // then write that back in the (outer, m, inner) layout.
+    let gather = |bufs: &mut [Vec<T>; K], (j, y): (usize, &mut [T])| {
+        let (o, i) = (j / l.inner, j % l.inner);
+        let base = o * l.n * l.inner + i;
+        for (b, x) in bufs.iter_mut().zip(xs) {
+            b.clear();
+            b.extend((0..l.n).map(|k| x[base + k * l.inner]));
+        }
+        f(std::array::from_fn(|q| bufs[q].as_slice()), y);
+    };
+    let new_bufs = || -> [Vec<T>; K] { std::array::from_fn(|_| Vec::with_capacity(l.n)) };
+    let mut lane_major = vec![T::zero(); count * m];
+    if parallel {
+        lane_major.par_chunks_mut(m).enumerate().for_each_init(new_bufs, gather);
+    } else {
+        let mut bufs = new_bufs();
+        lane_major.chunks_mut(m).enumerate().for_each(|item| gather(&mut bufs, item));
+    }
+    for o in 0..l.outer {
+        for i in 0..l.inner {
+            let lane = &lane_major[(o * l.inner + i) * m..(o * l.inner + i + 1) * m];
+            for (k, &v) in lane.iter().enumerate() {
+                out[(o * m + k) * l.inner + i] = v;
+            }
+        }
+    }
+    out
+}
+
+/// [`map_lanes`] on type-erased inputs (all f32 or all f64), giving `Data` of `out_shape`.
+pub(crate) fn lanes_data<const K: usize>(
+    op: &'static str,
+    xs: [&Data; K],
+    l: Lanes,
+    m: usize,
+    out_shape: &[usize],
+    f32k: fn([&[f32]; K], &mut [f32]),
+    f64k: fn([&[f64]; K], &mut [f64]),
+) -> Result<Data> {
+    fn typed<T: Float, const K: usize>(
+        op: &'static str,
+        xs: [&Data; K],
+        l: Lanes,
+        m: usize,
+        out_shape: &[usize],
+        f: fn([&[T]; K], &mut [T]),
+    ) -> Result<Data> {
+        let arrays = xs.iter().map(|d| d.contiguous().typed::<T>(op).cloned()).collect::<Result<Vec<_>>>()?;
+        let mut slices: Vec<&[T]> = Vec::with_capacity(K);
+        for a in &arrays {
+            slices.push(a.as_slice().ok_or_else(|| Error::invalid(op, "internal: array not contiguous"))?);
+        }
+        let slices: [&[T]; K] =
+            slices.try_into().map_err(|_| Error::invalid(op, "internal: wrong number of inputs"))?;
+        let y = map_lanes(l, slices, m, f);
+        let a = ArrayD::from_shape_vec(IxDyn(out_shape), y)
+            .map_err(|e| Error::shape(op, out_shape, e.to_string()))?;
+        Ok(T::wrap(a.into_shared()))
+    }
+    match &xs[0] {
+        Data::F32(_) => typed::<f32, K>(op, xs, l, m, out_shape, f32k),
+        Data::F64(_) => typed::<f64, K>(op, xs, l, m, out_shape, f64k),
+        other => Err(Error::UnsupportedDType {
+            op,
+            dtype: other.dtype(),
+            shape: other.shape().to_vec(),
+            expected: "f32 or f64",
+        }),
+    }
+}
+
+/// $m = \max_k x_k$ ($-\infty$ for an empty lane).
+pub(crate) fn lane_max<T: Float>(x: &[T]) -> T {
+    x.iter().fold(T::neg_infinity(), |m, &v| if v > m { v } else { m })
+}
+
+/// $\ell = m + \ln \sum_k e^{x_k - m}$; when $m = \pm\infty$ the shift is skipped, so a lane of
+/// $-\infty$ gives $-\infty$ and a lane containing $+\infty$ gives $+\infty$ (as PyTorch).
+pub(crate) fn lane_logsumexp<T: Float>(x: &[T]) -> T {
+    let m = lane_max(x);
+    let shift = if m.is_finite() { m } else { T::zero() };
+    let mut s = T::zero();
+    for &v in x {
+        s += (v - shift).exp();
+    }
+    shift + s.ln()
+}
+
+/// $y_i = e^{x_i - m} / \sum_k e^{x_k - m}$
+fn softmax_lane<T: Float>([x]: [&[T]; 1], y: &mut [T]) {
+    let m = lane_max(x);
+    let mut s = T::zero();
+    for (y_i, &x_i) in y.iter_mut().zip(x) {
+        *y_i = (x_i - m).exp();
+        s += *y_i;
+    }
+    for y_i in y.iter_mut() {
+        *y_i = *y_i / s;
+    }
+}
+
+/// $dx_i = y_i (g_i - \sum_k g_k y_k)$
+fn softmax_backward_lane<T: Float>([y, g]: [&[T]; 2], dx: &mut [T]) {
+    let mut gy = T::zero();
+    for (&g_k, &y_k) in g.iter().zip(y) {
+        gy += g_k * y_k;
+    }
+    for ((dx_i, &y_i), &g_i) in dx.iter_mut().zip(y).zip(g) {
+        *dx_i = y_i * (g_i - gy);
+    }
+}
+
+/// $y_i = x_i - m - \ln \sum_k e^{x_k - m}$
+fn log_softmax_lane<T: Float>([x]: [&[T]; 1], y: &mut [T]) {
+    let m = lane_max(x);
+    let mut s = T::zero();
+    for &x_k in x {
+        s += (x_k - m).exp();
+    }
+    let log_s = s.ln();
+    for (y_i, &x_i) in y.iter_mut().zip(x) {
+        *y_i = x_i - m - log_s;
+    }
+}
+
+/// $dx_i = g_i - e^{y_i} \sum_k g_k$
+fn log_softmax_backward_lane<T: Float>([y, g]: [&[T]; 2], dx: &mut [T]) {
+    let mut sum_g = T::zero();
+    for &g_k in g {
+        sum_g += g_k;
+    }
+    for ((dx_i, &y_i), &g_i) in dx.iter_mut().zip(y).zip(g) {
+        *dx_i = g_i - y_i.exp() * sum_g;
+    }
+}
+
+/// $\ell = m + \ln \sum_k e^{x_k - m}$, one value per lane.
+fn logsumexp_lane<T: Float>([x]: [&[T]; 1], out: &mut [T]) {
+    out[0] = lane_logsumexp(x);
+}
+
+impl Tensor {
+    /// `F.softmax(x, dim)`: $y_i = e^{x_i - m} / \sum_k e^{x_k - m}$ along `dim` (see the module docs).
+    pub fn softmax(&self, dim: isize) -> Result<Tensor> {
+        let shape = self.shape();
+        let l = Lanes::new(&shape, normalize_dim("softmax", dim, &shape)?);
+        let y =
+            lanes_data("softmax", [&self.data()], l, l.n, &shape, softmax_lane::<f32>, softmax_lane::<f64>)?;
+        let y_saved = y.clone();
+        Ok(record(y, "softmax", &[self], move |g| {
+            let dx = lanes_data(
+                "softmax_backward",
+                [&y_saved, &g.data()],
+                l,
+                l.n,
+                &shape,
+                softmax_backward_lane::<f32>,
+                softmax_backward_lane::<f64>,
+            )?;
+            Ok(vec![Some(Tensor::from_data(dx))])
+        }))
+    }
+
+    /// `F.log_softmax(x, dim)`: $y_i = x_i - m - \ln \sum_k e^{x_k - m}$ along `dim`.
+    pub fn log_softmax(&self, dim: isize) -> Result<Tensor> {
+        let shape = self.shape();
+        let l = Lanes::new(&shape, normalize_dim("log_softmax", dim, &shape)?);
+        let y = lanes_data(
+            "log_softmax",
+            [&self.data()],
+            l,
+            l.n,
+            &shape,
+            log_softmax_lane::<f32>,
+            log_softmax_lane::<f64>,
+        )?;
+        let y_saved = y.clone();
+        Ok(record(y, "log_softmax", &[self], move |g| {
+            let dx = lanes_data(
+                "log_softmax_backward",
+                [&y_saved, &g.data()],
+                l,
+                l.n,
+                &shape,
+                log_softmax_backward_lane::<f32>,
+                log_softmax_backward_lane::<f64>,
+            )?;
+            Ok(vec![Some(Tensor::from_data(dx))])
+        }))
+    }
+
+    /// `torch.logsumexp(x, dim, keepdim)`: $\ell = m + \ln \sum_k e^{x_k - m}$ along `dim`.
+    pub fn logsumexp(&self, dim: isize, keepdim: bool) -> Result<Tensor> {
+        let shape = self.shape();
+        let d = normalize_dim("logsumexp", dim, &shape)?;
+        let l = Lanes::new(&shape, d);
+        let keep_shape = reduced_shape(&shape, &[d], true);
+        let out_shape = reduced_shape(&shape, &[d], keepdim);
+        let lse = lanes_data(
+            "logsumexp",
+            [&self.data()],
+            l,
+            1,
+            &keep_shape,
+            logsumexp_lane::<f32>,
+            logsumexp_lane::<f64>,
+        )?;
+        let lse_keep = Tensor::from_data(lse.clone());
+        let out = Tensor::from_data(lse).reshape_usize(&out_shape)?.data();
+        let x = self.clone();
+        Ok(record(out, "logsumexp", &[self], move |g| {
+            // dx_i = g · e^{x_i − ℓ}, with g and ℓ broadcast along `dim`.
+            let p = x.sub(&lse_keep)?.exp()?;
+            Ok(vec![Some(p.mul(&g.reshape_usize(&keep_shape)?)?)])
+        }))
+    }
+}
