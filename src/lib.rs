@@ -4,9 +4,12 @@
 //! through and timed.
 
 pub mod autograd;
+pub mod data;
 pub mod device;
 pub mod error;
+pub mod nn;
 pub mod ops;
+pub mod optim;
 pub mod rng;
 pub mod tensor;
 
