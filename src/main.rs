@@ -5,11 +5,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(
-    name = "glassgrad",
-    version,
-    about = "A deep-learning engine whose every kernel is a formula you can read, verify, step through and time."
-)]
+#[command(name = "glassgrad", version, about = "A deep-learning engine whose every kernel is a formula you can read, verify, step through and time.")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
