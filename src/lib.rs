@@ -41,13 +41,14 @@
 //! | to_dtype | f32 ↔ f64; gradient converted back | `ops/cast.rs` |
 
 pub mod autograd;
+pub mod cases;
 pub mod data;
 pub mod device;
 pub mod error;
 pub mod nn;
 pub mod ops;
-pub mod reference;
 pub mod optim;
+pub mod reference;
 pub mod rng;
 pub mod tensor;
 

@@ -1,8 +1,11 @@
 //! The `glassgrad` command. Results go to stdout, progress to stderr; a command's last human line
 //! states its headline figure as `<what>: <value>`.
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use glassgrad::Device;
 
 #[derive(Parser)]
 #[command(
@@ -27,6 +30,17 @@ enum Command {
     },
     /// Print what this build and machine offer: version, threads, devices.
     Doctor,
+    /// Run PyTorch conformance cases (files, or folders searched for *.safetensors): one PASS or
+    /// FAIL line per case, then `N passed, M failed`. Exit status 0 all pass, 1 a failure,
+    /// 2 a path that does not exist or holds no case.
+    Check {
+        /// Case files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Where to run the cases. Without the `cuda` feature, `cuda` fails every case.
+        #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+        device: DeviceArg,
+    },
 }
 
 fn gradcheck_table(filter: Option<&str>) -> ExitCode {
@@ -68,6 +82,31 @@ fn doctor() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum DeviceArg {
+    Cpu,
+    Cuda,
+}
+
+fn check(paths: &[PathBuf], device: DeviceArg) -> ExitCode {
+    let device = match device {
+        DeviceArg::Cpu => Device::Cpu,
+        DeviceArg::Cuda => Device::Cuda(0),
+    };
+    // Said once here; each case also FAILs with the same error.
+    if let Err(e) = glassgrad::Tensor::scalar(0.0f32).to(&device) {
+        eprintln!("glassgrad check: {device} is not usable, every case will fail: {e}");
+    }
+    let mut stdout = std::io::stdout().lock();
+    match glassgrad::cases::check(paths, device, &mut stdout) {
+        Ok(summary) => ExitCode::from(summary.exit_code()),
+        Err(e) => {
+            eprintln!("glassgrad check: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn tour() {
     println!(
         "glassgrad {} — every kernel a formula you can read, verify, step through and time.\n",
@@ -77,6 +116,7 @@ fn tour() {
     println!("  glassgrad tour              this text");
     println!("  glassgrad gradcheck         every op's gradient against finite differences (f64)");
     println!("  glassgrad doctor            what this build and machine offer");
+    println!("  glassgrad check PATH...     run PyTorch conformance cases (tests/cases)");
     println!("\nRun `glassgrad --help` for every command and its options.");
 }
 
@@ -89,5 +129,6 @@ fn main() -> ExitCode {
         }
         Some(Command::Gradcheck { filter }) => gradcheck_table(filter.as_deref()),
         Some(Command::Doctor) => doctor(),
+        Some(Command::Check { paths, device }) => check(&paths, device),
     }
 }

@@ -1,0 +1,121 @@
+//! The dispatch table: op name → (attributes with their defaults, a function from the inputs and
+//! attributes to the output tensors, in the table's output order).
+//!
+//! Adding an op is one entry in [`OPS`]:
+//!
+//! ```text
+//! op("softmax", &[("dim", "-1")], |x, a| one(x.get("x")?.softmax(a.dim("dim")?))),
+//! ```
+//!
+//! Inputs are read by name without the `input.` prefix ([`Inputs::get`], [`Inputs::opt`] for an
+//! optional one); attributes through the typed accessors of [`Attrs`]. A case that holds an input
+//! the entry never reads fails, so a misspelt name cannot be silently ignored.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Failure;
+use super::attrs::Attrs;
+use crate::error::Result as GgResult;
+use crate::tensor::Tensor;
+
+/// The function of one table entry.
+pub type OpFn = fn(&Inputs, &Attrs) -> Result<Vec<Tensor>, Failure>;
+
+/// One row of the dispatch table.
+pub struct OpSpec {
+    /// The op's name in the case's `op` metadata.
+    pub name: &'static str,
+    /// Every attribute the op accepts, with its default as JSON text (`"null"`: none, or required).
+    pub attrs: &'static [(&'static str, &'static str)],
+    /// Inputs and attributes → outputs.
+    pub run: OpFn,
+}
+
+/// Builds a table row.
+pub const fn op(name: &'static str, attrs: &'static [(&'static str, &'static str)], run: OpFn) -> OpSpec {
+    OpSpec { name, attrs, run }
+}
+
+/// Wraps a single-output op's result.
+pub fn one(t: GgResult<Tensor>) -> Result<Vec<Tensor>, Failure> {
+    Ok(vec![t?])
+}
+
+/// The inputs of one case, by name (without the `input.` prefix), remembering which were read.
+pub struct Inputs {
+    tensors: BTreeMap<String, Tensor>,
+    read: RefCell<BTreeSet<String>>,
+}
+
+impl Inputs {
+    pub fn new(tensors: BTreeMap<String, Tensor>) -> Inputs {
+        Inputs { tensors, read: RefCell::new(BTreeSet::new()) }
+    }
+
+    /// A required input; its absence is a [`Failure::MissingTensor`] naming `input.<name>`.
+    pub fn get(&self, name: &str) -> Result<&Tensor, Failure> {
+        self.opt(name).ok_or_else(|| Failure::MissingTensor(format!("input.{name}")))
+    }
+
+    /// An optional input (`linear`'s bias, an RNN's `h0`).
+    pub fn opt(&self, name: &str) -> Option<&Tensor> {
+        self.read.borrow_mut().insert(name.to_string());
+        self.tensors.get(name)
+    }
+
+    /// The inputs present in the case that the op never read.
+    pub fn unread(&self) -> Vec<String> {
+        let read = self.read.borrow();
+        self.tensors.keys().filter(|k| !read.contains(*k)).cloned().collect()
+    }
+}
+
+/// Reads a `dim` list attribute (absent: every dimension) and `keepdim`.
+fn reduction_dims(a: &Attrs) -> Result<(Option<Vec<isize>>, bool), Failure> {
+    Ok((a.dims_opt("dim")?, a.bool("keepdim")?))
+}
+
+const NO_ATTRS: &[(&str, &str)] = &[];
+const REDUCE_ATTRS: &[(&str, &str)] = &[("dim", "null"), ("keepdim", "false")];
+
+/// Every op the runner knows. Keep in the order of the op table in the module docs.
+pub static OPS: &[OpSpec] = &[
+    // Elementwise with broadcasting: a, b.
+    op("add", NO_ATTRS, |x, _| one(x.get("a")?.add(x.get("b")?))),
+    op("sub", NO_ATTRS, |x, _| one(x.get("a")?.sub(x.get("b")?))),
+    op("mul", NO_ATTRS, |x, _| one(x.get("a")?.mul(x.get("b")?))),
+    op("div", NO_ATTRS, |x, _| one(x.get("a")?.div(x.get("b")?))),
+    // Elementwise, one input x.
+    op("neg", NO_ATTRS, |x, _| one(x.get("x")?.neg())),
+    op("exp", NO_ATTRS, |x, _| one(x.get("x")?.exp())),
+    op("log", NO_ATTRS, |x, _| one(x.get("x")?.log())),
+    op("tanh", NO_ATTRS, |x, _| one(x.get("x")?.tanh())),
+    op("sigmoid", NO_ATTRS, |x, _| one(x.get("x")?.sigmoid())),
+    op("relu", NO_ATTRS, |x, _| one(x.get("x")?.relu())),
+    op("sqrt", NO_ATTRS, |x, _| one(x.get("x")?.sqrt())),
+    op("pow", &[("exponent", "null")], |x, a| one(x.get("x")?.pow(a.number("exponent")?))),
+    // Reductions.
+    op("sum", REDUCE_ATTRS, |x, a| {
+        let (dims, keepdim) = reduction_dims(a)?;
+        one(x.get("x")?.sum_dims(dims.as_deref(), keepdim))
+    }),
+    op("mean", REDUCE_ATTRS, |x, a| {
+        let (dims, keepdim) = reduction_dims(a)?;
+        one(x.get("x")?.mean_dims(dims.as_deref(), keepdim))
+    }),
+    // Linear algebra and shapes.
+    op("matmul", NO_ATTRS, |x, _| one(x.get("a")?.matmul(x.get("b")?))),
+    op("transpose", &[("dim0", "null"), ("dim1", "null")], |x, a| {
+        one(x.get("x")?.transpose(a.dim("dim0")?, a.dim("dim1")?))
+    }),
+    op("reshape", &[("shape", "null")], |x, a| {
+        let shape: Vec<isize> = a.int_list("shape")?.into_iter().map(|s| s as isize).collect();
+        one(x.get("x")?.reshape(&shape))
+    }),
+];
+
+/// The table row of `name`, if the runner knows the op.
+pub fn lookup(name: &str) -> Option<&'static OpSpec> {
+    OPS.iter().find(|s| s.name == name)
+}
