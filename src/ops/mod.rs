@@ -7,9 +7,12 @@
 
 pub mod binary;
 pub mod cast;
+pub mod compare;
 pub mod matmul;
 pub mod reduce;
 pub mod shape;
+pub mod sort;
+pub mod stats;
 pub mod unary;
 
 use ndarray::{ArcArray, ArrayD, IxDyn, Zip};
