@@ -15,6 +15,12 @@ pub mod matmul;
 pub mod reduce;
 pub mod shape;
 pub mod softmax;
+pub mod compare;
+pub mod matmul;
+pub mod reduce;
+pub mod shape;
+pub mod sort;
+pub mod stats;
 pub mod unary;
 
 use ndarray::{ArcArray, ArrayD, IxDyn, Zip};
