@@ -4,6 +4,7 @@
 //! through and timed.
 
 pub mod autograd;
+pub mod bench;
 pub mod device;
 pub mod error;
 pub mod ops;

@@ -5,7 +5,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "glassgrad", version, about = "A deep-learning engine whose every kernel is a formula you can read, verify, step through and time.")]
+#[command(
+    name = "glassgrad",
+    version,
+    about = "A deep-learning engine whose every kernel is a formula you can read, verify, step through and time."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -15,6 +19,8 @@ struct Cli {
 enum Command {
     /// Print a short tour of what glassgrad can do.
     Tour,
+    /// Time the kernels: median ms, GFLOP/s (or GB/s), share of the fp32 peak, PyTorch side by side.
+    Bench(glassgrad::bench::BenchArgs),
 }
 
 fn tour() {
@@ -24,6 +30,7 @@ fn tour() {
     );
     println!("Commands:");
     println!("  glassgrad tour              this text");
+    println!("  glassgrad bench             time the kernels (GFLOP/s, share of peak, --torch PYTHON)");
     println!("\nRun `glassgrad --help` for every command and its options.");
 }
 
@@ -34,5 +41,12 @@ fn main() -> ExitCode {
             tour();
             ExitCode::SUCCESS
         }
+        Some(Command::Bench(args)) => match glassgrad::bench::run_cli(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
