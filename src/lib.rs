@@ -41,6 +41,7 @@
 //! | to_dtype | f32 ↔ f64; gradient converted back | `ops/cast.rs` |
 
 pub mod autograd;
+pub mod bench;
 pub mod cases;
 pub mod data;
 pub mod device;

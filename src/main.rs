@@ -41,6 +41,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
         device: DeviceArg,
     },
+    /// Time the kernels: median ms, GFLOP/s (or GB/s), share of the fp32 peak, PyTorch side by side.
+    Bench(glassgrad::bench::BenchArgs),
 }
 
 fn gradcheck_table(filter: Option<&str>) -> ExitCode {
@@ -117,6 +119,7 @@ fn tour() {
     println!("  glassgrad gradcheck         every op's gradient against finite differences (f64)");
     println!("  glassgrad doctor            what this build and machine offer");
     println!("  glassgrad check PATH...     run PyTorch conformance cases (tests/cases)");
+    println!("  glassgrad bench             time the kernels (GFLOP/s, share of peak, --torch PYTHON)");
     println!("\nRun `glassgrad --help` for every command and its options.");
 }
 
@@ -130,5 +133,12 @@ fn main() -> ExitCode {
         Some(Command::Gradcheck { filter }) => gradcheck_table(filter.as_deref()),
         Some(Command::Doctor) => doctor(),
         Some(Command::Check { paths, device }) => check(&paths, device),
+        Some(Command::Bench(args)) => match glassgrad::bench::run_cli(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod binary;
 pub mod cast;
+pub mod compare;
 pub mod index;
 pub mod join;
 pub mod linear;
@@ -15,10 +16,6 @@ pub mod matmul;
 pub mod reduce;
 pub mod shape;
 pub mod softmax;
-pub mod compare;
-pub mod matmul;
-pub mod reduce;
-pub mod shape;
 pub mod sort;
 pub mod stats;
 pub mod unary;

@@ -1,0 +1,87 @@
+"""The PyTorch twin of `glassgrad bench`: times the same case ids with torch.
+
+`glassgrad bench --torch PYTHON` feeds this script to `PYTHON -` on stdin:
+
+    PYTHON - --threads N --samples N --budget-ms MS CASE_ID...
+
+It prints one JSON line per case it knows, {"case": id, "median_ms": t, "torch_version": v}, and
+nothing for the ids it does not know. The timing mirrors src/bench/timing.rs: warm-up for 50 ms,
+iterations per sample chosen so a sample lasts about 5 ms, at least `samples` samples and more while
+the case has sampled for less than the budget (at most 200), median of the per-iteration times.
+Inputs are standard normal f32 (torch's own generator, seed 0: the values differ from glassgrad's,
+the sizes and distribution do not). Runs under torch.inference_mode(), as glassgrad's forward-only
+cases record no tape.
+
+To add a case: one entry in CASES, the same id as in src/bench/mod.rs.
+"""
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import torch
+
+
+def sgemm(n):
+    def setup(g):
+        a = torch.randn(n, n, generator=g)
+        b = torch.randn(n, n, generator=g)
+        return lambda: torch.matmul(a, b)
+    return setup
+
+
+def softmax(rows, cols):
+    def setup(g):
+        x = torch.randn(rows, cols, generator=g)
+        return lambda: torch.softmax(x, dim=-1)
+    return setup
+
+
+CASES = {
+    "sgemm_1024": sgemm(1024),
+    "sgemm_256": sgemm(256),
+    "softmax_4096x1000": softmax(4096, 1000),
+}
+
+
+def time_run(run, samples, budget_s, warmup_s=0.05, target_s=0.005, max_samples=200):
+    start = time.perf_counter()
+    fastest = float("inf")
+    while True:
+        t = time.perf_counter()
+        run()
+        fastest = min(fastest, time.perf_counter() - t)
+        if time.perf_counter() - start >= warmup_s:
+            break
+    iters = max(1, int(-(-target_s // max(fastest, 1e-9))))
+    times = []
+    sampling = time.perf_counter()
+    while len(times) < samples or (len(times) < max_samples and time.perf_counter() - sampling < budget_s):
+        t = time.perf_counter()
+        for _ in range(iters):
+            run()
+        times.append((time.perf_counter() - t) * 1e3 / iters)
+    return statistics.median(times)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--threads", type=int, required=True)
+    p.add_argument("--samples", type=int, default=10)
+    p.add_argument("--budget-ms", type=float, default=1000.0)
+    p.add_argument("ids", nargs="*")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    for case in a.ids:
+        if case not in CASES:
+            continue
+        g = torch.Generator().manual_seed(0)
+        with torch.inference_mode():
+            run = CASES[case](g)
+            median = time_run(run, max(1, a.samples), a.budget_ms / 1e3)
+        print(json.dumps({"case": case, "median_ms": median, "torch_version": torch.__version__}), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
