@@ -113,7 +113,22 @@ pub fn sgemm(n: usize) -> Case {
 
 /// Every registered case, in report order (the first is the headline).
 pub fn cases() -> Vec<Case> {
-    vec![sgemm(1024), sgemm(256)]
+    vec![sgemm(1024), sgemm(256), softmax(4096, 1000)]
+}
+
+/// Softmax over the rows of a `rows×cols` f32 matrix: memory-bound, one read and one write of every
+/// element, $2 \cdot 4 \cdot \text{rows} \cdot \text{cols}$ bytes.
+pub fn softmax(rows: usize, cols: usize) -> Case {
+    let bytes = 2.0 * 4.0 * (rows * cols) as f64;
+    Case::new(
+        format!("softmax_{rows}x{cols}"),
+        Work::Bytes(bytes),
+        format!("f32 softmax over rows of {cols}, {rows} rows"),
+        move |rng| {
+            let x = Tensor::randn(&[rows, cols], DType::F32, rng)?;
+            Ok(Box::new(move || keep(x.softmax(-1)?)))
+        },
+    )
 }
 
 /// The cases whose id contains one of the comma-separated substrings of `filter` (all when `None`).

@@ -11,6 +11,7 @@
 //! optional one); attributes through the typed accessors of [`Attrs`]. A case that holds an input
 //! the entry never reads fails, so a misspelt name cannot be silently ignored.
 
+use crate::ops::loss::Reduction;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -76,6 +77,15 @@ fn reduction_dims(a: &Attrs) -> Result<(Option<Vec<isize>>, bool), Failure> {
     Ok((a.dims_opt("dim")?, a.bool("keepdim")?))
 }
 
+/// Reads the `reduction` attribute of a loss.
+fn reduction(a: &Attrs) -> Result<Reduction, Failure> {
+    Ok(match a.choice("reduction", &["mean", "sum", "none"])?.as_str() {
+        "sum" => Reduction::Sum,
+        "none" => Reduction::None,
+        _ => Reduction::Mean,
+    })
+}
+
 const NO_ATTRS: &[(&str, &str)] = &[];
 const REDUCE_ATTRS: &[(&str, &str)] = &[("dim", "null"), ("keepdim", "false")];
 
@@ -113,6 +123,20 @@ pub static OPS: &[OpSpec] = &[
         let shape: Vec<isize> = a.int_list("shape")?.into_iter().map(|s| s as isize).collect();
         one(x.get("x")?.reshape(&shape))
     }),
+    op("max", &[("dim", "null"), ("keepdim", "false")], |x, a| {
+        let (values, _indices) = x.get("x")?.max_dim(a.dim("dim")?, a.bool("keepdim")?)?;
+        Ok(vec![values])
+    }),
+    // Softmax and losses.
+    op("softmax", &[("dim", "-1")], |x, a| one(x.get("x")?.softmax(a.dim("dim")?))),
+    op("log_softmax", &[("dim", "-1")], |x, a| one(x.get("x")?.log_softmax(a.dim("dim")?))),
+    op("cross_entropy", &[("reduction", "\"mean\"")], |x, a| {
+        one(x.get("logits")?.cross_entropy(x.get("target")?, reduction(a)?))
+    }),
+    op("mse_loss", &[("reduction", "\"mean\"")], |x, a| {
+        one(x.get("input")?.mse_loss(x.get("target")?, reduction(a)?))
+    }),
+    op("linear", NO_ATTRS, |x, _| one(x.get("x")?.linear(x.get("weight")?, x.opt("bias")))),
 ];
 
 /// The table row of `name`, if the runner knows the op.

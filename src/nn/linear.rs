@@ -88,15 +88,6 @@ impl Linear {
     }
 }
 
-/// $x W^\top + b$. (One line to swap for the fused `x.linear(w, b)` op.)
-fn affine(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
-    let y = x.matmul(&w.t()?)?;
-    match b {
-        Some(b) => y.add(b),
-        None => Ok(y),
-    }
-}
-
 impl Module for Linear {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let (xs, ws) = (x.shape(), self.weight.shape());
@@ -108,7 +99,7 @@ impl Module for Linear {
                 "the last dimension of x must equal in_features",
             ));
         }
-        affine(x, &self.weight, self.bias.as_ref())
+        x.linear(&self.weight, self.bias.as_ref())
     }
 
     fn local_parameters(&self) -> Vec<(String, Tensor)> {
