@@ -44,11 +44,14 @@ pub mod autograd;
 pub mod device;
 pub mod error;
 pub mod ops;
+pub mod reference;
 pub mod rng;
 pub mod tensor;
 
 pub use autograd::{gradcheck, no_grad};
 pub use device::Device;
 pub use error::{Error, Result};
+pub use ops::embedding::SparseGrad;
+pub use ops::rnn::RnnWeights;
 pub use rng::{Generator, manual_seed};
 pub use tensor::{DType, Tensor};

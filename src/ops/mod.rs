@@ -7,8 +7,12 @@
 
 pub mod binary;
 pub mod cast;
+pub mod embedding;
+pub mod gru;
+pub mod lstm;
 pub mod matmul;
 pub mod reduce;
+pub mod rnn;
 pub mod shape;
 pub mod unary;
 
