@@ -56,5 +56,7 @@ pub mod tensor;
 pub use autograd::{gradcheck, no_grad};
 pub use device::Device;
 pub use error::{Error, Result};
+pub use ops::embedding::SparseGrad;
+pub use ops::rnn::RnnWeights;
 pub use rng::{Generator, manual_seed};
 pub use tensor::{DType, Tensor};

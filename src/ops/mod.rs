@@ -8,12 +8,16 @@
 pub mod binary;
 pub mod cast;
 pub mod compare;
+pub mod embedding;
+pub mod gru;
 pub mod index;
 pub mod join;
 pub mod linear;
 pub mod loss;
+pub mod lstm;
 pub mod matmul;
 pub mod reduce;
+pub mod rnn;
 pub mod shape;
 pub mod softmax;
 pub mod sort;
