@@ -44,11 +44,7 @@ fn gradcheck_table(filter: Option<&str>) -> ExitCode {
                     r.checked,
                     if r.passed { "yes" } else { "NO" }
                 );
-                if r.passed {
-                    passed += 1
-                } else {
-                    failed += 1
-                }
+                if r.passed { passed += 1 } else { failed += 1 }
             }
             Err(e) => {
                 println!("{:<16} error: {e}", case.op);

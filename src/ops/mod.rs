@@ -7,8 +7,11 @@
 
 pub mod binary;
 pub mod cast;
+pub mod conv2d;
 pub mod matmul;
+pub mod pool2d;
 pub mod reduce;
+pub mod scratch;
 pub mod shape;
 pub mod unary;
 
