@@ -39,6 +39,8 @@
 //! | matmul | $C = AB$; $\partial A = G B^\top$, $\partial B = A^\top G$ | `ops/matmul.rs` |
 //! | reshape, transpose, permute, narrow, broadcast_to, (un)squeeze | views; gradient undoes the view | `ops/shape.rs` |
 //! | to_dtype | f32 ↔ f64; gradient converted back | `ops/cast.rs` |
+//! | conv2d, conv1d | $y_{n,o} = b_o + \sum_c x_{n,c} \star w_{o,c}$ (cross-correlation; mode `Convolution` flips $w$: the document's $y_{ij} = \sum_{k,l} x_{(i-k+1)(j-l+1)} k_{kl}$); im2col + GEMM | `ops/conv2d/` |
+//! | max_pool2d, avg_pool2d, adaptive_avg_pool2d_1x1 | $p_{ij} = \max_{k,l} y_{(i-k+1)(j-l+1)}$; gradient to the arg-max / spread over the window | `ops/pool2d.rs` |
 
 pub mod autograd;
 pub mod bench;

@@ -8,6 +8,7 @@
 pub mod binary;
 pub mod cast;
 pub mod compare;
+pub mod conv2d;
 pub mod embedding;
 pub mod gru;
 pub mod index;
@@ -16,8 +17,10 @@ pub mod linear;
 pub mod loss;
 pub mod lstm;
 pub mod matmul;
+pub mod pool2d;
 pub mod reduce;
 pub mod rnn;
+pub mod scratch;
 pub mod shape;
 pub mod softmax;
 pub mod sort;

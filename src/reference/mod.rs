@@ -11,6 +11,7 @@
 //! is an identity, $\frac{e^{x_{ij}}}{\sum_k e^{x_{ik}}} = \frac{e^{x_{ij} - m_i}}{\sum_k e^{x_{ik} - m_i}}$,
 //! not an approximation; without it $e^{1000}$ overflows.
 
+pub mod conv;
 pub mod rnn;
 
 use ndarray::{Array1, Array2};
