@@ -47,13 +47,13 @@ enum Command {
 
 fn gradcheck_table(filter: Option<&str>) -> ExitCode {
     let suite = glassgrad::autograd::suite::suite();
-    println!("{:<16} {:>12} {:>12} {:>9}  pass", "op", "max_abs_err", "max_rel_err", "elements");
+    println!("{:<20} {:>12} {:>12} {:>9}  pass", "op", "max_abs_err", "max_rel_err", "elements");
     let (mut passed, mut failed) = (0, 0);
     for case in suite.iter().filter(|c| filter.is_none_or(|f| c.op.contains(f))) {
         match (case.run)() {
             Ok(r) => {
                 println!(
-                    "{:<16} {:>12.3e} {:>12.3e} {:>9}  {}",
+                    "{:<20} {:>12.3e} {:>12.3e} {:>9}  {}",
                     case.op,
                     r.max_abs_err,
                     r.max_rel_err,
@@ -63,7 +63,7 @@ fn gradcheck_table(filter: Option<&str>) -> ExitCode {
                 if r.passed { passed += 1 } else { failed += 1 }
             }
             Err(e) => {
-                println!("{:<16} error: {e}", case.op);
+                println!("{:<20} error: {e}", case.op);
                 failed += 1;
             }
         }

@@ -134,3 +134,31 @@ impl Square for Tensor {
         self.mul(self)
     }
 }
+
+#[test]
+fn backward_uses_the_values_of_the_forward_pass_even_after_an_in_place_update() {
+    // y = w * w at w = 3; an optimizer-style write sets w = 2 before backward. The gradient is the
+    // one at the forward pass, 2 * 3 = 6 (the tape holds copy-on-write snapshots, not handles).
+    let w = t64(&[3.0], &[1]);
+    let y = w.mul(&w).unwrap().sum().unwrap();
+    w.update_data("test", |a| a.fill(2.0), |a| a.fill(2.0)).unwrap();
+    y.backward().unwrap();
+    assert_eq!(w.grad().unwrap().to_vec::<f64>().unwrap(), vec![6.0]);
+    // The same through matmul, linear, tanh and log.
+    let m = t64(&[1.0, 2.0, 3.0, 4.0], &[2, 2]);
+    let v = t64(&[0.5, -0.5], &[2]);
+    let z = m.matmul(&v).unwrap().tanh().unwrap().add_scalar(2.0).unwrap().log().unwrap();
+    let z = z.sum().unwrap().add(&m.linear(&m, None).unwrap().sum().unwrap()).unwrap();
+    let before: Vec<f64> = {
+        let m2 = t64(&[1.0, 2.0, 3.0, 4.0], &[2, 2]);
+        let v2 = t64(&[0.5, -0.5], &[2]);
+        let z2 = m2.matmul(&v2).unwrap().tanh().unwrap().add_scalar(2.0).unwrap().log().unwrap();
+        let z2 = z2.sum().unwrap().add(&m2.linear(&m2, None).unwrap().sum().unwrap()).unwrap();
+        z2.backward().unwrap();
+        m2.grad().unwrap().to_vec().unwrap()
+    };
+    m.update_data("test", |a| a.fill(0.0), |a| a.fill(0.0)).unwrap();
+    v.update_data("test", |a| a.fill(0.0), |a| a.fill(0.0)).unwrap();
+    z.backward().unwrap();
+    assert_eq!(m.grad().unwrap().to_vec::<f64>().unwrap(), before);
+}

@@ -3,7 +3,10 @@
 
 use super::gradcheck::{GradcheckReport, gradcheck};
 use crate::error::Result;
+use crate::ops::conv2d::{Conv2dParams, ConvMode};
 use crate::ops::loss::Reduction;
+use crate::ops::pool2d::Pool2dParams;
+use crate::ops::rnn::RnnWeights;
 use crate::rng::Generator;
 use crate::tensor::{DType, Tensor};
 
@@ -85,5 +88,120 @@ pub fn suite() -> Vec<SuiteCase> {
         case!("linear", [leaf_n(&[2, 3, 4], 1), leaf_n(&[5, 4], 2), leaf_n(&[5], 3)], |x| {
             x[0].linear(&x[1], Some(&x[2]))
         }),
+        case!("var", [leaf_n(&[3, 4], 1)], |x| x[0].var_dims(Some(&[1]), 1, true)),
+        case!("std", [leaf_n(&[3, 4], 1)], |x| x[0].std_dims(Some(&[0]), 1, false)),
+        case!("max_dim", [leaf_n(&[3, 4], 1)], |x| Ok(x[0].max_dim(1, false)?.0)),
+        case!("min_dim", [leaf_n(&[3, 4], 1)], |x| Ok(x[0].min_dim(0, true)?.0)),
+        case!("max", [leaf_n(&[3, 4], 1)], |x| x[0].max()),
+        case!("min", [leaf_n(&[3, 4], 1)], |x| x[0].min()),
+        case!("sort", [leaf_n(&[3, 5], 1)], |x| Ok(x[0].sort(1, true)?.0)),
+        case!("topk", [leaf_n(&[3, 5], 1)], |x| Ok(x[0].topk(2, 1, true, true)?.0)),
+        case!("where_cond", [leaf_n(&[3, 4], 1), leaf_n(&[4], 2)], |x| {
+            Tensor::where_cond(&x[0].gt_scalar(0.0)?, &x[0], &x[1])
+        }),
+        case!("masked_fill", [leaf_n(&[3, 4], 1)], |x| x[0].masked_fill(&x[0].lt_scalar(0.0)?, 2.0)),
+        case!("maximum", [leaf_n(&[3, 4], 1), leaf_n(&[4], 2)], |x| x[0].maximum(&x[1])),
+        case!("minimum", [leaf_n(&[3, 4], 1), leaf_n(&[3, 1], 2)], |x| x[0].minimum(&x[1])),
+        case!("conv2d", [leaf_n(&[2, 4, 6, 5], 1), leaf_n(&[6, 2, 3, 2], 2), leaf_n(&[6], 3)], |x| {
+            let p = Conv2dParams {
+                stride: [2, 1],
+                padding: [1, 1],
+                dilation: [1, 2],
+                groups: 2,
+                ..Default::default()
+            };
+            x[0].conv2d(&x[1], Some(&x[2]), &p)
+        }),
+        case!("conv2d_convolution", [leaf_n(&[1, 2, 5, 5], 1), leaf_n(&[3, 2, 3, 3], 2)], |x| {
+            let p = Conv2dParams { padding: [2, 2], mode: ConvMode::Convolution, ..Default::default() };
+            x[0].conv2d(&x[1], None, &p)
+        }),
+        case!("conv1d", [leaf_n(&[2, 3, 9], 1), leaf_n(&[4, 3, 3], 2), leaf_n(&[4], 3)], |x| {
+            x[0].conv1d(&x[1], Some(&x[2]), 2, 1, 1, 1)
+        }),
+        case!("max_pool2d", [leaf_n(&[2, 2, 7, 7], 1)], |x| {
+            x[0].max_pool2d(&Pool2dParams { kernel_size: [3, 3], stride: [2, 2], padding: [1, 1] })
+        }),
+        case!("avg_pool2d", [leaf_n(&[2, 2, 6, 6], 1)], |x| {
+            x[0].avg_pool2d(&Pool2dParams { kernel_size: [3, 3], stride: [2, 2], padding: [1, 1] }, false)
+        }),
+        case!("adaptive_avg_pool2d", [leaf_n(&[2, 3, 4, 4], 1)], |x| x[0].adaptive_avg_pool2d_1x1()),
+        case!("embedding", [leaf_n(&[5, 3], 1)], |x| {
+            Tensor::embedding(&Tensor::from_vec(vec![4i64, 0, 4, 2, 1, 4], &[2, 3])?, &x[0], None)
+        }),
+        case!(
+            "rnn_tanh",
+            [
+                leaf_n(&[2, 5, 3], 1),
+                leaf_n(&[2, 2, 4], 2),
+                leaf_n(&[4, 3], 3),
+                leaf_n(&[4, 4], 4),
+                leaf_n(&[4], 5),
+                leaf_n(&[4, 4], 6),
+                leaf_n(&[4, 4], 7),
+                leaf_n(&[4], 8)
+            ],
+            |x| {
+                let layers = [
+                    RnnWeights {
+                        weight_ih: x[2].clone(),
+                        weight_hh: x[3].clone(),
+                        bias_ih: Some(x[4].clone()),
+                        bias_hh: None,
+                    },
+                    RnnWeights {
+                        weight_ih: x[5].clone(),
+                        weight_hh: x[6].clone(),
+                        bias_ih: None,
+                        bias_hh: Some(x[7].clone()),
+                    },
+                ];
+                let (out, h_n) = Tensor::rnn_tanh(&x[0], Some(&x[1]), &layers)?;
+                out.sum()?.add(&h_n.mul(&h_n)?.sum()?)
+            }
+        ),
+        case!(
+            "lstm",
+            [
+                leaf_n(&[2, 5, 3], 1),
+                leaf_n(&[1, 2, 4], 2),
+                leaf_n(&[1, 2, 4], 3),
+                leaf_n(&[16, 3], 4),
+                leaf_n(&[16, 4], 5),
+                leaf_n(&[16], 6),
+                leaf_n(&[16], 7)
+            ],
+            |x| {
+                let layers = [RnnWeights {
+                    weight_ih: x[3].clone(),
+                    weight_hh: x[4].clone(),
+                    bias_ih: Some(x[5].clone()),
+                    bias_hh: Some(x[6].clone()),
+                }];
+                let (out, h_n, c_n) = Tensor::lstm(&x[0], Some(&x[1]), Some(&x[2]), &layers)?;
+                out.sum()?.add(&h_n.sum()?)?.add(&c_n.mul(&c_n)?.sum()?)
+            }
+        ),
+        case!(
+            "gru",
+            [
+                leaf_n(&[2, 5, 3], 1),
+                leaf_n(&[1, 2, 4], 2),
+                leaf_n(&[12, 3], 4),
+                leaf_n(&[12, 4], 5),
+                leaf_n(&[12], 6),
+                leaf_n(&[12], 7)
+            ],
+            |x| {
+                let layers = [RnnWeights {
+                    weight_ih: x[2].clone(),
+                    weight_hh: x[3].clone(),
+                    bias_ih: Some(x[4].clone()),
+                    bias_hh: Some(x[5].clone()),
+                }];
+                let (out, h_n) = Tensor::gru(&x[0], Some(&x[1]), &layers)?;
+                out.sum()?.add(&h_n.mul(&h_n)?.sum()?)
+            }
+        ),
     ]
 }

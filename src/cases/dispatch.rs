@@ -11,7 +11,10 @@
 //! optional one); attributes through the typed accessors of [`Attrs`]. A case that holds an input
 //! the entry never reads fails, so a misspelt name cannot be silently ignored.
 
+use crate::ops::conv2d::{Conv2dParams, ConvMode};
 use crate::ops::loss::Reduction;
+use crate::ops::pool2d::Pool2dParams;
+use crate::ops::rnn::RnnWeights;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -137,7 +140,79 @@ pub static OPS: &[OpSpec] = &[
         one(x.get("input")?.mse_loss(x.get("target")?, reduction(a)?))
     }),
     op("linear", NO_ATTRS, |x, _| one(x.get("x")?.linear(x.get("weight")?, x.opt("bias")))),
+    // Convolution and pooling.
+    op(
+        "conv2d",
+        &[
+            ("stride", "[1, 1]"),
+            ("padding", "[0, 0]"),
+            ("dilation", "[1, 1]"),
+            ("groups", "1"),
+            ("mode", "\"cross_correlation\""),
+        ],
+        |x, a| {
+            let p = Conv2dParams {
+                stride: a.pair("stride")?,
+                padding: a.pair("padding")?,
+                dilation: a.pair("dilation")?,
+                groups: a.int("groups")?.max(0) as usize,
+                mode: match a.choice("mode", &["cross_correlation", "convolution"])?.as_str() {
+                    "convolution" => ConvMode::Convolution,
+                    _ => ConvMode::CrossCorrelation,
+                },
+            };
+            one(x.get("x")?.conv2d(x.get("weight")?, x.opt("bias"), &p))
+        },
+    ),
+    op("max_pool2d", &[("kernel_size", "null"), ("stride", "null"), ("padding", "[0, 0]")], |x, a| {
+        one(x.get("x")?.max_pool2d(&pool_params(a)?))
+    }),
+    op(
+        "avg_pool2d",
+        &[("kernel_size", "null"), ("stride", "null"), ("padding", "[0, 0]"), ("count_include_pad", "true")],
+        |x, a| one(x.get("x")?.avg_pool2d(&pool_params(a)?, a.bool("count_include_pad")?)),
+    ),
+    // Sequences.
+    op("embedding", &[("padding_idx", "null")], |x, a| {
+        one(Tensor::embedding(x.get("indices")?, x.get("weight")?, a.int_opt("padding_idx")?))
+    }),
+    op("rnn_tanh", &[("num_layers", "1")], |x, a| {
+        let (out, h_n) = Tensor::rnn_tanh(x.get("x")?, x.opt("h0"), &layers(x, a)?)?;
+        Ok(vec![out, h_n])
+    }),
+    op("lstm", &[("num_layers", "1")], |x, a| {
+        let (out, h_n, c_n) = Tensor::lstm(x.get("x")?, x.opt("h0"), x.opt("c0"), &layers(x, a)?)?;
+        Ok(vec![out, h_n, c_n])
+    }),
+    op("gru", &[("num_layers", "1")], |x, a| {
+        let (out, h_n) = Tensor::gru(x.get("x")?, x.opt("h0"), &layers(x, a)?)?;
+        Ok(vec![out, h_n])
+    }),
 ];
+
+/// `kernel_size`, `stride` (absent: the kernel size) and `padding` of a pooling op.
+fn pool_params(a: &Attrs) -> Result<Pool2dParams, Failure> {
+    let kernel = a.pair("kernel_size")?;
+    Ok(Pool2dParams {
+        kernel_size: kernel,
+        stride: a.pair_opt("stride")?.unwrap_or(kernel),
+        padding: a.pair("padding")?,
+    })
+}
+
+/// The per-layer weights `weight_ih_l{k}`, `weight_hh_l{k}`, `bias_ih_l{k}`, `bias_hh_l{k}`.
+fn layers(x: &Inputs, a: &Attrs) -> Result<Vec<RnnWeights>, Failure> {
+    (0..a.int("num_layers")?.max(0))
+        .map(|k| {
+            Ok(RnnWeights {
+                weight_ih: x.get(&format!("weight_ih_l{k}"))?.clone(),
+                weight_hh: x.get(&format!("weight_hh_l{k}"))?.clone(),
+                bias_ih: x.opt(&format!("bias_ih_l{k}")).cloned(),
+                bias_hh: x.opt(&format!("bias_hh_l{k}")).cloned(),
+            })
+        })
+        .collect()
+}
 
 /// The table row of `name`, if the runner knows the op.
 pub fn lookup(name: &str) -> Option<&'static OpSpec> {

@@ -46,7 +46,7 @@ impl Tensor {
     pub fn mul(&self, other: &Tensor) -> Result<Tensor> {
         same_dtype("mul", self, other)?;
         let z = binary_data!(self, other, "mul", |x, y| x * y)?;
-        let (a, b) = (self.clone(), other.clone());
+        let (a, b) = (self.detach(), other.detach());
         let (ra, rb) = (self.requires_grad(), other.requires_grad());
         Ok(record(z, "mul", &[self, other], move |g| {
             let ga = if ra { Some(g.mul(&b)?.sum_to(&a.shape())?) } else { None };
@@ -59,7 +59,7 @@ impl Tensor {
     pub fn div(&self, other: &Tensor) -> Result<Tensor> {
         same_dtype("div", self, other)?;
         let z = binary_data!(self, other, "div", |x, y| x / y)?;
-        let (a, b) = (self.clone(), other.clone());
+        let (a, b) = (self.detach(), other.detach());
         let (ra, rb) = (self.requires_grad(), other.requires_grad());
         Ok(record(z, "div", &[self, other], move |g| {
             let ga = if ra { Some(g.div(&b)?.sum_to(&a.shape())?) } else { None };

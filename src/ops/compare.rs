@@ -261,7 +261,7 @@ impl Tensor {
             (Data::Bool(a), Data::Bool(b)) => Data::Bool(select(OP, &c, &a, &b, &shape)?),
             (a, b) => return Err(dtype_error(OP, &a, &b)),
         };
-        let cond = cond.clone();
+        let cond = cond.detach();
         let (rx, ry) = (x.requires_grad(), y.requires_grad());
         Ok(record(z, OP, &[x, y], move |g| {
             // dL/dx = sum_to(g [c]),  dL/dy = sum_to(g [¬c])
@@ -309,7 +309,7 @@ impl Tensor {
                 });
             }
         };
-        let mask = mask.clone();
+        let mask = mask.detach();
         Ok(record(z, OP, &[self], move |g| {
             // dL/dx = g [¬m]
             let zero = Tensor::zeros(&[], g.dtype())?;
@@ -343,7 +343,7 @@ impl Tensor {
             (Data::I64(a), Data::I64(b)) => Data::I64(zip_arrays(op, a, b, |x, y| pick(x, y, largest))?),
             _ => return Err(numeric_error(op, &da, &db, false)),
         };
-        let (a, b) = (self.clone(), other.clone());
+        let (a, b) = (self.detach(), other.detach());
         let (ra, rb) = (self.requires_grad(), other.requires_grad());
         Ok(record(z, op, &[self, other], move |g| {
             // dL/da = sum_to(g w^a), dL/db = sum_to(g w^b)

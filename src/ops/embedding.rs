@@ -31,15 +31,13 @@
 //!
 //! `zero_grad()` does not clear a sparse gradient; [`Tensor::zero_sparse_grad`] does.
 
-use std::sync::{Arc, Mutex, Weak};
-
 use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
 
 use crate::autograd::record;
 use crate::error::{Error, Result};
 use crate::ops::rnn::cpu::min_rows;
-use crate::tensor::{Data, Float, Inner, Tensor};
+use crate::tensor::{Data, Float, Tensor};
 
 /// A row-sparse gradient of a $(V \times D)$ table: `values[k, :]` is the gradient of row
 /// `rows[k]`; every other row's gradient is zero.
@@ -130,14 +128,6 @@ impl SparseGrad {
     }
 }
 
-/// The sparse gradients of the tables that have one, keyed by the table's identity.
-static SPARSE_GRADS: Mutex<Vec<(Weak<Inner>, SparseGrad)>> = Mutex::new(Vec::new());
-
-fn registry() -> std::sync::MutexGuard<'static, Vec<(Weak<Inner>, SparseGrad)>> {
-    // ok: a poisoned lock still holds a valid list
-    SPARSE_GRADS.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 impl Tensor {
     /// `F.embedding(indices, weight, padding_idx)`: the rows of `weight (V, D)` named by the i64
     /// `indices` (any shape); output `indices.shape + [D]`. A negative `padding_idx` counts from
@@ -164,17 +154,12 @@ impl Tensor {
 
     /// The accumulated row-sparse gradient of a table used by [`Tensor::embedding_sparse_grad`].
     pub fn sparse_grad(&self) -> Option<SparseGrad> {
-        registry()
-            .iter()
-            .find(|(w, _)| std::ptr::eq(w.as_ptr(), Arc::as_ptr(&self.0)))
-            .map(|(_, g)| g.clone())
+        self.0.sparse_grad.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Returns and clears the row-sparse gradient (what an optimizer step does).
     pub fn take_sparse_grad(&self) -> Option<SparseGrad> {
-        let mut reg = registry();
-        let pos = reg.iter().position(|(w, _)| std::ptr::eq(w.as_ptr(), Arc::as_ptr(&self.0)))?;
-        Some(reg.swap_remove(pos).1)
+        self.0.sparse_grad.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
     /// Forgets the row-sparse gradient.
@@ -184,12 +169,11 @@ impl Tensor {
 
     /// `sparse_grad += g`.
     fn accumulate_sparse_grad(&self, g: SparseGrad) -> Result<()> {
-        let mut reg = registry();
-        reg.retain(|(w, _)| w.strong_count() > 0);
-        match reg.iter_mut().find(|(w, _)| std::ptr::eq(w.as_ptr(), Arc::as_ptr(&self.0))) {
-            Some((_, old)) => *old = old.add(&g)?,
-            None => reg.push((Arc::downgrade(&self.0), g)),
-        }
+        let mut slot = self.0.sparse_grad.lock().unwrap_or_else(|e| e.into_inner());
+        *slot = Some(match slot.take() {
+            Some(old) => old.add(&g)?,
+            None => g,
+        });
         Ok(())
     }
 }

@@ -152,7 +152,7 @@ fn matmul_nd(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         (Data::F64(x), Data::F64(y)) => Data::F64(matmul_arrays(x, y)?),
         _ => return Err(crate::ops::dtype_error("matmul", &da, &db)),
     };
-    let (at, bt) = (a.clone(), b.clone());
+    let (at, bt) = (a.detach(), b.detach());
     let (ra, rb) = (a.requires_grad(), b.requires_grad());
     Ok(record(c, "matmul", &[a, b], move |g| {
         let ga = if ra { Some(g.matmul(&bt.transpose(-1, -2)?)?.sum_to(&at.shape())?) } else { None };

@@ -287,7 +287,7 @@ impl Tensor {
         )?;
         let lse_keep = Tensor::from_data(lse.clone());
         let out = Tensor::from_data(lse).reshape_usize(&out_shape)?.data();
-        let x = self.clone();
+        let x = self.detach();
         Ok(record(out, "logsumexp", &[self], move |g| {
             // dx_i = g · e^{x_i − ℓ}, with g and ℓ broadcast along `dim`.
             let p = x.sub(&lse_keep)?.exp()?;

@@ -150,7 +150,7 @@ impl Tensor {
             }
         };
         let mean = Tensor::from_data(mean);
-        let x = self.clone();
+        let x = self.detach();
         let keep_shape = reduced_shape(&shape, &ds, true);
         Ok(record(y, "var", &[self], move |g| {
             // dL/dx = g · 2 (x − x̄) / (N − c)
@@ -237,7 +237,7 @@ impl Tensor {
             let p = arg_best_flat(s, e);
             data_from(op, vec![s[p]], &[])?
         });
-        let x = self.clone();
+        let x = self.detach();
         let y_value = Tensor::from_data(y.clone()).item()?;
         Ok(record(y, op, &[self], move |g| {
             let g = g.item()?;

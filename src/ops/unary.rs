@@ -30,7 +30,7 @@ impl Tensor {
     /// $\lvert x \rvert$
     pub fn abs(&self) -> Result<Tensor> {
         let y = unary_data!(self, "abs", |v| v.abs());
-        let x = self.clone();
+        let x = self.detach();
         Ok(record(y, "abs", &[self], move |g| {
             let gx = binary_data!(g, &x, "abs_backward", |g, x| if x > 0.0 {
                 g
@@ -53,7 +53,7 @@ impl Tensor {
     /// $\ln x$ (NaN for $x < 0$, $-\infty$ at 0, as in IEEE arithmetic and PyTorch).
     pub fn log(&self) -> Result<Tensor> {
         let y = unary_data!(self, "log", |v| v.ln());
-        let x = self.clone();
+        let x = self.detach();
         Ok(record(y, "log", &[self], move |g| Ok(vec![Some(g.div(&x)?)])))
     }
 
@@ -87,7 +87,7 @@ impl Tensor {
     /// $\max(x, 0)$
     pub fn relu(&self) -> Result<Tensor> {
         let y = unary_data!(self, "relu", |v| if v > 0.0 { v } else { 0.0 });
-        let x = self.clone();
+        let x = self.detach();
         Ok(record(y, "relu", &[self], move |g| {
             Ok(vec![Some(Tensor::from_data(binary_data!(g, &x, "relu_backward", |g, x| if x > 0.0 {
                 g
@@ -109,7 +109,7 @@ impl Tensor {
     /// $x^p$ for a scalar exponent $p$.
     pub fn pow(&self, p: f64) -> Result<Tensor> {
         let y = unary_data!(self, "pow", |v| v.powf(p as E));
-        let x = self.clone();
+        let x = self.detach();
         Ok(record(y, "pow", &[self], move |g| {
             let gx = if p == 0.0 {
                 g.zeros_like()?
@@ -139,7 +139,7 @@ impl Tensor {
                 v
             }
         });
-        let x = self.clone();
+        let x = self.detach();
         Ok(record(y, "clamp", &[self], move |g| {
             let gx = binary_data!(g, &x, "clamp_backward", |g, x| if x >= l as E && x <= h as E {
                 g

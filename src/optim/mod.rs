@@ -23,9 +23,9 @@
 //! Every update is elementwise, written in the parameter's own dtype, with the coefficients
 //! rounded to that dtype as PyTorch's CPU kernels do; it runs in place through
 //! [`Tensor::update_data`] (copy-on-write storage: a buffer shared with another tensor, e.g. a
-//! `detach()`ed copy, is copied before it is written). Call `step` after `backward`, as in
-//! PyTorch: ops keep handles to their inputs for backward, so a step in between would change the
-//! values backward reads. Large tensors are updated with rayon, which changes nothing in the result: each
+//! `detach()`ed copy, is copied before it is written). The tape keeps snapshots of what backward
+//! reads, so even a step between a forward pass and its backward leaves that backward unchanged.
+//! Large tensors are updated with rayon, which changes nothing in the result: each
 //! element's update depends on that element alone. A parameter without a gradient is skipped and
 //! its state does not advance, as in PyTorch.
 

@@ -125,6 +125,8 @@ pub(crate) struct Inner {
     pub(crate) device: Device,
     pub(crate) requires_grad: AtomicBool,
     pub(crate) grad: Mutex<Option<Tensor>>,
+    /// Row-sparse gradient of an embedding table (see `ops::embedding`).
+    pub(crate) sparse_grad: Mutex<Option<crate::ops::embedding::SparseGrad>>,
     /// The op that made this tensor and which of its outputs it is; `None` for leaves.
     pub(crate) grad_fn: Option<(Arc<Node>, usize)>,
 }
@@ -142,6 +144,7 @@ impl Tensor {
             device: Device::Cpu,
             requires_grad: AtomicBool::new(false),
             grad: Mutex::new(None),
+            sparse_grad: Mutex::new(None),
             grad_fn: None,
         }))
     }
@@ -153,6 +156,7 @@ impl Tensor {
             device: Device::Cpu,
             requires_grad: AtomicBool::new(true),
             grad: Mutex::new(None),
+            sparse_grad: Mutex::new(None),
             grad_fn: Some((node, index)),
         }))
     }
@@ -322,9 +326,11 @@ impl Tensor {
         self.0.grad.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Forgets the accumulated gradient (PyTorch's `zero_grad(set_to_none=True)`).
+    /// Forgets the accumulated gradient, dense and row-sparse (PyTorch's
+    /// `zero_grad(set_to_none=True)`).
     pub fn zero_grad(&self) {
         *self.0.grad.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *self.0.sparse_grad.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// Sets the gradient (used by gradient clipping and by tests).
