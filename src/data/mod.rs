@@ -1,6 +1,7 @@
-//! Data: batching tensors for training ([`DataLoader`], like PyTorch's `TensorDataset` +
-//! `DataLoader`).
+//! Data: reading files ([`csv`]), and batching tensors for training ([`DataLoader`], like
+//! PyTorch's `TensorDataset` + `DataLoader`).
 
+pub mod csv;
 mod loader;
 
 pub use loader::{Batches, DataLoader};
