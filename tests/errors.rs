@@ -71,3 +71,26 @@ fn creation_checks_sizes() {
     assert!(e.contains("from_vec") && e.contains("[2, 3]"), "{e}");
     assert!(Tensor::arange(0.0, 1.0, 0.0, DType::F32).is_err());
 }
+
+#[test]
+fn out_of_range_index_names_op_value_and_shape() {
+    let x = t(&[4, 3]);
+    let idx = Tensor::from_vec(vec![1i64, 4], &[2]).unwrap();
+    let m = msg(x.index_select(0, &idx));
+    assert!(m.contains("index_select") && m.contains('4') && m.contains("[4, 3]"), "{m}");
+    let w = t(&[10, 8]);
+    let tokens = Tensor::from_vec(vec![3i64, 10], &[1, 2]).unwrap();
+    let m = msg(Tensor::embedding(&tokens, &w, None));
+    assert!(m.contains("embedding") && m.contains("10"), "{m}");
+}
+
+#[test]
+fn class_index_at_or_above_c_in_cross_entropy() {
+    use glassgrad::ops::loss::Reduction;
+    let logits = t(&[2, 3]);
+    let target = Tensor::from_vec(vec![0i64, 3], &[2]).unwrap();
+    let m = msg(logits.cross_entropy(&target, Reduction::Mean));
+    assert!(m.contains("cross_entropy") && m.contains('3') && m.contains("[2, 3]") && m.contains("[2]"), "{m}");
+    let float_target = t(&[2]);
+    assert!(logits.cross_entropy(&float_target, Reduction::Mean).is_err());
+}

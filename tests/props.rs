@@ -111,3 +111,70 @@ proptest! {
         prop_assert_eq!(a.sub(&b).unwrap().to_f64_vec(), a.add(&b.neg().unwrap()).unwrap().to_f64_vec());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn softmax_rows_sum_to_one_and_log_softmax_is_its_log(
+        rows in 1usize..5, cols in 1usize..9, scale in prop::sample::select(vec![1.0, 30.0, 1000.0]), seed in 0u64..1000,
+    ) {
+        let x = randn(&[rows, cols], seed).mul_scalar(scale).unwrap();
+        let s = x.softmax(-1).unwrap();
+        let ls = x.log_softmax(-1).unwrap().to_f64_vec();
+        let sv = s.to_f64_vec();
+        for r in 0..rows {
+            let sum: f64 = sv[r * cols..(r + 1) * cols].iter().sum();
+            prop_assert!((sum - 1.0).abs() < 1e-12, "row {} sums to {}", r, sum);
+        }
+        for (p, lp) in sv.iter().zip(&ls) {
+            prop_assert!(lp.is_finite() && *lp <= 0.0);
+            if *p > 1e-300 {
+                prop_assert!((p.ln() - lp).abs() < 1e-9 * (1.0 + lp.abs()), "{} vs {}", p.ln(), lp);
+            }
+        }
+    }
+
+    #[test]
+    fn sort_is_a_permutation_in_order(n in 1usize..40, seed in 0u64..1000, descending in any::<bool>()) {
+        let x = Tensor::randint(&[n], -5, 5, &mut Generator::new(seed)).unwrap().to_dtype(DType::F64).unwrap();
+        let (values, indices) = x.sort(0, descending).unwrap();
+        let (v, idx, orig) = (values.to_f64_vec(), indices.to_vec::<i64>().unwrap(), x.to_f64_vec());
+        let mut seen = vec![false; n];
+        for (k, &i) in idx.iter().enumerate() {
+            prop_assert!(!seen[i as usize]);
+            seen[i as usize] = true;
+            prop_assert_eq!(v[k], orig[i as usize]);
+        }
+        for w in v.windows(2) {
+            let ordered = if descending { w[0] >= w[1] } else { w[0] <= w[1] };
+            prop_assert!(ordered, "{:?} out of order", w);
+        }
+        // Stable: equal values keep their original order.
+        for k in 1..n {
+            if v[k] == v[k - 1] {
+                prop_assert!(idx[k] > idx[k - 1]);
+            }
+        }
+    }
+
+    #[test]
+    fn cross_entropy_equals_mean_negative_log_softmax_at_target(n in 1usize..6, c in 2usize..7, seed in 0u64..1000) {
+        use glassgrad::ops::loss::Reduction;
+        let x = randn(&[n, c], seed);
+        let t: Vec<i64> = (0..n).map(|i| ((i * 7 + seed as usize) % c) as i64).collect();
+        let target = Tensor::from_vec(t.clone(), &[n]).unwrap();
+        let ce = x.cross_entropy(&target, Reduction::Mean).unwrap().item().unwrap();
+        let ls = x.log_softmax(-1).unwrap().to_f64_vec();
+        let want = -(0..n).map(|i| ls[i * c + t[i] as usize]).sum::<f64>() / n as f64;
+        prop_assert!((ce - want).abs() < 1e-12 * (1.0 + want.abs()));
+    }
+
+    #[test]
+    fn cat_then_split_round_trips(a in 1usize..4, b in 1usize..4, w in 1usize..4, seed in 0u64..1000) {
+        let (x, y) = (randn(&[a, w], seed), randn(&[b, w], seed + 1));
+        let c = Tensor::cat(&[x.clone(), y.clone()], 0).unwrap();
+        prop_assert_eq!(c.narrow(0, 0, a).unwrap().to_f64_vec(), x.to_f64_vec());
+        prop_assert_eq!(c.narrow(0, a, b).unwrap().to_f64_vec(), y.to_f64_vec());
+    }
+}
