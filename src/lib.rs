@@ -55,6 +55,7 @@ pub mod optim;
 pub mod reference;
 pub mod rng;
 pub mod tensor;
+pub mod trace;
 
 pub use autograd::{gradcheck, no_grad};
 pub use device::Device;

@@ -30,6 +30,15 @@ enum Command {
     },
     /// Print what this build and machine offer: version, threads, devices.
     Doctor,
+    /// Write one output element of an op as its formula with the real numbers in it, then the
+    /// engine's value beside the literal f64 reference.
+    Trace {
+        /// The op: matmul, linear, softmax, cross_entropy, conv2d, max_pool2d, rnn.
+        op: String,
+        /// Seed of the (small, rounded) random inputs.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Run PyTorch conformance cases (files, or folders searched for *.safetensors): one PASS or
     /// FAIL line per case, then `N passed, M failed`. Exit status 0 all pass, 1 a failure,
     /// 2 a path that does not exist or holds no case.
@@ -118,6 +127,9 @@ fn tour() {
     println!("  glassgrad tour              this text");
     println!("  glassgrad gradcheck         every op's gradient against finite differences (f64)");
     println!("  glassgrad doctor            what this build and machine offer");
+    println!(
+        "  glassgrad trace conv2d      a formula with the real numbers in it (matmul, softmax, rnn, ...)"
+    );
     println!("  glassgrad check PATH...     run PyTorch conformance cases (tests/cases)");
     println!("  glassgrad bench             time the kernels (GFLOP/s, share of peak, --torch PYTHON)");
     println!("\nRun `glassgrad --help` for every command and its options.");
@@ -132,6 +144,16 @@ fn main() -> ExitCode {
         }
         Some(Command::Gradcheck { filter }) => gradcheck_table(filter.as_deref()),
         Some(Command::Doctor) => doctor(),
+        Some(Command::Trace { op, seed }) => match glassgrad::trace::trace(&op, seed) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("glassgrad trace: {e}");
+                ExitCode::from(2)
+            }
+        },
         Some(Command::Check { paths, device }) => check(&paths, device),
         Some(Command::Bench(args)) => match glassgrad::bench::run_cli(&args) {
             Ok(()) => ExitCode::SUCCESS,

@@ -90,7 +90,10 @@ fn class_index_at_or_above_c_in_cross_entropy() {
     let logits = t(&[2, 3]);
     let target = Tensor::from_vec(vec![0i64, 3], &[2]).unwrap();
     let m = msg(logits.cross_entropy(&target, Reduction::Mean));
-    assert!(m.contains("cross_entropy") && m.contains('3') && m.contains("[2, 3]") && m.contains("[2]"), "{m}");
+    assert!(
+        m.contains("cross_entropy") && m.contains('3') && m.contains("[2, 3]") && m.contains("[2]"),
+        "{m}"
+    );
     let float_target = t(&[2]);
     assert!(logits.cross_entropy(&float_target, Reduction::Mean).is_err());
 }
