@@ -13,6 +13,7 @@ pub mod embedding;
 pub mod gru;
 pub mod index;
 pub mod join;
+pub(crate) mod lanes;
 pub mod linear;
 pub mod loss;
 pub mod lstm;

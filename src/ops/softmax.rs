@@ -31,28 +31,7 @@ use crate::error::{Error, Result};
 use crate::tensor::shape::{normalize_dim, reduced_shape};
 use crate::tensor::{Data, Float, Tensor};
 
-/// The lanes along one dimension of a row-major array: `outer` blocks of `n × inner` elements;
-/// lane $(o, i)$ holds the elements at $o\,n\,\text{inner} + k\,\text{inner} + i$, $k = 0..n$.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Lanes {
-    pub outer: usize,
-    pub n: usize,
-    pub inner: usize,
-}
-
-impl Lanes {
-    /// The lanes along `dim` of `shape` (a 0-d tensor is one lane of one element).
-    pub(crate) fn new(shape: &[usize], dim: usize) -> Lanes {
-        if shape.is_empty() {
-            return Lanes { outer: 1, n: 1, inner: 1 };
-        }
-        Lanes {
-            outer: shape[..dim].iter().product(),
-            n: shape[dim],
-            inner: shape[dim + 1..].iter().product(),
-        }
-    }
-}
+use crate::ops::lanes::Lanes;
 
 /// Applies `f` to every lane of `K` row-major inputs of one shape; `f` writes `m` values per lane.
 /// The result is row-major with shape `(outer, m, inner)`.

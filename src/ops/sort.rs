@@ -75,27 +75,7 @@ pub(crate) fn cmp_nan_last<T: PartialOrd>(a: &T, b: &T) -> Ordering {
     }
 }
 
-/// The shape of the lanes along one dimension: `x` seen as `(outer, n, inner)`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Lanes {
-    pub outer: usize,
-    pub n: usize,
-    pub inner: usize,
-}
-
-impl Lanes {
-    /// The lanes of `shape` along `dim` (a 0-d tensor is one lane of one element).
-    pub fn new(shape: &[usize], dim: usize) -> Lanes {
-        if shape.is_empty() {
-            return Lanes { outer: 1, n: 1, inner: 1 };
-        }
-        Lanes {
-            outer: shape[..dim].iter().product(),
-            n: shape[dim],
-            inner: shape[dim + 1..].iter().product(),
-        }
-    }
-}
+pub(crate) use crate::ops::lanes::Lanes;
 
 /// Calls `f(lane, out)` for every lane of `a` along `dim`, where `out` receives the `k` results of
 /// that lane. Returns all results in row-major order of shape `(outer, k, inner)`, i.e. `a`'s shape
