@@ -91,7 +91,38 @@ def layer_norm_case(name, shape, normalized_shape, affine, dtype, seed, eps=1e-5
     save("layer_norm", name, tensors, {"normalized_shape": str(list(normalized_shape)), "eps": repr(eps)})
 
 
+def bidirectional_fixture():
+    """tests/fixtures/seqnn_bidirectional.safetensors: 2-layer bidirectional RNN, LSTM and GRU
+    (batch_first) with random states: inputs, parameters (prefixed with the kind), outputs, and the
+    gradients of sum(output * gy) + sum(h_n * gh) for tests/nn_recurrent.rs."""
+    out = {}
+    for kind, cls in [("rnn", nn.RNN), ("lstm", nn.LSTM), ("gru", nn.GRU)]:
+        torch.manual_seed(10)
+        m = cls(3, 4, num_layers=2, bidirectional=True, batch_first=True).double()
+        g = torch.Generator().manual_seed(11)
+        x = torch.randn(2, 5, 3, generator=g, dtype=torch.float64).requires_grad_()
+        h0 = (0.5 * torch.randn(4, 2, 4, generator=g, dtype=torch.float64)).requires_grad_()
+        if kind == "lstm":
+            c0 = (0.5 * torch.randn(4, 2, 4, generator=g, dtype=torch.float64)).requires_grad_()
+            y, (h_n, c_n) = m(x, (h0, c0))
+            out[f"{kind}.c0"], out[f"{kind}.c_n"] = c0, c_n
+        else:
+            y, h_n = m(x, h0)
+        gy = torch.randn(y.shape, generator=g, dtype=torch.float64)
+        gh = torch.randn(h_n.shape, generator=g, dtype=torch.float64)
+        ((y * gy).sum() + (h_n * gh).sum()).backward()
+        out.update({f"{kind}.x": x, f"{kind}.h0": h0, f"{kind}.output": y, f"{kind}.h_n": h_n,
+                    f"{kind}.gy": gy, f"{kind}.gh": gh, f"{kind}.grad.x": x.grad, f"{kind}.grad.h0": h0.grad})
+        for k, p in m.named_parameters():
+            out[f"{kind}.{k}"] = p
+            out[f"{kind}.grad.{k}"] = p.grad
+    path = os.path.join(ROOT, "..", "fixtures", "seqnn_bidirectional.safetensors")
+    save_file({k: v.detach().contiguous() for k, v in out.items()}, path)
+    print("fixtures/seqnn_bidirectional.safetensors:", len(out), "tensors")
+
+
 if __name__ == "__main__":
+    bidirectional_fixture()
     torch.manual_seed(0)
     model_case("seed_rnn", "listing_f32", SeedRnn(), 10, 4, 7, torch.float32, 1)
     torch.manual_seed(1)
