@@ -203,5 +203,14 @@ pub fn suite() -> Vec<SuiteCase> {
                 out.sum()?.add(&h_n.mul(&h_n)?.sum()?)
             }
         ),
+        case!("layer_norm", [leaf_n(&[3, 2, 4], 1), leaf_n(&[2, 4], 2), leaf_n(&[2, 4], 3)], |x| {
+            x[0].layer_norm(&[2, 4], Some(&x[1]), Some(&x[2]), 1e-5)
+        }),
+        // A fixed seed: every evaluation draws the same mask, so the function is deterministic.
+        case!("dropout", [leaf_n(&[4, 5], 1)], |x| x[0].dropout(
+            0.4,
+            true,
+            &mut crate::rng::Generator::new(3)
+        )),
     ]
 }

@@ -113,7 +113,144 @@ pub fn sgemm(n: usize) -> Case {
 
 /// Every registered case, in report order (the first is the headline).
 pub fn cases() -> Vec<Case> {
-    vec![sgemm(1024), sgemm(256), softmax(4096, 1000)]
+    let mut v = vec![sgemm(1024), sgemm(256), softmax(4096, 1000)];
+    v.extend(sequence_cases());
+    v
+}
+
+/// The sequence-model cases (f32, batch 64, 50 steps): `rnn_fwd`, `rnnlm_fwd`,
+/// `rnnlm_train_step`, `lstm_fwd`, `lstm_train_step`. A recurrent layer from $I$ to $H$ with $G$
+/// gate blocks does $2 N T \, G H (I + H)$ flops forward (the two GEMMs of every step); a
+/// training step counts three times the forward (forward, and the two GEMMs of each backward).
+pub fn sequence_cases() -> Vec<Case> {
+    use crate::nn::{Embedding, Linear, Module, RecurrentConfig, Rnn};
+    use crate::ops::loss::Reduction;
+    use crate::optim::{Optimizer, Sgd, SgdConfig};
+    let (n, t) = (64usize, 50usize);
+    let rec = |g: usize, i: usize, h: usize| 2.0 * (n * t * g * h * (i + h)) as f64;
+    let rnnlm_flops = rec(1, 128, 128) + 2.0 * (n * t * 128 * 1000) as f64;
+    let lstm_flops = rec(4, 64, 128) + rec(4, 128, 128) + 2.0 * (n * 128 * 10) as f64;
+    // Embedding(1000, 128) → tanh RNN 128 → Linear(128, 1000) over every token.
+    struct RnnLm {
+        emb: Embedding,
+        rnn: Rnn,
+        fc: Linear,
+    }
+    impl RnnLm {
+        fn new(rng: &mut Generator) -> Result<RnnLm> {
+            Ok(RnnLm {
+                emb: Embedding::new(1000, 128, None, DType::F32, rng)?,
+                rnn: Rnn::new(128, 128, RecurrentConfig::new(), rng)?,
+                fc: Linear::new(128, 1000, true, DType::F32, rng)?,
+            })
+        }
+        fn loss(&self, tokens: &Tensor, target: &Tensor) -> Result<Tensor> {
+            let h = self.rnn.forward(&self.emb.forward(tokens)?)?;
+            let logits = self.fc.forward(&h)?.reshape(&[-1, 1000])?;
+            logits.cross_entropy(target, Reduction::Mean)
+        }
+        fn params(&self) -> Vec<Tensor> {
+            [self.emb.parameters(), self.rnn.parameters(), self.fc.parameters()].concat()
+        }
+    }
+    let tokens = move |rng: &mut Generator| -> Result<(Tensor, Tensor)> {
+        Ok((Tensor::randint(&[n, t], 0, 1000, rng)?, Tensor::randint(&[n * t], 0, 1000, rng)?))
+    };
+    vec![
+        Case::new(
+            "rnn_fwd",
+            Work::Flops(rec(1, 128, 128)),
+            format!("f32 tanh RNN 128→128 over ({n}, {t}, 128), forward"),
+            move |rng| {
+                let rnn = Rnn::new(128, 128, RecurrentConfig::new(), rng)?;
+                let x = Tensor::randn(&[n, t, 128], DType::F32, rng)?;
+                Ok(Box::new(move || keep(crate::no_grad(|| rnn.forward(&x))?)))
+            },
+        ),
+        Case::new(
+            "rnnlm_fwd",
+            Work::Flops(rnnlm_flops),
+            format!(
+                "f32 Embedding(1000,128) → RNN 128 → Linear(128,1000) + cross-entropy over ({n}, {t}) tokens, forward"
+            ),
+            move |rng| {
+                let m = RnnLm::new(rng)?;
+                let (x, y) = tokens(rng)?;
+                Ok(Box::new(move || keep(crate::no_grad(|| m.loss(&x, &y))?)))
+            },
+        ),
+        Case::new(
+            "rnnlm_train_step",
+            Work::Flops(3.0 * rnnlm_flops),
+            format!("f32 RNN language model over ({n}, {t}) tokens: forward, backward, SGD step"),
+            move |rng| {
+                let m = RnnLm::new(rng)?;
+                let (x, y) = tokens(rng)?;
+                let mut opt = Sgd::new(m.params(), SgdConfig::new(0.01))?;
+                Ok(Box::new(move || {
+                    let loss = m.loss(&x, &y)?;
+                    opt.zero_grad();
+                    loss.backward()?;
+                    opt.step()
+                }))
+            },
+        ),
+        Case::new(
+            "lstm_fwd",
+            Work::Flops(lstm_flops),
+            format!(
+                "f32 LSTM 64→128, 2 layers, over ({n}, {t}, 64) + Linear(128, 10) on the last step, forward"
+            ),
+            move |rng| {
+                let m = Lstm2::new(rng)?;
+                let x = Tensor::randn(&[n, t, 64], DType::F32, rng)?;
+                Ok(Box::new(move || keep(crate::no_grad(|| m.logits(&x))?)))
+            },
+        ),
+        Case::new(
+            "lstm_train_step",
+            Work::Flops(3.0 * lstm_flops),
+            format!(
+                "f32 LSTM 64→128 ×2 over ({n}, {t}, 64), cross-entropy on the last step: forward, backward, SGD step"
+            ),
+            move |rng| {
+                let m = Lstm2::new(rng)?;
+                let x = Tensor::randn(&[n, t, 64], DType::F32, rng)?;
+                let y = Tensor::randint(&[n], 0, 10, rng)?;
+                let mut opt = Sgd::new(m.params(), SgdConfig::new(0.01))?;
+                Ok(Box::new(move || {
+                    let loss = m.logits(&x)?.cross_entropy(&y, Reduction::Mean)?;
+                    opt.zero_grad();
+                    loss.backward()?;
+                    opt.step()
+                }))
+            },
+        ),
+    ]
+}
+
+/// LSTM 64→128 with 2 layers and `Linear(128, 10)` on the last step (the bench's LSTM model).
+struct Lstm2 {
+    rnn: crate::nn::Lstm,
+    fc: crate::nn::Linear,
+}
+
+impl Lstm2 {
+    fn new(rng: &mut Generator) -> Result<Lstm2> {
+        use crate::nn::{Linear, Lstm, RecurrentConfig};
+        Ok(Lstm2 {
+            rnn: Lstm::new(64, 128, RecurrentConfig::new().num_layers(2), rng)?,
+            fc: Linear::new(128, 10, true, DType::F32, rng)?,
+        })
+    }
+    fn logits(&self, x: &Tensor) -> Result<Tensor> {
+        use crate::nn::Module;
+        self.fc.forward(&crate::models::rnn::last_step(&self.rnn.forward(x)?)?)
+    }
+    fn params(&self) -> Vec<Tensor> {
+        use crate::nn::Module;
+        [self.rnn.parameters(), self.fc.parameters()].concat()
+    }
 }
 
 /// Softmax over the rows of a `rows×cols` f32 matrix: memory-bound, one read and one write of every

@@ -38,10 +38,82 @@ def softmax(rows, cols):
     return setup
 
 
+def rnn_fwd():
+    def setup(g):
+        rnn = torch.nn.RNN(128, 128, batch_first=True)
+        x = torch.randn(64, 50, 128, generator=g)
+        return lambda: rnn(x)
+    return setup
+
+
+class RnnLm(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = torch.nn.Embedding(1000, 128)
+        self.rnn = torch.nn.RNN(128, 128, batch_first=True)
+        self.fc = torch.nn.Linear(128, 1000)
+
+    def forward(self, tokens, target):
+        h, _ = self.rnn(self.emb(tokens))
+        return torch.nn.functional.cross_entropy(self.fc(h).reshape(-1, 1000), target)
+
+
+class Lstm2(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = torch.nn.LSTM(64, 128, num_layers=2, batch_first=True)
+        self.fc = torch.nn.Linear(128, 10)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.fc(out[:, -1, :])
+
+
+def train_step(model, loss_fn):
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+
+    def run():
+        loss = loss_fn()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return run
+
+
+def rnnlm(train):
+    def setup(g):
+        m = RnnLm()
+        tokens = torch.randint(0, 1000, (64, 50), generator=g)
+        target = torch.randint(0, 1000, (64 * 50,), generator=g)
+        if train:
+            return train_step(m, lambda: m(tokens, target))
+        return lambda: m(tokens, target)
+    return setup
+
+
+def lstm(train):
+    def setup(g):
+        m = Lstm2()
+        x = torch.randn(64, 50, 64, generator=g)
+        y = torch.randint(0, 10, (64,), generator=g)
+        if train:
+            return train_step(m, lambda: torch.nn.functional.cross_entropy(m(x), y))
+        return lambda: m(x)
+    return setup
+
+
+# Cases that need autograd run outside inference mode.
+GRAD_CASES = {"rnnlm_train_step", "lstm_train_step"}
+
 CASES = {
     "sgemm_1024": sgemm(1024),
     "sgemm_256": sgemm(256),
     "softmax_4096x1000": softmax(4096, 1000),
+    "rnn_fwd": rnn_fwd(),
+    "rnnlm_fwd": rnnlm(False),
+    "rnnlm_train_step": rnnlm(True),
+    "lstm_fwd": lstm(False),
+    "lstm_train_step": lstm(True),
 }
 
 
@@ -77,7 +149,7 @@ def main():
         if case not in CASES:
             continue
         g = torch.Generator().manual_seed(0)
-        with torch.inference_mode():
+        with torch.inference_mode(case not in GRAD_CASES):
             run = CASES[case](g)
             median = time_run(run, max(1, a.samples), a.budget_ms / 1e3)
         print(json.dumps({"case": case, "median_ms": median, "torch_version": torch.__version__}), flush=True)

@@ -11,6 +11,8 @@
 //! optional one); attributes through the typed accessors of [`Attrs`]. A case that holds an input
 //! the entry never reads fails, so a misspelt name cannot be silently ignored.
 
+use crate::models::{SeedLstm, SeedRnn};
+use crate::nn::Module;
 use crate::ops::conv2d::{Conv2dParams, ConvMode};
 use crate::ops::loss::Reduction;
 use crate::ops::pool2d::Pool2dParams;
@@ -188,6 +190,31 @@ pub static OPS: &[OpSpec] = &[
         let (out, h_n) = Tensor::gru(x.get("x")?, x.opt("h0"), &layers(x, a)?)?;
         Ok(vec![out, h_n])
     }),
+    op("layer_norm", &[("normalized_shape", "null"), ("eps", "1e-5")], |x, a| {
+        let shape: Vec<usize> =
+            a.int_list("normalized_shape")?.into_iter().map(|s| s.max(0) as usize).collect();
+        one(x.get("input")?.layer_norm(&shape, x.opt("weight"), x.opt("bias"), a.number("eps")?))
+    }),
+    // The document's listings as whole models (parameters named as in their state_dict).
+    op("seed_rnn", NO_ATTRS, |x, _| {
+        let rnn = seq_layers(x, "rnn.", 1)?.remove(0);
+        let m = SeedRnn::from_tensors(
+            x.get("embedding.weight")?.clone(),
+            rnn,
+            x.get("fc.weight")?.clone(),
+            x.get("fc.bias")?.clone(),
+        )?;
+        one(m.forward(x.get("tokens")?))
+    }),
+    op("seed_lstm", NO_ATTRS, |x, _| {
+        let m = SeedLstm::from_tensors(
+            x.get("embedding.weight")?.clone(),
+            seq_layers(x, "rnn.", 2)?,
+            x.get("fc.weight")?.clone(),
+            x.get("fc.bias")?.clone(),
+        )?;
+        one(m.forward(x.get("tokens")?))
+    }),
 ];
 
 /// `kernel_size`, `stride` (absent: the kernel size) and `padding` of a pooling op.
@@ -210,6 +237,20 @@ fn layers(x: &Inputs, a: &Attrs) -> Result<Vec<RnnWeights>, Failure> {
                 bias_ih: x.opt(&format!("bias_ih_l{k}")).cloned(),
                 bias_hh: x.opt(&format!("bias_hh_l{k}")).cloned(),
             })
+        })
+        .collect()
+}
+
+/// The weights `{prefix}weight_ih_l{k}`, ... of `num_layers` layers (a model's recurrent part).
+fn seq_layers(x: &Inputs, prefix: &str, num_layers: usize) -> Result<Vec<RnnWeights>, Failure> {
+    (0..num_layers)
+        .map(|k| {
+            Ok(RnnWeights::new(
+                x.get(&format!("{prefix}weight_ih_l{k}"))?.clone(),
+                x.get(&format!("{prefix}weight_hh_l{k}"))?.clone(),
+                x.get(&format!("{prefix}bias_ih_l{k}"))?.clone(),
+                x.get(&format!("{prefix}bias_hh_l{k}"))?.clone(),
+            ))
         })
         .collect()
 }

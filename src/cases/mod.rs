@@ -72,6 +72,9 @@
 //! | `rnn_tanh` | x (N, T, I), h0 (optional), weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} (biases optional) | num_layers (1) | 0 output, 1 h_n | `nn.RNN(batch_first=True)` |
 //! | `lstm` | x, h0, c0 (optional), weights with 4H rows (i, f, g, o) | num_layers (1) | 0 output, 1 h_n, 2 c_n | `nn.LSTM(batch_first=True)` |
 //! | `gru` | x, h0 (optional), weights with 3H rows (r, z, n) | num_layers (1) | 0 output, 1 h_n | `nn.GRU(batch_first=True)` |
+//! | `layer_norm` | input, weight, bias (both optional; shape normalized_shape) | normalized_shape (list), eps (1e-5) | 0 | `F.layer_norm` |
+//! | `seed_rnn` | tokens (N, T) I64, embedding.weight (10, 8), rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0, fc.weight (2, 8), fc.bias | | 0 logits (N, 2), last step | listing 1.4.2 without the stray `c0` |
+//! | `seed_lstm` | tokens (N, T) I64, embedding.weight (1000, 64), rnn.*_l0, rnn.*_l1 (LSTM, hidden 128), fc.weight (10, 128), fc.bias | | 0 logits (N, 10), last step | listing 1.4.3 corrected |
 //!
 //! Adding an op: one entry in [`dispatch::OPS`] (see its docs), a row in the table above, and its
 //! cases in `tests/cases/make_cases.py`.

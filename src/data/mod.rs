@@ -3,5 +3,7 @@
 
 pub mod csv;
 mod loader;
+pub mod market;
+pub mod text;
 
 pub use loader::{Batches, DataLoader};

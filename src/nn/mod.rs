@@ -8,14 +8,29 @@
 //! | [`ReLU`], [`Tanh`], [`Sigmoid`] | $\max(x,0)$, $\tanh x$, $1/(1+e^{-x})$ | `nn/activation.rs` |
 //! | [`Identity`], [`Flatten`] | $x$; reshape $(N, \dots) \to (N, \prod \dots)$ | `nn/activation.rs` |
 //! | [`Sequential`] | $f_n \circ \dots \circ f_1$ | `nn/sequential.rs` |
+//! | [`Embedding`] | $y = W_{\text{idx}, :}$ | `nn/embedding.rs` |
+//! | [`Rnn`], [`Lstm`], [`Gru`] | $h_t = \tanh(W h_{t-1} + U x_t + b)$, LSTM and GRU gates; stacked, bidirectional | `nn/recurrent.rs` |
+//! | [`RnnOutput`] | $y_t = \operatorname{softmax}(V h_t + c)$ at every step | `nn/rnn_output.rs` |
+//! | [`Dropout`] | $m \odot x / (1-p)$ in training | `nn/dropout.rs` |
+//! | [`LayerNorm`] | $\gamma \odot (x - \mu)/\sqrt{\sigma^2 + \varepsilon} + \beta$ | `nn/layer_norm.rs` |
 
 mod activation;
+mod dropout;
+mod embedding;
 pub mod init;
+mod layer_norm;
 mod linear;
 mod module;
+mod recurrent;
+mod rnn_output;
 mod sequential;
 
 pub use activation::{Flatten, Identity, ReLU, Sigmoid, Tanh};
+pub use dropout::Dropout;
+pub use embedding::Embedding;
+pub use layer_norm::LayerNorm;
 pub use linear::Linear;
 pub use module::{Mode, Module, named_modules};
+pub use recurrent::{CellKind, Gru, Lstm, RecurrentConfig, Rnn};
+pub use rnn_output::RnnOutput;
 pub use sequential::Sequential;

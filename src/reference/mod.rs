@@ -221,6 +221,38 @@ pub fn mse_loss(x: &[f64], y: &[f64]) -> Result<f64> {
     Ok(sum / x.len() as f64)
 }
 
+/// Layer normalisation of each row $i$ of $x$ $(n \times D)$:
+/// $\mu_i = \frac1D \sum_j x_{ij}$, $\sigma_i^2 = \frac1D \sum_j (x_{ij} - \mu_i)^2$,
+/// $y_{ij} = \gamma_j \frac{x_{ij} - \mu_i}{\sqrt{\sigma_i^2 + \varepsilon}} + \beta_j$.
+pub fn layer_norm(x: &Array2<f64>, gamma: &Array1<f64>, beta: &Array1<f64>, eps: f64) -> Result<Array2<f64>> {
+    let (n, d) = x.dim();
+    if gamma.len() != d || beta.len() != d {
+        return Err(Error::mismatch(
+            "reference::layer_norm",
+            x.shape(),
+            gamma.shape(),
+            "gamma and beta must have D elements",
+        ));
+    }
+    let mut y = Array2::<f64>::zeros((n, d));
+    for i in 0..n {
+        let mut mu = 0.0;
+        for j in 0..d {
+            mu += x[[i, j]];
+        }
+        mu /= d as f64;
+        let mut var = 0.0;
+        for j in 0..d {
+            var += (x[[i, j]] - mu) * (x[[i, j]] - mu);
+        }
+        var /= d as f64;
+        for j in 0..d {
+            y[[i, j]] = gamma[j] * (x[[i, j]] - mu) / (var + eps).sqrt() + beta[j];
+        }
+    }
+    Ok(y)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
