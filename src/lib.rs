@@ -45,6 +45,7 @@
 pub mod autograd;
 pub mod bench;
 pub mod cases;
+pub mod checkpoint;
 pub mod data;
 pub mod device;
 pub mod error;
@@ -55,6 +56,7 @@ pub mod optim;
 pub mod reference;
 pub mod rng;
 pub mod tensor;
+pub mod train;
 
 pub use autograd::{gradcheck, no_grad};
 pub use device::Device;
