@@ -382,19 +382,26 @@ pub fn load_checkpoint(
     model: &dyn Module,
     optimizer: Option<&mut dyn Optimizer>,
 ) -> Result<TrainState> {
-    let file = read_checkpoint(path)?;
-    let writes = file.match_model(model)?;
-    let state = file.train_state()?;
-    if let Some(opt) = optimizer {
-        // `load_state_tensors` validates everything before replacing the optimizer's state.
-        opt.load_state_tensors(&file.optimizer_state())
-            .map_err(|e| Error::file(&file.path, format!("optimizer state: {e}")))?;
+    read_checkpoint(path)?.load_into(model, optimizer)
+}
+
+impl CheckpointFile {
+    /// Writes this file's tensors into `model` (and `optimizer`) after checking all of them;
+    /// returns the training state. What [`load_checkpoint`] does once the file is read.
+    pub fn load_into(&self, model: &dyn Module, optimizer: Option<&mut dyn Optimizer>) -> Result<TrainState> {
+        let writes = self.match_model(model)?;
+        let state = self.train_state()?;
+        if let Some(opt) = optimizer {
+            // `load_state_tensors` validates everything before replacing the optimizer's state.
+            opt.load_state_tensors(&self.optimizer_state())
+                .map_err(|e| Error::file(&self.path, format!("optimizer state: {e}")))?;
+        }
+        for (t, d) in writes {
+            // Cannot fail: shapes and dtypes were checked above.
+            t.set_data(d).map_err(|e| Error::file(&self.path, e))?;
+        }
+        Ok(state)
     }
-    for (t, d) in writes {
-        // Cannot fail: shapes and dtypes were checked above.
-        t.set_data(d).map_err(|e| Error::file(&file.path, e))?;
-    }
-    Ok(state)
 }
 
 /// Loads only the parameters (a `state_dict` file, e.g. written by PyTorch's
