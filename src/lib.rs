@@ -45,6 +45,7 @@
 pub mod autograd;
 pub mod bench;
 pub mod cases;
+pub mod checkpoint;
 pub mod data;
 pub mod device;
 pub mod error;
@@ -56,6 +57,7 @@ pub mod reference;
 pub mod rng;
 pub mod tensor;
 pub mod trace;
+pub mod train;
 
 pub use autograd::{gradcheck, no_grad};
 pub use device::Device;

@@ -52,6 +52,21 @@ enum Command {
     },
     /// Time the kernels: median ms, GFLOP/s (or GB/s), share of the fp32 peak, PyTorch side by side.
     Bench(glassgrad::bench::BenchArgs),
+    /// Train a model (digits; cnn, rnn, ... as they land): a progress bar per epoch on stderr,
+    /// DIR/metrics.csv, DIR/curves.png, DIR/model.safetensors; the last line is the held-out figure.
+    Train {
+        /// The model to train.
+        model: String,
+        #[command(flatten)]
+        args: glassgrad::train::TrainArgs,
+    },
+    /// Evaluate a saved model on a data file of its training data's layout.
+    Eval {
+        /// The model the checkpoint belongs to.
+        model: String,
+        #[command(flatten)]
+        args: glassgrad::train::EvalArgs,
+    },
 }
 
 fn gradcheck_table(filter: Option<&str>) -> ExitCode {
@@ -132,6 +147,8 @@ fn tour() {
     );
     println!("  glassgrad check PATH...     run PyTorch conformance cases (tests/cases)");
     println!("  glassgrad bench             time the kernels (GFLOP/s, share of peak, --torch PYTHON)");
+    println!("  glassgrad train digits      train a model: progress, metrics.csv, curves.png, checkpoint");
+    println!("  glassgrad eval digits       evaluate a checkpoint on a data file (--checkpoint, --data)");
     println!("\nRun `glassgrad --help` for every command and its options.");
 }
 
@@ -155,6 +172,26 @@ fn main() -> ExitCode {
             }
         },
         Some(Command::Check { paths, device }) => check(&paths, device),
+        Some(Command::Train { model, args }) => match glassgrad::train::train(&model, &args) {
+            Ok(m) => {
+                m.print(args.json);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("glassgrad train: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Some(Command::Eval { model, args }) => match glassgrad::train::eval(&model, &args) {
+            Ok(m) => {
+                m.print(args.json);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("glassgrad eval: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Some(Command::Bench(args)) => match glassgrad::bench::run_cli(&args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

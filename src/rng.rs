@@ -18,6 +18,36 @@ impl Generator {
     pub fn new(seed: u64) -> Self {
         Generator { rng: rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed), seed }
     }
+    /// The generator's exact internal state: xoshiro256++'s four 64-bit words and the initial seed.
+    /// [`Generator::from_state`] rebuilds a generator that continues with the same numbers (what a
+    /// checkpoint stores). The words are read through `rand`'s `serde` support, the only public
+    /// view of them (it writes `{"s": [w0, w1, w2, w3]}`; `tests/checkpoint.rs` checks the round
+    /// trip, so a change in that layout fails a test rather than a resumed run).
+    pub fn state(&self) -> ([u64; 4], u64) {
+        let mut words = [0u64; 4];
+        if let Ok(serde_json::Value::Object(o)) = serde_json::to_value(&self.rng)
+            && let Some(serde_json::Value::Array(s)) = o.get("s")
+        {
+            for (w, v) in words.iter_mut().zip(s) {
+                *w = v.as_u64().unwrap_or(0);
+            }
+        }
+        (words, self.seed)
+    }
+
+    /// A generator in the state `words` (from [`Generator::state`]), reporting `seed` as its
+    /// initial seed. An all-zero state (never produced by a generator) is an error.
+    pub fn from_state(words: [u64; 4], seed: u64) -> crate::Result<Self> {
+        if words == [0; 4] {
+            return Err(crate::Error::invalid("Generator::from_state", "xoshiro256++ state is all zeros"));
+        }
+        let mut bytes = [0u8; 32];
+        for (chunk, w) in bytes.chunks_exact_mut(8).zip(words) {
+            chunk.copy_from_slice(&w.to_le_bytes());
+        }
+        Ok(Generator { rng: rand::rngs::Xoshiro256PlusPlus::from_seed(bytes), seed })
+    }
+
     /// The seed this generator started from.
     pub fn initial_seed(&self) -> u64 {
         self.seed

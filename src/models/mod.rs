@@ -6,3 +6,4 @@ pub mod rnn;
 
 pub use lstm::SeedLstm;
 pub use rnn::SeedRnn;
+pub mod digits;

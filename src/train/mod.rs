@@ -1,0 +1,246 @@
+//! `glassgrad train` and `glassgrad eval`: one framework for every model.
+//!
+//! A model is a [`TrainJob`] — a name, default hyper-parameters, `train` and `eval` — registered in
+//! [`JOBS`]. The framework resolves the options ([`TrainArgs`] → [`Hyper`]), makes the output folder
+//! and its [`Reporter`] (progress bar per epoch on stderr, `metrics.csv`, `curves.png`,
+//! checkpoints), and prints the result: human lines ending with the headline
+//! (`held-out accuracy: 0.9731`), or with `--json` one JSON object per line on stdout.
+//!
+//! Output folder (`--out`, default `runs/<model>`):
+//!
+//! | file | what |
+//! |---|---|
+//! | `metrics.csv` | one row per epoch (`epoch,train_loss,...`), full precision |
+//! | `curves.png` | loss (left) and the other metrics (right) per epoch |
+//! | `checkpoints/epoch_NNN.safetensors` | the state after each epoch, for `--resume` |
+//! | `model.safetensors` | the final checkpoint ([`crate::checkpoint`] layout) |
+//!
+//! ## Adding a model
+//! A classifier needs three things (see `src/models/digits.rs`, about 150 lines with its data
+//! loading): a [`Module`](crate::nn::Module), a function returning its data as a
+//! [`ClassifierData`], and a unit struct implementing [`TrainJob`] whose `train` builds the model
+//! and optimizer from `hp.seed` and calls [`fit_classifier`], and whose `eval` calls
+//! [`eval_classifier`]. Then one line in [`JOBS`]. For the CNN on MNIST, with
+//! `glassgrad::models::cnn::{SeedCnn, load_mnist}`:
+//!
+//! ```text
+//! pub struct CnnJob;
+//! impl TrainJob for CnnJob {
+//!     fn name(&self) -> &'static str { "cnn" }
+//!     fn about(&self) -> &'static str { "the document's CNN on the bundled MNIST (5,000 images)" }
+//!     fn defaults(&self) -> Defaults { Defaults { epochs: 5, batch_size: 64, lr: 1e-3, data: "data/mnist_5k.csv.gz" } }
+//!     fn train(&self, hp: &Hyper, resume: Option<&Path>, rep: &mut Reporter) -> Result<FinalMetrics> {
+//!         let data = ClassifierData::split(/* x, y from load_mnist(&hp.data) */, 0.2, hp.seed)?;
+//!         let mut model = SeedCnn::new(&mut Generator::new(hp.seed))?;
+//!         let mut opt = Adam::new(model.parameters(), AdamConfig::new(hp.lr))?;
+//!         fit_classifier(self.name(), &mut model, &mut opt, &data, hp, resume, rep)
+//!     }
+//!     fn eval(&self, checkpoint: &Path, data: &Path) -> Result<FinalMetrics> { /* build, eval_classifier */ }
+//! }
+//! ```
+//! and `&crate::models::cnn::CnnJob` in [`JOBS`].
+
+mod classify;
+mod plot;
+mod reporter;
+
+pub use classify::{CLASSIFIER_COLUMNS, ClassifierData, eval_classifier, evaluate, fit_classifier};
+pub use plot::draw_curves;
+pub use reporter::Reporter;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// A model `glassgrad train` knows.
+pub trait TrainJob: Sync {
+    /// The name on the command line (`digits`, `cnn`).
+    fn name(&self) -> &'static str;
+    /// One line for `--help` and errors.
+    fn about(&self) -> &'static str;
+    /// Hyper-parameters used when the command line does not give them.
+    fn defaults(&self) -> Defaults;
+    /// The per-epoch metric columns (the first is `epoch`); classifiers keep the default.
+    fn columns(&self) -> &'static [&'static str] {
+        CLASSIFIER_COLUMNS
+    }
+    /// Trains (from scratch, or from the checkpoint `resume`), reporting through `reporter`,
+    /// writing the final checkpoint to `reporter.final_checkpoint()`.
+    fn train(&self, hp: &Hyper, resume: Option<&Path>, reporter: &mut Reporter) -> Result<FinalMetrics>;
+    /// Evaluates the checkpoint on a data file of the training data's layout.
+    fn eval(&self, checkpoint: &Path, data: &Path) -> Result<FinalMetrics>;
+}
+
+/// Every model `glassgrad train` knows. Add a model here.
+pub static JOBS: &[&dyn TrainJob] = &[&crate::models::digits::DigitsJob];
+
+/// The job called `name`, or an error listing the known ones.
+pub fn find_job(name: &str) -> Result<&'static dyn TrainJob> {
+    JOBS.iter().copied().find(|j| j.name() == name).ok_or_else(|| {
+        let known: Vec<String> = JOBS.iter().map(|j| format!("{} ({})", j.name(), j.about())).collect();
+        Error::invalid("train", format!("unknown model {name:?}; known models: {}", known.join(", ")))
+    })
+}
+
+/// A job's default hyper-parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct Defaults {
+    pub epochs: u64,
+    pub batch_size: usize,
+    pub lr: f64,
+    /// The bundled data file, relative to the repository root.
+    pub data: &'static str,
+}
+
+/// The resolved hyper-parameters of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hyper {
+    pub epochs: u64,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub seed: u64,
+    pub data: PathBuf,
+}
+
+/// The options of `glassgrad train <model>`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct TrainArgs {
+    /// Epochs to train (in all: a resumed run continues up to this many).
+    #[arg(long)]
+    pub epochs: Option<u64>,
+    /// Samples per optimizer step.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Seed of the initialisation, the train/test split and the shuffling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Data file (default: the model's bundled data set).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Output folder (default: runs/<model>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Worker threads (rayon and matrixmultiply); results are the same for any count.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Continue a run from one of its checkpoints (e.g. runs/digits/checkpoints/epoch_002.safetensors).
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Print the final metrics as JSON Lines on stdout (human lines go to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bars or per-epoch lines.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// The options of `glassgrad eval <model>`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct EvalArgs {
+    /// A checkpoint written by `glassgrad train` (or a PyTorch `state_dict` in safetensors).
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Data file in the layout of the model's training data.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Print the metrics as JSON Lines on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A bundled data file: `rel` under the current folder, else under the source tree.
+pub fn bundled(rel: &str) -> PathBuf {
+    let here = PathBuf::from(rel);
+    if here.exists() { here } else { Path::new(env!("CARGO_MANIFEST_DIR")).join(rel) }
+}
+
+/// The final figures of a run or an evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinalMetrics {
+    pub model: String,
+    /// The headline's words and its key in `values` (`("held-out accuracy", "accuracy")`).
+    pub headline: (&'static str, &'static str),
+    /// Every figure, in print order (snake_case keys as DESIGN.md: `accuracy`, `final_loss`, `fit_s`).
+    pub values: Vec<(String, f64)>,
+    /// Extra human lines printed before the figures (paths written).
+    pub notes: Vec<String>,
+}
+
+impl FinalMetrics {
+    pub fn get(&self, key: &str) -> Option<f64> {
+        self.values.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
+    }
+
+    /// One JSON object: `{"model": ..., <values>}` (floats round-trip exactly).
+    pub fn json_line(&self) -> String {
+        let mut s = format!("{{\"model\":{}", serde_json::Value::from(self.model.clone()));
+        for (k, v) in &self.values {
+            let v = serde_json::Number::from_f64(*v).map_or("null".to_string(), |n| n.to_string());
+            s.push_str(&format!(",{}:{v}", serde_json::Value::from(k.clone())));
+        }
+        s.push('}');
+        s
+    }
+
+    /// The human lines: notes, each figure (full precision), then the headline (4 decimals).
+    pub fn human_lines(&self) -> Vec<String> {
+        let mut out = self.notes.clone();
+        for (k, v) in &self.values {
+            out.push(format!("{}: {v}", k.replace('_', " ")));
+        }
+        let (words, key) = self.headline;
+        out.push(format!("{words}: {:.4}", self.get(key).unwrap_or(f64::NAN)));
+        out
+    }
+
+    /// Prints the result: JSON on stdout and human lines on stderr with `json`, else human lines
+    /// on stdout.
+    pub fn print(&self, json: bool) {
+        if json {
+            for l in self.human_lines() {
+                eprintln!("{l}");
+            }
+            println!("{}", self.json_line());
+        } else {
+            for l in self.human_lines() {
+                println!("{l}");
+            }
+        }
+    }
+}
+
+/// `glassgrad train <model>` as a library call: trains and writes the output folder; prints
+/// nothing but the progress (stderr, unless `args.quiet`).
+pub fn train(model: &str, args: &TrainArgs) -> Result<FinalMetrics> {
+    let job = find_job(model)?;
+    if let Some(n) = args.threads {
+        crate::device::cpu::set_num_threads(n)?;
+    }
+    let d = job.defaults();
+    let hp = Hyper {
+        epochs: args.epochs.unwrap_or(d.epochs),
+        batch_size: args.batch_size.unwrap_or(d.batch_size),
+        lr: args.lr.unwrap_or(d.lr),
+        seed: args.seed,
+        data: args.data.clone().unwrap_or_else(|| bundled(d.data)),
+    };
+    if hp.batch_size == 0 {
+        return Err(Error::invalid("train", "--batch-size must be at least 1"));
+    }
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(model));
+    let mut reporter = Reporter::new(&out, model, job.columns(), !args.quiet)?;
+    let mut m = job.train(&hp, args.resume.as_deref(), &mut reporter)?;
+    let curves = reporter.draw_curves()?;
+    m.notes.push(format!("metrics: {}", out.join("metrics.csv").display()));
+    m.notes.push(format!("curves: {}", curves.display()));
+    m.notes.push(format!("checkpoint: {}", reporter.final_checkpoint().display()));
+    Ok(m)
+}
+
+/// `glassgrad eval <model>` as a library call.
+pub fn eval(model: &str, args: &EvalArgs) -> Result<FinalMetrics> {
+    find_job(model)?.eval(&args.checkpoint, &args.data)
+}
