@@ -7,15 +7,21 @@
 //! | [`Linear`] | $y = x W^\top + b$ | `nn/linear.rs` |
 //! | [`ReLU`], [`Tanh`], [`Sigmoid`] | $\max(x,0)$, $\tanh x$, $1/(1+e^{-x})$ | `nn/activation.rs` |
 //! | [`Identity`], [`Flatten`] | $x$; reshape $(N, \dots) \to (N, \prod \dots)$ | `nn/activation.rs` |
+//! | [`GELU`], [`LeakyReLU`], [`ELU`], [`Softplus`], [`SiLU`], [`Softmax`], [`LogSoftmax`] | see `ops/activation.rs`, `ops/softmax.rs` | `nn/activation_ext.rs` |
+//! | [`CrossEntropyLoss`], [`NLLLoss`], [`MSELoss`], [`BCEWithLogitsLoss`] | see `ops/loss.rs`, `ops/bce.rs` | `nn/loss.rs` |
 //! | [`Sequential`] | $f_n \circ \dots \circ f_1$ | `nn/sequential.rs` |
 
 mod activation;
+mod activation_ext;
 pub mod init;
 mod linear;
+pub mod loss;
 mod module;
 mod sequential;
 
 pub use activation::{Flatten, Identity, ReLU, Sigmoid, Tanh};
+pub use activation_ext::{ELU, GELU, LeakyReLU, LogSoftmax, SiLU, Softmax, Softplus};
 pub use linear::Linear;
+pub use loss::{BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss, NLLLoss};
 pub use module::{Mode, Module, named_modules};
 pub use sequential::Sequential;
