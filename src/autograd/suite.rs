@@ -85,6 +85,16 @@ pub fn suite() -> Vec<SuiteCase> {
         }),
         case!("mse_loss", [leaf_n(&[3, 4], 1), leaf_n(&[3, 4], 2)], |x| x[0]
             .mse_loss(&x[1], Reduction::Mean)),
+        case!("binary_cross_entropy_with_logits", [leaf_n(&[3, 4], 1), leaf(&[3, 4], 0.0, 1.0, 2)], |x| {
+            let pw = Tensor::from_vec(vec![0.5, 1.0, 2.0, 3.0], &[4])?;
+            x[0].binary_cross_entropy_with_logits(&x[1], None, Some(&pw), Reduction::Mean)
+        }),
+        case!("gelu", [leaf_n(&[2, 3], 1)], |x| x[0].gelu(crate::ops::activation::GeluApprox::None)),
+        case!("gelu_tanh", [leaf_n(&[2, 3], 1)], |x| x[0].gelu(crate::ops::activation::GeluApprox::Tanh)),
+        case!("leaky_relu", [leaf_n(&[2, 3], 1)], |x| x[0].leaky_relu(0.1)),
+        case!("elu", [leaf_n(&[2, 3], 1)], |x| x[0].elu(1.5)),
+        case!("softplus", [leaf_n(&[2, 3], 1)], |x| x[0].softplus(2.0, 20.0)),
+        case!("silu", [leaf_n(&[2, 3], 1)], |x| x[0].silu()),
         case!("linear", [leaf_n(&[2, 3, 4], 1), leaf_n(&[5, 4], 2), leaf_n(&[5], 3)], |x| {
             x[0].linear(&x[1], Some(&x[2]))
         }),

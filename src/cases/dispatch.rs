@@ -141,6 +141,10 @@ pub static OPS: &[OpSpec] = &[
     op("mse_loss", &[("reduction", "\"mean\"")], |x, a| {
         one(x.get("input")?.mse_loss(x.get("target")?, reduction(a)?))
     }),
+    op("binary_cross_entropy_with_logits", &[("reduction", "\"mean\"")], |x, a| {
+        let (w, pw) = (x.opt("weight"), x.opt("pos_weight"));
+        one(x.get("input")?.binary_cross_entropy_with_logits(x.get("target")?, w, pw, reduction(a)?))
+    }),
     op("linear", NO_ATTRS, |x, _| one(x.get("x")?.linear(x.get("weight")?, x.opt("bias")))),
     // Convolution and pooling.
     op(

@@ -64,6 +64,7 @@
 //! | `softmax` `log_softmax` | x | dim (-1) | 0 | `F.softmax(x, dim)` |
 //! | `cross_entropy` | logits (N, C), target (N) I64 | reduction ("mean") | 0 | `F.cross_entropy` |
 //! | `mse_loss` | input, target | reduction ("mean") | 0 | `F.mse_loss` |
+//! | `binary_cross_entropy_with_logits` | input, target (same shape), weight, pos_weight (optional; broadcast to input; no gradient) | reduction ("mean") | 0 | `F.binary_cross_entropy_with_logits` |
 //! | `linear` | x, weight (out, in), bias (out; optional) | | 0 | `F.linear` |
 //! | `conv2d` | x (N, C, H, W), weight (O, C/groups, kH, kW), bias (O; optional) | stride ([1,1]), padding ([0,0]), dilation ([1,1]), groups (1), mode ("cross_correlation" or "convolution") | 0 | `F.conv2d` (mode "convolution": weight flipped in both spatial dims) |
 //! | `max_pool2d` | x | kernel_size (required), stride (= kernel_size), padding ([0,0]) | 0 | `F.max_pool2d` |

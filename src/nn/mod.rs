@@ -7,6 +7,8 @@
 //! | [`Linear`] | $y = x W^\top + b$ | `nn/linear.rs` |
 //! | [`ReLU`], [`Tanh`], [`Sigmoid`] | $\max(x,0)$, $\tanh x$, $1/(1+e^{-x})$ | `nn/activation.rs` |
 //! | [`Identity`], [`Flatten`] | $x$; reshape $(N, \dots) \to (N, \prod \dots)$ | `nn/activation.rs` |
+//! | [`GELU`], [`LeakyReLU`], [`ELU`], [`Softplus`], [`SiLU`], [`Softmax`], [`LogSoftmax`] | see `ops/activation.rs`, `ops/softmax.rs` | `nn/activation_ext.rs` |
+//! | [`CrossEntropyLoss`], [`NLLLoss`], [`MSELoss`], [`BCEWithLogitsLoss`] | see `ops/loss.rs`, `ops/bce.rs` | `nn/loss.rs` |
 //! | [`Sequential`] | $f_n \circ \dots \circ f_1$ | `nn/sequential.rs` |
 //! | [`Embedding`] | $y = W_{\text{idx}, :}$ | `nn/embedding.rs` |
 //! | [`Rnn`], [`Lstm`], [`Gru`] | $h_t = \tanh(W h_{t-1} + U x_t + b)$, LSTM and GRU gates; stacked, bidirectional | `nn/recurrent.rs` |
@@ -17,9 +19,11 @@
 mod activation;
 mod dropout;
 mod embedding;
+mod activation_ext;
 pub mod init;
 mod layer_norm;
 mod linear;
+pub mod loss;
 mod module;
 mod recurrent;
 mod rnn_output;
@@ -29,7 +33,9 @@ pub use activation::{Flatten, Identity, ReLU, Sigmoid, Tanh};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use layer_norm::LayerNorm;
+pub use activation_ext::{ELU, GELU, LeakyReLU, LogSoftmax, SiLU, Softmax, Softplus};
 pub use linear::Linear;
+pub use loss::{BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss, NLLLoss};
 pub use module::{Mode, Module, named_modules};
 pub use recurrent::{CellKind, Gru, Lstm, RecurrentConfig, Rnn};
 pub use rnn_output::RnnOutput;

@@ -1,5 +1,6 @@
-//! Optimizers, as `torch.optim`: [`Sgd`] and [`Adam`] behind the [`Optimizer`] trait, and
-//! [`clip_grad_norm`].
+//! Optimizers, as `torch.optim`: [`Sgd`], [`Adam`] and [`AdamW`] behind the [`Optimizer`] trait,
+//! parameter groups ([`ParamGroups`]), learning-rate schedules ([`schedule`]), [`EarlyStopping`]
+//! and [`clip_grad_norm`].
 //!
 //! The training step reads as PyTorch's:
 //!
@@ -30,11 +31,21 @@
 //! its state does not advance, as in PyTorch.
 
 mod adam;
+mod adamw;
 mod clip;
+mod early_stopping;
+mod groups;
+pub mod schedule;
 mod sgd;
 
 pub use adam::{Adam, AdamConfig};
+pub use adamw::{AdamW, AdamWConfig};
 pub use clip::clip_grad_norm;
+pub use early_stopping::{EarlyStopping, Monitor, StopDecision};
+pub use groups::ParamGroups;
+pub use schedule::{
+    CosineAnnealingLr, LinearLr, LrScheduler, MetricMode, ReduceLrOnPlateau, StepLr, ThresholdMode,
+};
 pub use sgd::{Sgd, SgdConfig};
 
 use ndarray::{ArcArray, IxDyn};
@@ -65,6 +76,23 @@ pub trait Optimizer: Send {
 
     /// Sets the learning rate (what a scheduler calls between steps).
     fn set_lr(&mut self, lr: f64);
+
+    /// The learning rate of each parameter group (one group unless this is a
+    /// [`ParamGroups`]).
+    fn group_lrs(&self) -> Vec<f64> {
+        vec![self.lr()]
+    }
+
+    /// Sets each group's learning rate (`lrs` has one rate per group).
+    fn set_group_lrs(&mut self, lrs: &[f64]) -> Result<()> {
+        match lrs {
+            [lr] => {
+                self.set_lr(*lr);
+                Ok(())
+            }
+            _ => Err(Error::invalid("set_group_lrs", format!("{} learning rates for 1 group", lrs.len()))),
+        }
+    }
 
     /// The per-parameter state with PyTorch's `state_dict()["state"]` keys, flattened:
     /// `state.<i>.<name>` (`state.0.momentum_buffer`, `state.3.exp_avg`, `state.3.step`). A

@@ -1,0 +1,156 @@
+//! Binary cross-entropy on logits, `F.binary_cross_entropy_with_logits`, fused and stable.
+//!
+//! Logits $x$, targets $y \in [0, 1]$ (same shape), optional element weights $w$ and positive-class
+//! weights $p$ (both broadcast to $x$'s shape; $p$ usually has shape $(C)$, one per class in the
+//! last dimension; defaults 1). With $\operatorname{sp}(v) = \ln(1 + e^v)$ (softplus),
+//! $-\ln\sigma(x) = \operatorname{sp}(-x)$ and $-\ln(1 - \sigma(x)) = x + \operatorname{sp}(-x)$:
+//! $$\ell_i = -w_i\big[p_i\, y_i \ln\sigma(x_i) + (1 - y_i)\ln(1 - \sigma(x_i))\big]
+//!          = w_i\big[(1 - y_i)\,x_i + (1 + (p_i - 1)\,y_i)\,\operatorname{sp}(-x_i)\big]$$
+//! with $\operatorname{sp}(-x) = \max(-x, 0) + \ln(1 + e^{-|x|})$, which never overflows.
+//! Reduction: `None` gives $\ell$ (shape of $x$); `Sum` gives $\sum_i \ell_i$; `Mean` gives
+//! $\frac1n \sum_i \ell_i$ over the $n$ elements (the weights do not enter the denominator, as in
+//! PyTorch; NaN when $n = 0$).
+//!
+//! Gradients (upstream $g$; $s_i = g_i$, $g$ or $g/n$ for none, sum, mean):
+//! $$\frac{\partial L}{\partial x_i} = s_i\, w_i\big[(1 + (p_i - 1)\,y_i)\,\sigma(x_i) - p_i\, y_i\big]
+//!   \qquad(\sigma(x) - y \text{ when } w = p = 1)$$
+//! $$\frac{\partial L}{\partial y_i} = s_i\, w_i\big[(p_i - 1)\operatorname{sp}(-x_i) - x_i\big]$$
+//! Saved for backward: $x$, $y$, $w$, $p$ (broadcast). $w$ and $p$ are constants: giving ones that
+//! require a gradient is an error, as PyTorch has no gradient for them.
+
+use ndarray::{ArcArray, IxDyn, Zip};
+
+use crate::autograd::{is_grad_enabled, record};
+use crate::error::{Error, Result};
+use crate::ops::loss::Reduction;
+use crate::tensor::{DType, Float, Tensor};
+
+const OP: &str = "binary_cross_entropy_with_logits";
+
+/// $\operatorname{sp}(-x) = \ln(1 + e^{-x})$, stable.
+fn sp_neg<T: Float>(x: T) -> T {
+    (-x).max(T::zero()) + (-x.abs()).exp().ln_1p()
+}
+
+/// $\sigma(x)$, stable.
+fn sigma<T: Float>(x: T) -> T {
+    if x >= T::zero() {
+        T::one() / (T::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (T::one() + e)
+    }
+}
+
+/// A weight tensor broadcast to `shape` (contiguous), or all ones.
+fn broadcast_weight<T: Float>(name: &str, x: &Tensor, w: Option<&Tensor>) -> Result<ArcArray<T, IxDyn>> {
+    let shape = x.shape();
+    let Some(w) = w else {
+        return Ok(ArcArray::from_elem(IxDyn(&shape), T::one()));
+    };
+    crate::ops::same_dtype(OP, x, w)?;
+    if w.requires_grad() && is_grad_enabled() {
+        return Err(Error::invalid(
+            OP,
+            format!("the gradient of {name} is not implemented (as in PyTorch); detach it"),
+        ));
+    }
+    let d = w.data();
+    let a = d.typed::<T>(OP)?;
+    let b = a.broadcast(IxDyn(&shape)).ok_or_else(|| {
+        Error::mismatch(OP, &shape, &w.shape(), format!("{name} must broadcast to the input's shape"))
+    })?;
+    Ok(b.as_standard_layout().into_owned().into_shared())
+}
+
+fn bce_typed<T: Float>(
+    x_t: &Tensor,
+    y_t: &Tensor,
+    weight: Option<&Tensor>,
+    pos_weight: Option<&Tensor>,
+    reduction: Reduction,
+) -> Result<Tensor> {
+    let x = x_t.data().contiguous().typed::<T>(OP)?.clone();
+    let y = y_t.data().contiguous().typed::<T>(OP)?.clone();
+    let w = broadcast_weight::<T>("weight", x_t, weight)?;
+    let p = broadcast_weight::<T>("pos_weight", x_t, pos_weight)?;
+    let one = T::one();
+    // ℓ_i = w_i [(1 − y_i) x_i + (1 + (p_i − 1) y_i) sp(−x_i)]
+    let losses = Zip::from(&x)
+        .and(&y)
+        .and(&w)
+        .and(&p)
+        .map_collect(|&x, &y, &w, &p| w * ((one - y) * x + (one + (p - one) * y) * sp_neg(x)));
+    let n = x.len();
+    let out = match reduction {
+        Reduction::None => losses.into_shared(),
+        Reduction::Sum => ArcArray::from_elem(IxDyn(&[]), losses.iter().copied().sum::<T>()),
+        Reduction::Mean => {
+            let total: T = losses.iter().copied().sum();
+            ArcArray::from_elem(IxDyn(&[]), total / <T as crate::tensor::Element>::from_f64(n as f64))
+        }
+    };
+    let out = T::wrap(out);
+    let shape = x_t.shape();
+    Ok(record(out, OP, &[x_t, y_t], move |g| {
+        // s_i: the upstream gradient of element i.
+        let g = g.data().contiguous().typed::<T>(OP)?.clone();
+        let s = match reduction {
+            Reduction::None => g,
+            Reduction::Sum => {
+                ArcArray::from_elem(IxDyn(&shape), g.iter().copied().next().unwrap_or(T::zero()))
+            }
+            Reduction::Mean => {
+                let g0 = g.iter().copied().next().unwrap_or(T::zero());
+                ArcArray::from_elem(IxDyn(&shape), g0 / <T as crate::tensor::Element>::from_f64(n as f64))
+            }
+        };
+        // ∂x_i = s_i w_i [(1 + (p_i − 1) y_i) σ(x_i) − p_i y_i]
+        let dx = Zip::from(&x)
+            .and(&y)
+            .and(&w)
+            .and(&p)
+            .and(&s)
+            .map_collect(|&x, &y, &w, &p, &s| s * w * ((one + (p - one) * y) * sigma(x) - p * y));
+        // ∂y_i = s_i w_i [(p_i − 1) sp(−x_i) − x_i]
+        let dy = Zip::from(&x)
+            .and(&w)
+            .and(&p)
+            .and(&s)
+            .map_collect(|&x, &w, &p, &s| s * w * ((p - one) * sp_neg(x) - x));
+        Ok(vec![
+            Some(Tensor::from_data(T::wrap(dx.into_shared()))),
+            Some(Tensor::from_data(T::wrap(dy.into_shared()))),
+        ])
+    }))
+}
+
+impl Tensor {
+    /// `F.binary_cross_entropy_with_logits(x, target, weight, pos_weight=pos_weight, reduction=...)`
+    /// on logits `self`; see the module docs for the formulas.
+    pub fn binary_cross_entropy_with_logits(
+        &self,
+        target: &Tensor,
+        weight: Option<&Tensor>,
+        pos_weight: Option<&Tensor>,
+        reduction: Reduction,
+    ) -> Result<Tensor> {
+        let (xs, ys) = (self.shape(), target.shape());
+        if !self.dtype().is_float() {
+            return Err(Error::UnsupportedDType {
+                op: OP,
+                dtype: self.dtype(),
+                shape: xs,
+                expected: "f32 or f64",
+            });
+        }
+        if xs != ys {
+            return Err(Error::mismatch(OP, &xs, &ys, "input and target must have the same shape"));
+        }
+        crate::ops::same_dtype(OP, self, target)?;
+        match self.dtype() {
+            DType::F32 => bce_typed::<f32>(self, target, weight, pos_weight, reduction),
+            _ => bce_typed::<f64>(self, target, weight, pos_weight, reduction),
+        }
+    }
+}
