@@ -17,9 +17,9 @@
 //! | [`LayerNorm`] | $\gamma \odot (x - \mu)/\sqrt{\sigma^2 + \varepsilon} + \beta$ | `nn/layer_norm.rs` |
 
 mod activation;
+mod activation_ext;
 mod dropout;
 mod embedding;
-mod activation_ext;
 pub mod init;
 mod layer_norm;
 mod linear;
@@ -30,10 +30,10 @@ mod rnn_output;
 mod sequential;
 
 pub use activation::{Flatten, Identity, ReLU, Sigmoid, Tanh};
+pub use activation_ext::{ELU, GELU, LeakyReLU, LogSoftmax, SiLU, Softmax, Softplus};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use layer_norm::LayerNorm;
-pub use activation_ext::{ELU, GELU, LeakyReLU, LogSoftmax, SiLU, Softmax, Softplus};
 pub use linear::Linear;
 pub use loss::{BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss, NLLLoss};
 pub use module::{Mode, Module, named_modules};
