@@ -43,6 +43,9 @@ enum Command {
     },
     /// Time the kernels: median ms, GFLOP/s (or GB/s), share of the fp32 peak, PyTorch side by side.
     Bench(glassgrad::bench::BenchArgs),
+    /// Train and compare recommenders (RMSE, MAE, precision/recall/NDCG@k, times). TEMPORARY
+    /// name: to move under `train recommender`.
+    Recommender(glassgrad::recsys::cli::RecommenderArgs),
 }
 
 fn gradcheck_table(filter: Option<&str>) -> ExitCode {
@@ -133,6 +136,13 @@ fn main() -> ExitCode {
         Some(Command::Gradcheck { filter }) => gradcheck_table(filter.as_deref()),
         Some(Command::Doctor) => doctor(),
         Some(Command::Check { paths, device }) => check(&paths, device),
+        Some(Command::Recommender(args)) => match glassgrad::recsys::cli::run_cli(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Some(Command::Bench(args)) => match glassgrad::bench::run_cli(&args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

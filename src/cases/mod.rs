@@ -72,6 +72,8 @@
 //! | `rnn_tanh` | x (N, T, I), h0 (optional), weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} (biases optional) | num_layers (1) | 0 output, 1 h_n | `nn.RNN(batch_first=True)` |
 //! | `lstm` | x, h0, c0 (optional), weights with 4H rows (i, f, g, o) | num_layers (1) | 0 output, 1 h_n, 2 c_n | `nn.LSTM(batch_first=True)` |
 //! | `gru` | x, h0 (optional), weights with 3H rows (r, z, n) | num_layers (1) | 0 output, 1 h_n | `nn.GRU(batch_first=True)` |
+//! | `mf_predict` | user (N) I64, item (N) I64, user_factors (U, K), item_factors (I, K), user_bias (U), item_bias (I), global_bias (scalar, shape []) | | 0 (N) | `(P[u] * Q[i]).sum(1) + bu[u] + bi[i] + mu` |
+//! | `seed_recommender` | user (N) I64, item (N) I64, user_embedding.weight (U, K), item_embedding.weight (I, K), fc.weight (1, 2K), fc.bias (optional) | | 0 rating (N, 1) | listing 1.4.4 corrected: `fc(cat(user_embedding(user), item_embedding(item), dim=1))`, `fc = Linear(2K, 1)` |
 //!
 //! Adding an op: one entry in [`dispatch::OPS`] (see its docs), a row in the table above, and its
 //! cases in `tests/cases/make_cases.py`.

@@ -35,7 +35,11 @@ impl Default for CsvOptions {
 pub fn open(path: &Path) -> Result<Box<dyn Read>> {
     let f = File::open(path).map_err(|e| Error::file(path, format!("cannot open: {e}")))?;
     let r = BufReader::new(f);
-    if path.extension().is_some_and(|e| e == "gz") { Ok(Box::new(GzDecoder::new(r))) } else { Ok(Box::new(r)) }
+    if path.extension().is_some_and(|e| e == "gz") {
+        Ok(Box::new(GzDecoder::new(r)))
+    } else {
+        Ok(Box::new(r))
+    }
 }
 
 /// Reads a whole CSV file. All records must have the same number of fields.

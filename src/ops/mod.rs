@@ -10,6 +10,7 @@ pub mod cast;
 pub mod compare;
 pub mod conv2d;
 pub mod embedding;
+pub mod factorization;
 pub mod gru;
 pub mod index;
 pub mod join;
