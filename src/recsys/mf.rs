@@ -33,7 +33,8 @@ pub struct BiasedMf {
     pub params: Option<MfParams>,
     /// The training RMSE after each epoch (measured during the epoch, before each step).
     pub train_rmse: Vec<f64>,
-    scale: Option<RatingScale>,
+    /// The training scale (set by `fit`).
+    pub scale: Option<RatingScale>,
 }
 
 impl Default for BiasedMf {
