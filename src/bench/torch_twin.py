@@ -10,7 +10,7 @@ iterations per sample chosen so a sample lasts about 5 ms, at least `samples` sa
 the case has sampled for less than the budget (at most 200), median of the per-iteration times.
 Inputs are standard normal f32 (torch's own generator, seed 0: the values differ from glassgrad's,
 the sizes and distribution do not). Runs under torch.inference_mode(), as glassgrad's forward-only
-cases record no tape.
+cases record no tape; the training-step cases in TRAINING run with autograd on.
 
 To add a case: one entry in CASES, the same id as in src/bench/mod.rs.
 """
@@ -38,11 +38,39 @@ def softmax(rows, cols):
     return setup
 
 
+def mf_train_step(n=4096, v=1000, k=50):
+    def setup(g):
+        user_embedding = torch.nn.Embedding(v, k)
+        item_embedding = torch.nn.Embedding(v, k)
+        with torch.no_grad():
+            user_embedding.weight.copy_(torch.randn(v, k, generator=g))
+            item_embedding.weight.copy_(torch.randn(v, k, generator=g))
+        u = torch.randint(0, v, (n,), generator=g)
+        i = torch.randint(0, v, (n,), generator=g)
+        r = torch.rand(n, generator=g) * 4 + 1
+        params = list(user_embedding.parameters()) + list(item_embedding.parameters())
+        opt = torch.optim.Adam(params, lr=1e-3)
+
+        def run():
+            opt.zero_grad()
+            pred = (user_embedding(u) * item_embedding(i)).sum(1)
+            loss = torch.nn.functional.mse_loss(pred, r)
+            loss.backward()
+            opt.step()
+            return loss
+        return run
+    return setup
+
+
 CASES = {
     "sgemm_1024": sgemm(1024),
     "sgemm_256": sgemm(256),
     "softmax_4096x1000": softmax(4096, 1000),
+    "mf_train_step": mf_train_step(),
 }
+
+# Cases that run forward, backward and an optimizer step (timed with autograd on).
+TRAINING = {"mf_train_step"}
 
 
 def time_run(run, samples, budget_s, warmup_s=0.05, target_s=0.005, max_samples=200):
@@ -77,7 +105,9 @@ def main():
         if case not in CASES:
             continue
         g = torch.Generator().manual_seed(0)
-        with torch.inference_mode():
+        # Training-step cases need autograd; the forward-only ones run without a tape.
+        mode = torch.enable_grad() if case in TRAINING else torch.inference_mode()
+        with mode:
             run = CASES[case](g)
             median = time_run(run, max(1, a.samples), a.budget_ms / 1e3)
         print(json.dumps({"case": case, "median_ms": median, "torch_version": torch.__version__}), flush=True)
