@@ -53,6 +53,7 @@ pub mod models;
 pub mod nn;
 pub mod ops;
 pub mod optim;
+pub mod recsys;
 pub mod reference;
 pub mod rng;
 pub mod tensor;

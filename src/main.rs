@@ -67,6 +67,9 @@ enum Command {
         #[command(flatten)]
         args: glassgrad::train::EvalArgs,
     },
+    /// Train and compare recommenders (RMSE, MAE, precision/recall/NDCG@k, times). TEMPORARY
+    /// name: to move under `train recommender`.
+    Recommender(glassgrad::recsys::cli::RecommenderArgs),
 }
 
 fn gradcheck_table(filter: Option<&str>) -> ExitCode {
@@ -189,6 +192,13 @@ fn main() -> ExitCode {
             }
             Err(e) => {
                 eprintln!("glassgrad eval: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Some(Command::Recommender(args)) => match glassgrad::recsys::cli::run_cli(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
                 ExitCode::FAILURE
             }
         },

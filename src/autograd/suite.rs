@@ -140,6 +140,19 @@ pub fn suite() -> Vec<SuiteCase> {
             Tensor::embedding(&Tensor::from_vec(vec![4i64, 0, 4, 2, 1, 4], &[2, 3])?, &x[0], None)
         }),
         case!(
+            "mf_predict",
+            [leaf_n(&[3, 4], 1), leaf_n(&[4, 4], 2), leaf_n(&[3], 3), leaf_n(&[4], 4), leaf_n(&[], 5)],
+            |x| Tensor::mf_predict(
+                &Tensor::from_vec(vec![2i64, 0, 2, 1, 2], &[5])?,
+                &Tensor::from_vec(vec![3i64, 3, 0, 1, 3], &[5])?,
+                &x[0],
+                &x[1],
+                &x[2],
+                &x[3],
+                &x[4],
+            )
+        ),
+        case!(
             "rnn_tanh",
             [
                 leaf_n(&[2, 5, 3], 1),

@@ -10,7 +10,7 @@ iterations per sample chosen so a sample lasts about 5 ms, at least `samples` sa
 the case has sampled for less than the budget (at most 200), median of the per-iteration times.
 Inputs are standard normal f32 (torch's own generator, seed 0: the values differ from glassgrad's,
 the sizes and distribution do not). Runs under torch.inference_mode(), as glassgrad's forward-only
-cases record no tape.
+cases record no tape; the training-step cases in TRAINING run with autograd on.
 
 To add a case: one entry in CASES, the same id as in src/bench/mod.rs.
 """
@@ -103,7 +103,31 @@ def lstm(train):
 
 
 # Cases that need autograd run outside inference mode.
-GRAD_CASES = {"rnnlm_train_step", "lstm_train_step"}
+GRAD_CASES = {"rnnlm_train_step", "lstm_train_step", "mf_train_step"}
+
+def mf_train_step(n=4096, v=1000, k=50):
+    def setup(g):
+        user_embedding = torch.nn.Embedding(v, k)
+        item_embedding = torch.nn.Embedding(v, k)
+        with torch.no_grad():
+            user_embedding.weight.copy_(torch.randn(v, k, generator=g))
+            item_embedding.weight.copy_(torch.randn(v, k, generator=g))
+        u = torch.randint(0, v, (n,), generator=g)
+        i = torch.randint(0, v, (n,), generator=g)
+        r = torch.rand(n, generator=g) * 4 + 1
+        params = list(user_embedding.parameters()) + list(item_embedding.parameters())
+        opt = torch.optim.Adam(params, lr=1e-3)
+
+        def run():
+            opt.zero_grad()
+            pred = (user_embedding(u) * item_embedding(i)).sum(1)
+            loss = torch.nn.functional.mse_loss(pred, r)
+            loss.backward()
+            opt.step()
+            return loss
+        return run
+    return setup
+
 
 CASES = {
     "sgemm_1024": sgemm(1024),
@@ -114,8 +138,8 @@ CASES = {
     "rnnlm_train_step": rnnlm(True),
     "lstm_fwd": lstm(False),
     "lstm_train_step": lstm(True),
+    "mf_train_step": mf_train_step(),
 }
-
 
 def time_run(run, samples, budget_s, warmup_s=0.05, target_s=0.005, max_samples=200):
     start = time.perf_counter()

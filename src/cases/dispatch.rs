@@ -219,6 +219,27 @@ pub static OPS: &[OpSpec] = &[
         )?;
         one(m.forward(x.get("tokens")?))
     }),
+    // Recommenders (§1.3.4).
+    op("mf_predict", NO_ATTRS, |x, _| {
+        one(Tensor::mf_predict(
+            x.get("user")?,
+            x.get("item")?,
+            x.get("user_factors")?,
+            x.get("item_factors")?,
+            x.get("user_bias")?,
+            x.get("item_bias")?,
+            x.get("global_bias")?,
+        ))
+    }),
+    op("seed_recommender", NO_ATTRS, |x, _| {
+        let m = crate::models::recommender::SeedRecommender::from_tensors(
+            x.get("user_embedding.weight")?.clone(),
+            x.get("item_embedding.weight")?.clone(),
+            x.get("fc.weight")?.clone(),
+            x.opt("fc.bias").cloned(),
+        )?;
+        one(m.forward_pair(x.get("user")?, x.get("item")?))
+    }),
 ];
 
 /// `kernel_size`, `stride` (absent: the kernel size) and `padding` of a pooling op.

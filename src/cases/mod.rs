@@ -76,6 +76,8 @@
 //! | `layer_norm` | input, weight, bias (both optional; shape normalized_shape) | normalized_shape (list), eps (1e-5) | 0 | `F.layer_norm` |
 //! | `seed_rnn` | tokens (N, T) I64, embedding.weight (10, 8), rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0, fc.weight (2, 8), fc.bias | | 0 logits (N, 2), last step | listing 1.4.2 without the stray `c0` |
 //! | `seed_lstm` | tokens (N, T) I64, embedding.weight (1000, 64), rnn.*_l0, rnn.*_l1 (LSTM, hidden 128), fc.weight (10, 128), fc.bias | | 0 logits (N, 10), last step | listing 1.4.3 corrected |
+//! | `mf_predict` | user (N) I64, item (N) I64, user_factors (U, K), item_factors (I, K), user_bias (U), item_bias (I), global_bias (scalar, shape []) | | 0 (N) | `(P[u] * Q[i]).sum(1) + bu[u] + bi[i] + mu` |
+//! | `seed_recommender` | user (N) I64, item (N) I64, user_embedding.weight (U, K), item_embedding.weight (I, K), fc.weight (1, 2K), fc.bias (optional) | | 0 rating (N, 1) | listing 1.4.4 corrected: `fc(cat(user_embedding(user), item_embedding(item), dim=1))`, `fc = Linear(2K, 1)` |
 //!
 //! Adding an op: one entry in [`dispatch::OPS`] (see its docs), a row in the table above, and its
 //! cases in `tests/cases/make_cases.py`.

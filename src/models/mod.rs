@@ -7,3 +7,4 @@ pub mod rnn;
 pub use lstm::SeedLstm;
 pub use rnn::SeedRnn;
 pub mod digits;
+pub mod recommender;

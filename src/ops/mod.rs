@@ -13,6 +13,7 @@ pub mod compare;
 pub mod conv2d;
 pub mod dropout;
 pub mod embedding;
+pub mod factorization;
 pub mod gru;
 pub mod index;
 pub mod join;

@@ -1,0 +1,353 @@
+//! Matrix-factorization prediction (§1.3.4, the "SVD" of the Netflix-prize literature): for a
+//! batch of $N$ (user, item) pairs $(u_n, i_n)$,
+//!
+//! $$\hat r_n = \mu + b_{u_n} + b_{i_n} + \sum_{k=1}^{K} P_{u_n k}\, Q_{i_n k}.$$
+//!
+//! Shapes: `user`, `item` $(N)$ i64; user factors $P$ $(U \times K)$; item factors $Q$
+//! $(I \times K)$; user bias $b^{(u)}$ $(U)$; item bias $b^{(i)}$ $(I)$; global bias $\mu$ a
+//! scalar (shape `[]`); output $\hat r$ $(N)$. All floats share one dtype (f32 or f64).
+//!
+//! **Backward.** For the upstream gradient $g$ $(N)$, every gradient lands only in the rows the
+//! batch touched (all other rows are zero):
+//!
+//! $$\bar P_{u,:} = \sum_{n:\,u_n = u} g_n\, Q_{i_n,:}, \qquad
+//!   \bar Q_{i,:} = \sum_{n:\,i_n = i} g_n\, P_{u_n,:},$$
+//! $$\bar b^{(u)}_u = \sum_{n:\,u_n = u} g_n, \qquad \bar b^{(i)}_i = \sum_{n:\,i_n = i} g_n,
+//!   \qquad \bar\mu = \sum_n g_n.$$
+//!
+//! The indices get no gradient. Saved for backward: the ids and the forward-time $P$, $Q$.
+//!
+//! **Kernel.** Forward: rayon over pairs, one dot product each. Backward: the positions are
+//! sorted by id (stably), and each distinct id's rows are summed in position order (rayon over
+//! distinct ids), so the result does not depend on the thread count; $\bar\mu$ is one sequential
+//! sum.
+//!
+//! **Fused SGD** ([`mf_sgd_epoch`]). Training with squared error and L2 regularisation, one
+//! rating at a time (Funk's SGD, as scikit-surprise's `SVD`): with $e = r - \hat r$,
+//!
+//! $$b_u \mathrel{+}= \eta_b (e - \lambda_b b_u), \quad b_i \mathrel{+}= \eta_b (e - \lambda_b b_i),$$
+//! $$P_{u,:} \mathrel{+}= \eta (e\, Q_{i,:} - \lambda P_{u,:}), \quad
+//!   Q_{i,:} \mathrel{+}= \eta (e\, P_{u,:} - \lambda Q_{i,:})$$
+//!
+//! (both factor updates read the old values). These are the steps $-\eta\,\partial/\partial\theta$
+//! of $\tfrac12 e^2 + \tfrac{\lambda}{2}\lVert\theta\rVert^2$, whose $\partial \hat r/\partial\theta$
+//! is exactly the backward above with $g = 1$. Sequential by nature (each step reads the last),
+//! hence deterministic; the order of the ratings is the caller's (a seeded shuffle).
+
+use ndarray::{ArrayD, IxDyn};
+use rayon::prelude::*;
+
+use crate::autograd::record;
+use crate::error::{Error, Result};
+use crate::tensor::{Data, Float, Tensor};
+
+const OP: &str = "mf_predict";
+
+impl Tensor {
+    /// $\hat r_n = \mu + b_{u_n} + b_{i_n} + P_{u_n,:} \cdot Q_{i_n,:}$ for every pair (see the
+    /// module docs). `global_bias` has shape `[]` (shape `[1]` is accepted too).
+    pub fn mf_predict(
+        user: &Tensor,
+        item: &Tensor,
+        user_factors: &Tensor,
+        item_factors: &Tensor,
+        user_bias: &Tensor,
+        item_bias: &Tensor,
+        global_bias: &Tensor,
+    ) -> Result<Tensor> {
+        let users = ids_of(user, "user")?;
+        let items = ids_of(item, "item")?;
+        if users.len() != items.len() {
+            return Err(Error::mismatch(OP, &user.shape(), &item.shape(), "user and item must both be (N)"));
+        }
+        let (ps, qs) = (user_factors.shape(), item_factors.shape());
+        if ps.len() != 2 || qs.len() != 2 || ps[1] != qs[1] {
+            return Err(Error::mismatch(
+                OP,
+                &ps,
+                &qs,
+                "user_factors must be (U, K) and item_factors (I, K) with one K",
+            ));
+        }
+        let (nu, ni, k) = (ps[0], qs[0], ps[1]);
+        if user_bias.shape() != [nu] {
+            return Err(Error::mismatch(OP, &user_bias.shape(), &ps, "user_bias must be (U)"));
+        }
+        if item_bias.shape() != [ni] {
+            return Err(Error::mismatch(OP, &item_bias.shape(), &qs, "item_bias must be (I)"));
+        }
+        let gs = global_bias.shape();
+        if !(gs.is_empty() || gs == [1]) {
+            return Err(Error::shape(OP, &gs, "global_bias must be a scalar (shape [])"));
+        }
+        check_range(&users, nu, &user.shape(), "user")?;
+        check_range(&items, ni, &item.shape(), "item")?;
+        let tensors = [user_factors, item_factors, user_bias, item_bias, global_bias];
+        let dt = user_factors.dtype();
+        if let Some(bad) = tensors.iter().find(|t| t.dtype() != dt) {
+            return Err(Error::DTypeMismatch {
+                op: OP,
+                lhs: dt,
+                rhs: bad.dtype(),
+                lhs_shape: ps.clone(),
+                rhs_shape: bad.shape(),
+            });
+        }
+        let inputs = [user, item, user_factors, item_factors, user_bias, item_bias, global_bias];
+        match dt {
+            crate::tensor::DType::F32 => forward::<f32>(users, items, nu, ni, k, &inputs),
+            crate::tensor::DType::F64 => forward::<f64>(users, items, nu, ni, k, &inputs),
+            other => Err(Error::UnsupportedDType { op: OP, dtype: other, shape: ps, expected: "f32 or f64" }),
+        }
+    }
+}
+
+fn ids_of(t: &Tensor, name: &str) -> Result<Vec<usize>> {
+    if t.dims() != 1 {
+        return Err(Error::shape(OP, &t.shape(), format!("{name} must be a (N) vector of i64 ids")));
+    }
+    match t.data() {
+        Data::I64(a) => {
+            let mut out = Vec::with_capacity(a.len());
+            for &v in a.iter() {
+                if v < 0 {
+                    return Err(Error::Index {
+                        op: OP,
+                        index: v,
+                        size: 0,
+                        shape: t.shape(),
+                        msg: format!("negative {name} id"),
+                    });
+                }
+                out.push(v as usize);
+            }
+            Ok(out)
+        }
+        other => Err(Error::UnsupportedDType {
+            op: OP,
+            dtype: other.dtype(),
+            shape: t.shape(),
+            expected: "int64 ids",
+        }),
+    }
+}
+
+fn check_range(ids: &[usize], n: usize, shape: &[usize], name: &str) -> Result<()> {
+    match ids.iter().find(|&&v| v >= n) {
+        Some(&bad) => Err(Error::Index {
+            op: OP,
+            index: bad as i64,
+            size: n,
+            shape: shape.to_vec(),
+            msg: format!("{name} id {bad} is outside the table of {n} rows"),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn flat<T: Float>(t: &Tensor) -> Result<Vec<T>> {
+    t.to_vec::<T>()
+}
+
+fn forward<T: Float>(
+    users: Vec<usize>,
+    items: Vec<usize>,
+    nu: usize,
+    ni: usize,
+    k: usize,
+    inputs: &[&Tensor; 7],
+) -> Result<Tensor> {
+    let p = flat::<T>(inputs[2])?;
+    let q = flat::<T>(inputs[3])?;
+    let bu = flat::<T>(inputs[4])?;
+    let bi = flat::<T>(inputs[5])?;
+    let mu = flat::<T>(inputs[6])?.first().copied().unwrap_or_else(T::zero);
+    let n = users.len();
+    let mut y = vec![T::zero(); n];
+    y.par_iter_mut().enumerate().with_min_len(1024).for_each(|(j, y)| {
+        let (u, i) = (users[j], items[j]);
+        *y = mu + bu[u] + bi[i] + dot(&p[u * k..(u + 1) * k], &q[i * k..(i + 1) * k]);
+    });
+    let y = ArrayD::from_shape_vec(IxDyn(&[n]), y).map_err(|e| Error::shape(OP, &[n], e.to_string()))?;
+    let (ins, mu_shape) = (*inputs, inputs[6].shape());
+    Ok(record(T::wrap(y.into_shared()), OP, &ins, move |g| {
+        let g = g.to_vec::<T>()?;
+        // P̄_u = Σ_{n: u_n = u} g_n Q_{i_n}; b̄_u = Σ_{n: u_n = u} g_n.
+        let (dp, dbu) = scatter_rows(&users, &items, &g, &q, nu, k);
+        // Q̄_i = Σ_{n: i_n = i} g_n P_{u_n}; b̄_i = Σ_{n: i_n = i} g_n.
+        let (dq, dbi) = scatter_rows(&items, &users, &g, &p, ni, k);
+        // μ̄ = Σ_n g_n, in position order.
+        let dmu = g.iter().fold(T::zero(), |a, &x| a + x);
+        Ok(vec![
+            None,
+            None,
+            Some(Tensor::from_vec(dp, &[nu, k])?),
+            Some(Tensor::from_vec(dq, &[ni, k])?),
+            Some(Tensor::from_vec(dbu, &[nu])?),
+            Some(Tensor::from_vec(dbi, &[ni])?),
+            Some(Tensor::from_vec(vec![dmu], &mu_shape)?),
+        ])
+    }))
+}
+
+/// $\sum_k a_k b_k$ in index order.
+#[inline]
+pub fn dot<T: Float>(a: &[T], b: &[T]) -> T {
+    a.iter().zip(b).fold(T::zero(), |s, (&x, &y)| s + x * y)
+}
+
+/// For each row id $r$ touched by `rows`: $\bar A_r = \sum_{n: \text{rows}_n = r} g_n
+/// B_{\text{other}_n}$ and $\bar b_r = \sum g_n$; a dense $(R \times K)$ and $(R)$ pair, zero
+/// in untouched rows. Deterministic: each id's positions are summed in position order.
+fn scatter_rows<T: Float>(
+    rows: &[usize],
+    other: &[usize],
+    g: &[T],
+    b: &[T],
+    r: usize,
+    k: usize,
+) -> (Vec<T>, Vec<T>) {
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|&n| rows[n]); // stable
+    let mut groups: Vec<(usize, usize, usize)> = Vec::new(); // (row id, start, end) in `order`
+    for (s, &n) in order.iter().enumerate() {
+        match groups.last_mut() {
+            Some(last) if last.0 == rows[n] => last.2 = s + 1,
+            _ => groups.push((rows[n], s, s + 1)),
+        }
+    }
+    let sums: Vec<(usize, Vec<T>, T)> = groups
+        .par_iter()
+        .with_min_len(64)
+        .map(|&(id, s, e)| {
+            let mut acc = vec![T::zero(); k];
+            let mut gb = T::zero();
+            for &n in &order[s..e] {
+                let o = other[n];
+                for (a, &x) in acc.iter_mut().zip(&b[o * k..(o + 1) * k]) {
+                    *a += g[n] * x;
+                }
+                gb += g[n];
+            }
+            (id, acc, gb)
+        })
+        .collect();
+    let mut da = vec![T::zero(); r * k];
+    let mut db = vec![T::zero(); r];
+    for (id, acc, gb) in sums {
+        da[id * k..(id + 1) * k].copy_from_slice(&acc);
+        db[id] = gb;
+    }
+    (da, db)
+}
+
+/// The literal transcription of the forward formula, in f64 plain loops: the oracle for tests.
+/// `p` is $(U \times K)$ and `q` $(I \times K)$, row-major.
+#[allow(clippy::too_many_arguments)]
+pub fn mf_predict_reference(
+    user: &[usize],
+    item: &[usize],
+    p: &[f64],
+    q: &[f64],
+    k: usize,
+    bu: &[f64],
+    bi: &[f64],
+    mu: f64,
+) -> Vec<f64> {
+    let mut r_hat = Vec::with_capacity(user.len());
+    for n in 0..user.len() {
+        let (u, i) = (user[n], item[n]);
+        let mut s = mu + bu[u] + bi[i];
+        for kk in 0..k {
+            s += p[u * k + kk] * q[i * k + kk];
+        }
+        r_hat.push(s);
+    }
+    r_hat
+}
+
+/// The parameters of a biased MF model as plain row-major f64 tables (what [`mf_sgd_epoch`]
+/// updates in place).
+#[derive(Clone, Debug)]
+pub struct MfParams {
+    /// $P$, $(U \times K)$.
+    pub p: Vec<f64>,
+    /// $Q$, $(I \times K)$.
+    pub q: Vec<f64>,
+    /// $b^{(u)}$, $(U)$.
+    pub bu: Vec<f64>,
+    /// $b^{(i)}$, $(I)$.
+    pub bi: Vec<f64>,
+    /// $\mu$.
+    pub mu: f64,
+    /// $K$.
+    pub k: usize,
+}
+
+impl MfParams {
+    /// $\hat r_{ui}$ for one pair (no range check: callers check `u < U`, `i < I`).
+    #[inline]
+    pub fn predict(&self, u: usize, i: usize) -> f64 {
+        let k = self.k;
+        self.mu + self.bu[u] + self.bi[i] + dot(&self.p[u * k..(u + 1) * k], &self.q[i * k..(i + 1) * k])
+    }
+}
+
+/// Learning rates and L2 weights of the fused SGD (module docs): $\eta_b, \lambda_b$ for the
+/// biases, $\eta, \lambda$ for the factors. `biased = false` keeps $\mu$, $b$ at zero.
+#[derive(Clone, Copy, Debug)]
+pub struct MfSgd {
+    pub lr_bias: f64,
+    pub reg_bias: f64,
+    pub lr_factors: f64,
+    pub reg_factors: f64,
+    pub biased: bool,
+}
+
+/// One epoch of the fused SGD over the ratings `(users[n], items[n], ratings[n])` in the order
+/// `order` (indices into them). Returns the sum of squared errors seen before each step.
+/// Errors when an id is out of range or the slices disagree in length.
+pub fn mf_sgd_epoch(
+    m: &mut MfParams,
+    users: &[u32],
+    items: &[u32],
+    ratings: &[f64],
+    order: &[usize],
+    c: &MfSgd,
+) -> Result<f64> {
+    let k = m.k;
+    let (nu, ni) = (m.bu.len(), m.bi.len());
+    if users.len() != items.len() || users.len() != ratings.len() {
+        return Err(Error::invalid("mf_sgd", "users, items and ratings must have one length"));
+    }
+    if m.p.len() != nu * k || m.q.len() != ni * k {
+        return Err(Error::invalid("mf_sgd", "P must be (U, K) and Q (I, K)"));
+    }
+    let mut sse = 0.0;
+    for &n in order {
+        let (u, i, r) = (
+            *users.get(n).unwrap_or(&u32::MAX) as usize,
+            items.get(n).copied().unwrap_or(u32::MAX) as usize,
+            ratings.get(n).copied().unwrap_or(0.0),
+        );
+        if u >= nu || i >= ni {
+            return Err(Error::invalid(
+                "mf_sgd",
+                format!("rating {n}: user {u} or item {i} outside ({nu}, {ni})"),
+            ));
+        }
+        let e = r - m.predict(u, i);
+        sse += e * e;
+        if c.biased {
+            m.bu[u] += c.lr_bias * (e - c.reg_bias * m.bu[u]);
+            m.bi[i] += c.lr_bias * (e - c.reg_bias * m.bi[i]);
+        }
+        let (pu, qi) = (&mut m.p[u * k..(u + 1) * k], &mut m.q[i * k..(i + 1) * k]);
+        for (pf, qf) in pu.iter_mut().zip(qi.iter_mut()) {
+            let (p0, q0) = (*pf, *qf);
+            *pf += c.lr_factors * (e * q0 - c.reg_factors * p0);
+            *qf += c.lr_factors * (e * p0 - c.reg_factors * q0);
+        }
+    }
+    Ok(sse)
+}
