@@ -1,5 +1,5 @@
 //! Optimizers, as `torch.optim`: [`Sgd`] and [`Adam`] behind the [`Optimizer`] trait, and
-//! [`clip_grad_norm`].
+//! [`clip_grad_norm`]; for row-sparse embedding gradients, [`SparseSgd`] and [`SparseAdam`].
 //!
 //! The training step reads as PyTorch's:
 //!
@@ -32,10 +32,12 @@
 mod adam;
 mod clip;
 mod sgd;
+mod sparse;
 
 pub use adam::{Adam, AdamConfig};
 pub use clip::clip_grad_norm;
 pub use sgd::{Sgd, SgdConfig};
+pub use sparse::{SparseAdam, SparseAdamConfig, SparseSgd, sgd_sparse_step};
 
 use ndarray::{ArcArray, IxDyn};
 use std::collections::HashSet;
