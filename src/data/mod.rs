@@ -2,6 +2,7 @@
 //! PyTorch's `TensorDataset` + `DataLoader`).
 
 pub mod csv;
+pub mod dates;
 mod loader;
 
 pub use loader::{Batches, DataLoader};
