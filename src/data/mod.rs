@@ -2,6 +2,7 @@
 //! PyTorch's `TensorDataset` + `DataLoader`).
 
 pub mod csv;
+pub mod dates;
 mod loader;
 pub mod market;
 pub mod text;

@@ -8,3 +8,5 @@ pub use lstm::SeedLstm;
 pub use rnn::SeedRnn;
 pub mod digits;
 pub mod recommender;
+pub mod seq2seq;
+pub mod word2vec;

@@ -1,6 +1,6 @@
 //! Optimizers, as `torch.optim`: [`Sgd`], [`Adam`] and [`AdamW`] behind the [`Optimizer`] trait,
 //! parameter groups ([`ParamGroups`]), learning-rate schedules ([`schedule`]), [`EarlyStopping`]
-//! and [`clip_grad_norm`].
+//! and [`clip_grad_norm`]; for row-sparse embedding gradients, [`SparseSgd`] and [`SparseAdam`].
 //!
 //! The training step reads as PyTorch's:
 //!
@@ -37,6 +37,7 @@ mod early_stopping;
 mod groups;
 pub mod schedule;
 mod sgd;
+mod sparse;
 
 pub use adam::{Adam, AdamConfig};
 pub use adamw::{AdamW, AdamWConfig};
@@ -47,6 +48,7 @@ pub use schedule::{
     CosineAnnealingLr, LinearLr, LrScheduler, MetricMode, ReduceLrOnPlateau, StepLr, ThresholdMode,
 };
 pub use sgd::{Sgd, SgdConfig};
+pub use sparse::{SparseAdam, SparseAdamConfig, SparseSgd, sgd_sparse_step};
 
 use ndarray::{ArcArray, IxDyn};
 use std::collections::HashSet;
