@@ -26,6 +26,8 @@
 //! | [`ops`] | one file per op: formula docs, CPU forward and backward side by side |
 //! | [`device`] | [`Device`]; CPU threading (rayon and `matrixmultiply`) |
 //! | [`rng`] | seeded [`Generator`], [`manual_seed`] |
+//! | [`checkpoint`] | safetensors checkpoints: `state_dict` names, `optim.` state, `glassgrad.` training state; atomic writes, all-or-nothing loads |
+//! | [`train`] | `glassgrad train` / `eval`: the [`train::TrainJob`] registry, progress, `metrics.csv`, `curves.png`, `--resume` |
 //! | [`error`] | [`Error`]: every message names the op and the shapes |
 //!
 //! ## Ops
