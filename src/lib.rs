@@ -48,6 +48,7 @@ pub mod cases;
 pub mod data;
 pub mod device;
 pub mod error;
+pub mod metrics;
 pub mod models;
 pub mod nn;
 pub mod ops;
