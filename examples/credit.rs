@@ -35,19 +35,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let secs = start.elapsed().as_secs_f64();
 
     if json {
-        for m in [&report.mlp, &report.logreg] {
-            println!(
-                "{}",
-                serde_json::json!({"model": m.model, "auc_mean": m.auc_mean, "auc_std": m.auc_std,
-                    "fold_aucs": m.fold_aucs, "folds": cfg.folds, "seed": cfg.seed})
-            );
-        }
         let c = &report.confusion;
-        println!(
-            "{}",
-            serde_json::json!({"model": "credit-mlp", "threshold": report.threshold, "cost": report.cost,
-                "confusion": c, "fit_s": secs})
-        );
+        for m in [&report.mlp, &report.logreg] {
+            let mut line = serde_json::json!({"model": m.model, "auc_mean": m.auc_mean, "auc_std": m.auc_std,
+                "fold_aucs": m.fold_aucs, "folds": cfg.folds, "seed": cfg.seed, "fit_s": secs});
+            if m.model == "credit-mlp" {
+                line["threshold"] = report.threshold.into();
+                line["cost"] = report.cost.into();
+                line["confusion"] = serde_json::json!(c);
+            }
+            println!("{line}");
+        }
         return Ok(());
     }
 

@@ -52,7 +52,8 @@ pub struct CreditConfig {
     pub mlp_weight_decay: f64,
     pub logreg_steps: usize,
     pub logreg_lr: f64,
-    /// scikit-learn's `C` (inverse L2 strength) of the logistic regression.
+    /// scikit-learn's `C` (inverse L2 strength) of the logistic regression. Default 0.3 (5-fold AUC
+    /// 0.780 with seed 0; `C = 1`, scikit-learn's default, gives 0.776: chosen on the same folds).
     pub logreg_c: f64,
 }
 
