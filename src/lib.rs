@@ -51,6 +51,7 @@ pub mod checkpoint;
 pub mod data;
 pub mod device;
 pub mod error;
+pub mod metrics;
 pub mod models;
 pub mod nn;
 pub mod ops;

@@ -1,10 +1,14 @@
-//! Data: reading files ([`csv`]), and batching tensors for training ([`DataLoader`], like
-//! PyTorch's `TensorDataset` + `DataLoader`).
+//! Data: reading files ([`csv`]), data sets and batching ([`Dataset`], [`TensorDataset`],
+//! [`DataLoader`], like PyTorch's), splits ([`split`]) and tabular preprocessing ([`tabular`]).
 
 pub mod csv;
+mod dataset;
 pub mod dates;
 mod loader;
 pub mod market;
+pub mod split;
+pub mod tabular;
 pub mod text;
 
+pub use dataset::{Dataset, TensorDataset};
 pub use loader::{Batches, DataLoader};
