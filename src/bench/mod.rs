@@ -32,6 +32,7 @@
 //! model and an optimizer in its setup and runs forward, backward and the update in its run closure.
 //! Add the same id to `torch_twin.py` to get the PyTorch column.
 
+pub mod cnn;
 pub mod peak;
 pub mod report;
 pub mod timing;
@@ -113,7 +114,9 @@ pub fn sgemm(n: usize) -> Case {
 
 /// Every registered case, in report order (the first is the headline).
 pub fn cases() -> Vec<Case> {
-    vec![sgemm(1024), sgemm(256), softmax(4096, 1000)]
+    let mut all = vec![sgemm(1024), sgemm(256), softmax(4096, 1000)];
+    all.extend(cnn::cases());
+    all
 }
 
 /// Softmax over the rows of a `rows×cols` f32 matrix: memory-bound, one read and one write of every

@@ -72,6 +72,8 @@
 //! | `rnn_tanh` | x (N, T, I), h0 (optional), weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} (biases optional) | num_layers (1) | 0 output, 1 h_n | `nn.RNN(batch_first=True)` |
 //! | `lstm` | x, h0, c0 (optional), weights with 4H rows (i, f, g, o) | num_layers (1) | 0 output, 1 h_n, 2 c_n | `nn.LSTM(batch_first=True)` |
 //! | `gru` | x, h0 (optional), weights with 3H rows (r, z, n) | num_layers (1) | 0 output, 1 h_n | `nn.GRU(batch_first=True)` |
+//! | `batch_norm` | input (N, C, *), running_mean, running_var (C; optional together), weight, bias (C; optional) | training (false), momentum (0.1), eps (1e-5) | 0 output, 1 running_mean and 2 running_var after the call (when given; updated in place in training) | `F.batch_norm` |
+//! | `seed_cnn` | x (N, 3, 28, 28), conv1.weight (32,3,3,3), conv1.bias, conv2.weight (64,32,3,3), conv2.bias, fc1.weight (128,3136), fc1.bias, fc2.weight (10,128), fc2.bias | | 0 logits (N, 10) | listing 1.4.1 (`models::cnn::SeedCnn`) |
 //!
 //! Adding an op: one entry in [`dispatch::OPS`] (see its docs), a row in the table above, and its
 //! cases in `tests/cases/make_cases.py`.

@@ -5,6 +5,7 @@
 //! Backward closures run under `no_grad` and are written with the same tensor ops (or the fused
 //! elementwise helpers below), so every gradient formula reads as the formula.
 
+pub mod batch_norm;
 pub mod binary;
 pub mod cast;
 pub mod compare;
