@@ -3,6 +3,7 @@
 
 use super::gradcheck::{GradcheckReport, gradcheck};
 use crate::error::Result;
+use crate::ops::batch_norm::BatchNormParams;
 use crate::ops::conv2d::{Conv2dParams, ConvMode};
 use crate::ops::loss::Reduction;
 use crate::ops::pool2d::Pool2dParams;
@@ -136,6 +137,15 @@ pub fn suite() -> Vec<SuiteCase> {
             x[0].avg_pool2d(&Pool2dParams { kernel_size: [3, 3], stride: [2, 2], padding: [1, 1] }, false)
         }),
         case!("adaptive_avg_pool2d", [leaf_n(&[2, 3, 4, 4], 1)], |x| x[0].adaptive_avg_pool2d_1x1()),
+        case!("batch_norm", [leaf_n(&[3, 2, 3, 2], 1), leaf(&[2], 0.5, 2.0, 2), leaf_n(&[2], 3)], |x| {
+            x[0].batch_norm(None, None, Some(&x[1]), Some(&x[2]), &BatchNormParams::default())
+        }),
+        case!("batch_norm_eval", [leaf_n(&[2, 3, 4], 1), leaf(&[3], 0.5, 2.0, 2), leaf_n(&[3], 3)], |x| {
+            let rm = Tensor::from_vec(vec![0.1f64, -0.2, 0.3], &[3])?;
+            let rv = Tensor::from_vec(vec![0.5f64, 1.5, 2.0], &[3])?;
+            let p = BatchNormParams { training: false, ..BatchNormParams::default() };
+            x[0].batch_norm(Some(&rm), Some(&rv), Some(&x[1]), Some(&x[2]), &p)
+        }),
         case!("embedding", [leaf_n(&[5, 3], 1)], |x| {
             Tensor::embedding(&Tensor::from_vec(vec![4i64, 0, 4, 2, 1, 4], &[2, 3])?, &x[0], None)
         }),

@@ -32,6 +32,7 @@
 //! model and an optimizer in its setup and runs forward, backward and the update in its run closure.
 //! Add the same id to `torch_twin.py` to get the PyTorch column.
 
+pub mod cnn;
 pub mod peak;
 pub mod report;
 pub mod timing;
@@ -114,6 +115,7 @@ pub fn sgemm(n: usize) -> Case {
 /// Every registered case, in report order (the first is the headline).
 pub fn cases() -> Vec<Case> {
     let mut v = vec![sgemm(1024), sgemm(256), softmax(4096, 1000)];
+    v.extend(cnn::cases());
     v.extend(sequence_cases());
     v.push(mf_train_step());
     v

@@ -10,7 +10,7 @@ iterations per sample chosen so a sample lasts about 5 ms, at least `samples` sa
 the case has sampled for less than the budget (at most 200), median of the per-iteration times.
 Inputs are standard normal f32 (torch's own generator, seed 0: the values differ from glassgrad's,
 the sizes and distribution do not). Runs under torch.inference_mode(), as glassgrad's forward-only
-cases record no tape; the training-step cases in TRAINING run with autograd on.
+cases record no tape; the cases in GRAD_CASES (a backward pass, a training step) run with autograd on.
 
 To add a case: one entry in CASES, the same id as in src/bench/mod.rs.
 """
@@ -21,6 +21,8 @@ import sys
 import time
 
 import torch
+import torch.nn as nn
+import torch.nn.functional as F
 
 
 def sgemm(n):
@@ -103,7 +105,10 @@ def lstm(train):
 
 
 # Cases that need autograd run outside inference mode.
-GRAD_CASES = {"rnnlm_train_step", "lstm_train_step", "mf_train_step"}
+GRAD_CASES = {
+    "rnnlm_train_step", "lstm_train_step", "mf_train_step",
+    "conv1_fwd_bwd", "conv2_fwd_bwd", "maxpool_fwd_bwd", "cnn_train_step",
+}
 
 def mf_train_step(n=4096, v=1000, k=50):
     def setup(g):
@@ -129,6 +134,71 @@ def mf_train_step(n=4096, v=1000, k=50):
     return setup
 
 
+def conv(c, o, hw, backward):
+    def setup(g):
+        x = torch.randn(64, c, hw, hw, generator=g)
+        w = torch.randn(o, c, 3, 3, generator=g)
+        b = torch.randn(o, generator=g)
+        if not backward:
+            return lambda: F.conv2d(x, w, b, padding=1)
+        x.requires_grad_(); w.requires_grad_(); b.requires_grad_()
+        gy = torch.randn(64, o, hw, hw, generator=g)
+
+        def run():
+            x.grad = w.grad = b.grad = None
+            F.conv2d(x, w, b, padding=1).backward(gy)
+        return run
+    return setup
+
+
+def maxpool_fwd_bwd(g):
+    x = torch.randn(64, 32, 28, 28, generator=g).requires_grad_()
+    gy = torch.randn(64, 32, 14, 14, generator=g)
+
+    def run():
+        x.grad = None
+        F.max_pool2d(x, 2, 2).backward(gy)
+    return run
+
+
+class CNN(nn.Module):
+    """The document's listing 1.4.1."""
+    def __init__(self):
+        super(CNN, self).__init__()
+        self.conv1 = nn.Conv2d(3, 32, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv2d(32, 64, kernel_size=3, padding=1)
+        self.pool = nn.MaxPool2d(kernel_size=2, stride=2)
+        self.fc1 = nn.Linear(64 * 7 * 7, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.conv1(x)))
+        x = self.pool(F.relu(self.conv2(x)))
+        x = x.view(-1, 64 * 7 * 7)
+        x = F.relu(self.fc1(x))
+        x = self.fc2(x)
+        return x
+
+
+def cnn_fwd(g):
+    model = CNN()
+    x = torch.randn(64, 3, 28, 28, generator=g)
+    return lambda: model(x)
+
+
+def cnn_train_step(g):
+    model = CNN()
+    x = torch.randn(64, 3, 28, 28, generator=g)
+    y = torch.randint(0, 10, (64,), generator=g)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+
+    def run():
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+    return run
+
+
 CASES = {
     "sgemm_1024": sgemm(1024),
     "sgemm_256": sgemm(256),
@@ -139,6 +209,13 @@ CASES = {
     "lstm_fwd": lstm(False),
     "lstm_train_step": lstm(True),
     "mf_train_step": mf_train_step(),
+    "conv1_fwd": conv(3, 32, 28, False),
+    "conv1_fwd_bwd": conv(3, 32, 28, True),
+    "conv2_fwd": conv(32, 64, 14, False),
+    "conv2_fwd_bwd": conv(32, 64, 14, True),
+    "maxpool_fwd_bwd": maxpool_fwd_bwd,
+    "cnn_fwd": cnn_fwd,
+    "cnn_train_step": cnn_train_step,
 }
 
 def time_run(run, samples, budget_s, warmup_s=0.05, target_s=0.005, max_samples=200):

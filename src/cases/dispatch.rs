@@ -11,8 +11,10 @@
 //! optional one); attributes through the typed accessors of [`Attrs`]. A case that holds an input
 //! the entry never reads fails, so a misspelt name cannot be silently ignored.
 
+use crate::models::cnn::SeedCnn;
 use crate::models::{SeedLstm, SeedRnn};
 use crate::nn::Module;
+use crate::ops::batch_norm::BatchNormParams;
 use crate::ops::conv2d::{Conv2dParams, ConvMode};
 use crate::ops::loss::Reduction;
 use crate::ops::pool2d::Pool2dParams;
@@ -178,6 +180,20 @@ pub static OPS: &[OpSpec] = &[
         &[("kernel_size", "null"), ("stride", "null"), ("padding", "[0, 0]"), ("count_include_pad", "true")],
         |x, a| one(x.get("x")?.avg_pool2d(&pool_params(a)?, a.bool("count_include_pad")?)),
     ),
+    op("batch_norm", &[("training", "false"), ("momentum", "0.1"), ("eps", "1e-05")], |x, a| {
+        let (rm, rv) = (x.opt("running_mean"), x.opt("running_var"));
+        let p = BatchNormParams {
+            training: a.bool("training")?,
+            momentum: a.number("momentum")?,
+            eps: a.number("eps")?,
+        };
+        let y = x.get("input")?.batch_norm(rm, rv, x.opt("weight"), x.opt("bias"), &p)?;
+        // Outputs 1 and 2: the running statistics after the call (updated in place in training).
+        let mut out = vec![y];
+        out.extend(rm.map(Tensor::detach));
+        out.extend(rv.map(Tensor::detach));
+        Ok(out)
+    }),
     // Sequences.
     op("embedding", &[("padding_idx", "null")], |x, a| {
         one(Tensor::embedding(x.get("indices")?, x.get("weight")?, a.int_opt("padding_idx")?))
@@ -239,6 +255,20 @@ pub static OPS: &[OpSpec] = &[
             x.opt("fc.bias").cloned(),
         )?;
         one(m.forward_pair(x.get("user")?, x.get("item")?))
+    }),
+    // The document's listings as whole models.
+    op("seed_cnn", NO_ATTRS, |x, _| {
+        let mut params = BTreeMap::new();
+        for name in SeedCnn::PARAM_NAMES {
+            params.insert(name, x.get(name)?.clone());
+        }
+        let model = SeedCnn::from_state(|name| {
+            params
+                .get(name)
+                .cloned()
+                .ok_or_else(|| crate::error::Error::invalid("seed_cnn", format!("no {name}")))
+        })?;
+        one(model.forward(x.get("x")?))
     }),
 ];
 

@@ -78,6 +78,8 @@
 //! | `seed_lstm` | tokens (N, T) I64, embedding.weight (1000, 64), rnn.*_l0, rnn.*_l1 (LSTM, hidden 128), fc.weight (10, 128), fc.bias | | 0 logits (N, 10), last step | listing 1.4.3 corrected |
 //! | `mf_predict` | user (N) I64, item (N) I64, user_factors (U, K), item_factors (I, K), user_bias (U), item_bias (I), global_bias (scalar, shape []) | | 0 (N) | `(P[u] * Q[i]).sum(1) + bu[u] + bi[i] + mu` |
 //! | `seed_recommender` | user (N) I64, item (N) I64, user_embedding.weight (U, K), item_embedding.weight (I, K), fc.weight (1, 2K), fc.bias (optional) | | 0 rating (N, 1) | listing 1.4.4 corrected: `fc(cat(user_embedding(user), item_embedding(item), dim=1))`, `fc = Linear(2K, 1)` |
+//! | `batch_norm` | input (N, C, *), running_mean, running_var (C; optional together), weight, bias (C; optional) | training (false), momentum (0.1), eps (1e-5) | 0 output, 1 running_mean and 2 running_var after the call (when given; updated in place in training) | `F.batch_norm` |
+//! | `seed_cnn` | x (N, 3, 28, 28), conv1.weight (32,3,3,3), conv1.bias, conv2.weight (64,32,3,3), conv2.bias, fc1.weight (128,3136), fc1.bias, fc2.weight (10,128), fc2.bias | | 0 logits (N, 10) | listing 1.4.1 (`models::cnn::SeedCnn`) |
 //!
 //! Adding an op: one entry in [`dispatch::OPS`] (see its docs), a row in the table above, and its
 //! cases in `tests/cases/make_cases.py`.

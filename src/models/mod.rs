@@ -2,6 +2,7 @@
 //! by the examples, `glassgrad train` and the conformance cases (`seed_*` ops), and the other models
 //! the examples train.
 
+pub mod cnn;
 pub mod credit;
 pub mod digits;
 pub mod lstm;

@@ -15,9 +15,14 @@
 //! | [`RnnOutput`] | $y_t = \operatorname{softmax}(V h_t + c)$ at every step | `nn/rnn_output.rs` |
 //! | [`Dropout`] | $m \odot x / (1-p)$ in training | `nn/dropout.rs` |
 //! | [`LayerNorm`] | $\gamma \odot (x - \mu)/\sqrt{\sigma^2 + \varepsilon} + \beta$ | `nn/layer_norm.rs` |
+//! | [`Conv2d`], [`Conv1d`] | $y = b + w \star x$ (cross-correlation) | `nn/conv.rs` |
+//! | [`MaxPool2d`], [`AvgPool2d`], [`AdaptiveAvgPool2d`] | max / mean over each window | `nn/conv.rs` |
+//! | [`BatchNorm2d`] | $\gamma (x - \mu)/\sqrt{\sigma^2 + \varepsilon} + \beta$ per channel | `nn/batch_norm.rs` |
 
 mod activation;
 mod activation_ext;
+mod batch_norm;
+mod conv;
 mod dropout;
 mod embedding;
 pub mod init;
@@ -31,6 +36,8 @@ mod sequential;
 
 pub use activation::{Flatten, Identity, ReLU, Sigmoid, Tanh};
 pub use activation_ext::{ELU, GELU, LeakyReLU, LogSoftmax, SiLU, Softmax, Softplus};
+pub use batch_norm::BatchNorm2d;
+pub use conv::{AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, MaxPool2d};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use layer_norm::LayerNorm;

@@ -6,6 +6,7 @@
 //! elementwise helpers below), so every gradient formula reads as the formula.
 
 pub mod activation;
+pub mod batch_norm;
 pub mod bce;
 pub mod binary;
 pub mod cast;
