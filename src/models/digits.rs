@@ -101,7 +101,7 @@ impl TrainJob for DigitsJob {
         "MLP 64-64-10 with Adam on the bundled 8x8 UCI digits (1,797 images, 80/20 split)"
     }
     fn defaults(&self) -> Defaults {
-        Defaults { epochs: 30, batch_size: 32, lr: 3e-3, data: "data/digits.csv.gz" }
+        Defaults { epochs: 30, batch_size: 32, lr: 3e-3, lr_decay: 1.0, data: "data/digits.csv.gz" }
     }
     fn train(&self, hp: &Hyper, resume: Option<&Path>, rep: &mut Reporter) -> Result<FinalMetrics> {
         let (x, y) = load_digits(&hp.data)?;

@@ -164,6 +164,7 @@ pub fn fit_classifier(
         meta: meta.clone(),
     };
     for epoch in done + 1..=hp.epochs {
+        optimizer.set_lr(hp.lr * hp.lr_decay.powi(epoch as i32 - 1));
         model.train();
         rep.start_epoch(epoch, hp.epochs, loader.len());
         let (mut loss_sum, mut correct, mut n) = (0.0f64, 0usize, 0usize);

@@ -28,7 +28,7 @@
 //! impl TrainJob for CnnJob {
 //!     fn name(&self) -> &'static str { "cnn" }
 //!     fn about(&self) -> &'static str { "the document's CNN on the bundled MNIST (5,000 images)" }
-//!     fn defaults(&self) -> Defaults { Defaults { epochs: 5, batch_size: 64, lr: 1e-3, data: "data/mnist_5k.csv.gz" } }
+//!     fn defaults(&self) -> Defaults { Defaults { epochs: 10, batch_size: 64, lr: 1e-3, lr_decay: 0.7, data: "data/mnist_5k.csv.gz" } }
 //!     fn train(&self, hp: &Hyper, resume: Option<&Path>, rep: &mut Reporter) -> Result<FinalMetrics> {
 //!         let data = ClassifierData::split(/* x, y from load_mnist(&hp.data) */, 0.2, hp.seed)?;
 //!         let mut model = SeedCnn::new(&mut Generator::new(hp.seed))?;
@@ -72,7 +72,7 @@ pub trait TrainJob: Sync {
 }
 
 /// Every model `glassgrad train` knows. Add a model here.
-pub static JOBS: &[&dyn TrainJob] = &[&crate::models::digits::DigitsJob];
+pub static JOBS: &[&dyn TrainJob] = &[&crate::models::cnn::CnnJob, &crate::models::digits::DigitsJob];
 
 /// The job called `name`, or an error listing the known ones.
 pub fn find_job(name: &str) -> Result<&'static dyn TrainJob> {
@@ -88,6 +88,8 @@ pub struct Defaults {
     pub epochs: u64,
     pub batch_size: usize,
     pub lr: f64,
+    /// The learning rate is multiplied by this after every epoch (1: constant).
+    pub lr_decay: f64,
     /// The bundled data file, relative to the repository root.
     pub data: &'static str,
 }
@@ -98,6 +100,8 @@ pub struct Hyper {
     pub epochs: u64,
     pub batch_size: usize,
     pub lr: f64,
+    /// Epoch `e` (1-based) trains at `lr * lr_decay^(e-1)` (PyTorch's `ExponentialLR`).
+    pub lr_decay: f64,
     pub seed: u64,
     pub data: PathBuf,
 }
@@ -224,6 +228,7 @@ pub fn train(model: &str, args: &TrainArgs) -> Result<FinalMetrics> {
         epochs: args.epochs.unwrap_or(d.epochs),
         batch_size: args.batch_size.unwrap_or(d.batch_size),
         lr: args.lr.unwrap_or(d.lr),
+        lr_decay: d.lr_decay,
         seed: args.seed,
         data: args.data.clone().unwrap_or_else(|| bundled(d.data)),
     };
