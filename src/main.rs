@@ -150,9 +150,10 @@ fn tour() {
     );
     println!("  glassgrad check PATH...     run PyTorch conformance cases (tests/cases)");
     println!("  glassgrad bench             time the kernels (GFLOP/s, share of peak, --torch PYTHON)");
-    println!("  glassgrad train digits      train a model: progress, metrics.csv, curves.png, checkpoint");
-    println!("  glassgrad eval digits       evaluate a checkpoint on a data file (--checkpoint, --data)");
-    println!("\nRun `glassgrad --help` for every command and its options.");
+    println!("  glassgrad train cnn         train the document's CNN on the bundled MNIST (also: digits)");
+    println!("  glassgrad eval cnn          evaluate a checkpoint on a data file (--checkpoint, --data)");
+    println!("  glassgrad recommender       compare the recommenders (--algo all) on synthetic ratings");
+    println!("\nStart with `glassgrad train cnn`; `glassgrad --help` lists every command and its options.");
 }
 
 fn main() -> ExitCode {
