@@ -10,7 +10,7 @@
 //! | [`precision`] | $TP / (TP + FP)$ (0 when nothing is predicted positive, as scikit-learn's default) |
 //! | [`recall`] | $TP / (TP + FN)$ (0 when there are no positives) |
 //! | [`f1`] | $2PR/(P + R)$ (0 when $P + R = 0$) |
-//! | [`roc_auc`] | $\frac{1}{n_+ n_-}\sum_{i:y_i=1}\sum_{j:y_j=0}\big([s_i > s_j] + \tfrac12[s_i = s_j]\big)$, by ranks in $O(n\log n)$ |
+//! | [`roc_auc`] | $\frac{1}{n_+ n_-}\sum_{i:y_i=1}\sum_{j:y_j=0}\big(\mathbf{1}_{s_i > s_j} + \tfrac12 \mathbf{1}_{s_i = s_j}\big)$, by ranks in $O(n\log n)$ |
 //! | [`log_loss`] | $-\frac1n\sum_i \big[y_i \ln p_i + (1 - y_i)\ln(1 - p_i)\big]$, $p$ clipped to $[\epsilon, 1 - \epsilon]$, $\epsilon = 10^{-15}$ |
 //! | [`rmse`] | $\sqrt{\frac1n \sum_i (\hat y_i - y_i)^2}$ |
 //! | [`mae`] | $\frac1n \sum_i \lvert\hat y_i - y_i\rvert$ |

@@ -66,9 +66,9 @@
 //! | `mse_loss` | input, target | reduction ("mean") | 0 | `F.mse_loss` |
 //! | `binary_cross_entropy_with_logits` | input, target (same shape), weight, pos_weight (optional; broadcast to input; no gradient) | reduction ("mean") | 0 | `F.binary_cross_entropy_with_logits` |
 //! | `linear` | x, weight (out, in), bias (out; optional) | | 0 | `F.linear` |
-//! | `conv2d` | x (N, C, H, W), weight (O, C/groups, kH, kW), bias (O; optional) | stride ([1,1]), padding ([0,0]), dilation ([1,1]), groups (1), mode ("cross_correlation" or "convolution") | 0 | `F.conv2d` (mode "convolution": weight flipped in both spatial dims) |
-//! | `max_pool2d` | x | kernel_size (required), stride (= kernel_size), padding ([0,0]) | 0 | `F.max_pool2d` |
-//! | `avg_pool2d` | x | kernel_size (required), stride (= kernel_size), padding ([0,0]), count_include_pad (true) | 0 | `F.avg_pool2d` |
+//! | `conv2d` | x (N, C, H, W), weight (O, C/groups, kH, kW), bias (O; optional) | stride (\[1,1\]), padding (\[0,0\]), dilation (\[1,1\]), groups (1), mode ("cross_correlation" or "convolution") | 0 | `F.conv2d` (mode "convolution": weight flipped in both spatial dims) |
+//! | `max_pool2d` | x | kernel_size (required), stride (= kernel_size), padding (\[0,0\]) | 0 | `F.max_pool2d` |
+//! | `avg_pool2d` | x | kernel_size (required), stride (= kernel_size), padding (\[0,0\]), count_include_pad (true) | 0 | `F.avg_pool2d` |
 //! | `embedding` | indices (any shape) I64, weight (V, D) | padding_idx (none) | 0 | `F.embedding` |
 //! | `rnn_tanh` | x (N, T, I), h0 (optional), weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} (biases optional) | num_layers (1) | 0 output, 1 h_n | `nn.RNN(batch_first=True)` |
 //! | `lstm` | x, h0, c0 (optional), weights with 4H rows (i, f, g, o) | num_layers (1) | 0 output, 1 h_n, 2 c_n | `nn.LSTM(batch_first=True)` |

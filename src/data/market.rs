@@ -9,7 +9,7 @@
 //! $\text{tok}(r) = \#\{k : e_k \le r\} \in \{0, \dots, 9\}$ (vocabulary 10).
 //!
 //! **Samples.** A sample's label day is $d$: inputs are the tokens of $r_{d-W}, \dots, r_{d-1}$
-//! ($W = 20$), label $y = [r_d > 0]$ (1 = up).
+//! ($W = 20$), label $y = \mathbf{1}_{r_d > 0}$ (1 = up).
 //!
 //! **Chronological split.** Each day belongs to a period by its year (train up to 2005, validate
 //! 2006–2010, test 2011–2018). A sample belongs to the period holding its label day, and only

@@ -5,7 +5,7 @@
 //!
 //! fitted by minimising $\sum (r_{ui} - \hat r_{ui})^2 + \lambda (b_u^2 + b_i^2 +
 //! \lVert p_u\rVert^2 + \lVert q_i\rVert^2)$ with SGD, one rating at a time, through the engine's fused kernel
-//! [`mf_sgd_epoch`](crate::ops::factorization::mf_sgd_epoch) (formula, reference and gradcheck in
+//! [`mf_sgd_epoch`] (formula, reference and gradcheck in
 //! [`crate::ops::factorization`]). Defaults as scikit-surprise's `SVD`: $K = 100$, 20 epochs,
 //! $\eta = 0.005$, $\lambda = 0.02$, factors drawn $\mathcal N(0, 0.1^2)$, biases 0; the ratings
 //! are visited in a fresh seeded shuffle each epoch.

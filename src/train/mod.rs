@@ -124,7 +124,7 @@ pub struct TrainArgs {
     /// Data file (default: the model's bundled data set).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Output folder (default: runs/<model>).
+    /// Output folder (default: `runs/<model>`).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Worker threads (rayon and matrixmultiply); results are the same for any count.
