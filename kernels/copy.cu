@@ -2,6 +2,9 @@
 //
 // `copy_fwd_<dt>(const T* x, Layout lx, T* y, i64 n)`: y_i = x[offset(lx, i)], the row-major
 //   gather that makes a strided or broadcast view contiguous (`Tensor::contiguous`, `broadcast_to`).
+// `copy_into_<dt>(const T* x, Layout lx, T* y, Layout ly, i64 n)`: y[offset(ly, i)] = x[offset(lx, i)],
+//   a strided write (the gradient of `narrow`: the upstream gradient copied into its window of a
+//   zero tensor). `ly` must not map two elements to one place.
 // `fill_fwd_<dt>(T* y, i64 n, double v)`: y_i = v (`zeros`, `ones`, `full` on the device).
 // `cast_fwd_<from>_<to>(const From* x, Layout lx, To* y, i64 n)`: y_i = (To) x_i, with bool stored
 //   as one byte (`u8`) holding 0 or 1.
@@ -10,6 +13,9 @@
 
 template <typename T> __device__ void copy_strided(const T *x, Layout lx, T *y, i64 n) {
   GG_FOR(i, n) { y[i] = x[gg_offset(lx, i)]; }
+}
+template <typename T> __device__ void copy_into(const T *x, Layout lx, T *y, Layout ly, i64 n) {
+  GG_FOR(i, n) { y[gg_offset(ly, i)] = x[gg_offset(lx, i)]; }
 }
 template <typename T> __device__ void fill(T *y, i64 n, double v) {
   GG_FOR(i, n) { y[i] = (T)v; }
@@ -20,6 +26,7 @@ template <typename From, typename To> __device__ void cast(const From *x, Layout
 
 #define GG_COPY(T, dt)                                                                        \
   extern "C" __global__ void copy_fwd_##dt(const T *x, Layout lx, T *y, i64 n) { copy_strided<T>(x, lx, y, n); } \
+  extern "C" __global__ void copy_into_##dt(const T *x, Layout lx, T *y, Layout ly, i64 n) { copy_into<T>(x, lx, y, ly, n); } \
   extern "C" __global__ void fill_fwd_##dt(T *y, i64 n, double v) { fill<T>(y, n, v); }
 GG_COPY(float, f32)
 GG_COPY(double, f64)

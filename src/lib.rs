@@ -48,6 +48,7 @@ pub mod autograd;
 pub mod bench;
 pub mod cases;
 pub mod checkpoint;
+pub mod cuda;
 pub mod data;
 pub mod device;
 pub mod error;

@@ -28,8 +28,24 @@ enum Command {
         #[arg(long)]
         filter: Option<String>,
     },
-    /// Print what this build and machine offer: version, threads, devices.
-    Doctor,
+    /// CPU–CUDA agreement of every op with a CUDA kernel, forward and backward, f32 and f64: one
+    /// line per check, then `N passed, M failed`. Exit 1 on a failure, 2 when the device is not usable.
+    Selftest {
+        /// The device to check against the CPU.
+        #[arg(long, value_enum, default_value_t = DeviceArg::Cuda)]
+        device: DeviceArg,
+        /// Only checks whose name contains this.
+        #[arg(long)]
+        filter: Option<String>,
+    },
+    /// Print what this build and machine offer: version, threads, CUDA driver, NVRTC and devices,
+    /// and compile every CUDA kernel file with NVRTC (no GPU needed). Exits non-zero when a kernel
+    /// does not compile, and with `--require-gpu` also when no GPU is usable.
+    Doctor {
+        /// Fail unless a CUDA device is usable.
+        #[arg(long)]
+        require_gpu: bool,
+    },
     /// Write one output element of an op as its formula with the real numbers in it, then the
     /// engine's value beside the literal f64 reference.
     Trace {
@@ -99,15 +115,68 @@ fn gradcheck_table(filter: Option<&str>) -> ExitCode {
     if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
-fn doctor() -> ExitCode {
+fn doctor(require_gpu: bool) -> ExitCode {
     println!("glassgrad {}", env!("CARGO_PKG_VERSION"));
     println!("cpu threads (rayon): {}", glassgrad::device::cpu::num_threads());
     println!(
         "MATMUL_NUM_THREADS: {}",
         std::env::var("MATMUL_NUM_THREADS").unwrap_or_else(|_| "unset (matrixmultiply default)".into())
     );
-    println!("cuda: not compiled in (build with --features cuda once the CUDA backend lands)");
-    println!("devices: cpu");
+    let r = glassgrad::cuda::probe::report();
+    let ver = |v: Option<(i32, i32)>| v.map(|(a, b)| format!(" {a}.{b}")).unwrap_or_default();
+    println!("cuda feature: {}", if r.compiled { "compiled in" } else { "not compiled in" });
+    if r.compiled {
+        println!(
+            "nvrtc: {}",
+            if r.nvrtc { format!("found{}", ver(r.nvrtc_version)) } else { "not found".into() }
+        );
+        println!(
+            "driver: {}",
+            if r.driver { format!("found, CUDA{}", ver(r.driver_version)) } else { "not found".into() }
+        );
+        let inc = glassgrad::cuda::check_kernels_include_paths();
+        println!("NVRTC_INCLUDE_PATH: {}", if inc.is_empty() { "unset".to_string() } else { inc.join(":") });
+    }
+    for (ordinal, name, (major, minor), mem) in &r.devices {
+        println!(
+            "device cuda:{ordinal}: {name}, compute capability {major}.{minor}, {:.1} GiB",
+            *mem as f64 / (1u64 << 30) as f64
+        );
+    }
+    for note in &r.notes {
+        println!("note: {note}");
+    }
+    let mut failed = 0;
+    match glassgrad::cuda::check_kernels("compute_90") {
+        Ok(checks) => {
+            for c in &checks {
+                match &c.result {
+                    Ok((names, ms)) => {
+                        println!("kernel {}.cu: ok, {} kernels, {ms:.0} ms", c.stem, names.len())
+                    }
+                    Err(log) => {
+                        failed += 1;
+                        println!("kernel {}.cu: FAILED\n{log}", c.stem);
+                    }
+                }
+            }
+            println!("kernels: {} of {} files compile for compute_90", checks.len() - failed, checks.len());
+        }
+        Err(why) => {
+            println!("kernels: {} files, not compiled here ({why})", glassgrad::cuda::sources::FILES.len())
+        }
+    }
+    let devices: Vec<String> =
+        std::iter::once("cpu".to_string()).chain(r.devices.iter().map(|d| format!("cuda:{}", d.0))).collect();
+    println!("devices: {}", devices.join(", "));
+    if failed > 0 {
+        eprintln!("glassgrad doctor: {failed} kernel file(s) do not compile");
+        return ExitCode::FAILURE;
+    }
+    if require_gpu && r.devices.is_empty() {
+        eprintln!("glassgrad doctor: --require-gpu given but no CUDA device is usable");
+        return ExitCode::FAILURE;
+    }
     ExitCode::SUCCESS
 }
 
@@ -115,6 +184,31 @@ fn doctor() -> ExitCode {
 enum DeviceArg {
     Cpu,
     Cuda,
+}
+
+fn selftest(device: DeviceArg, filter: Option<&str>) -> ExitCode {
+    let device = match device {
+        DeviceArg::Cpu => Device::Cpu,
+        DeviceArg::Cuda => {
+            if let Some(why) = glassgrad::cuda::selftest::skip_reason() {
+                eprintln!("glassgrad selftest: cuda is not usable here: {why}");
+                return ExitCode::from(2);
+            }
+            Device::Cuda(0)
+        }
+    };
+    let outcomes = glassgrad::cuda::selftest::run(&device, filter);
+    let mut failed = 0;
+    for o in &outcomes {
+        let verdict = if o.passed() { "PASS" } else { "FAIL" };
+        failed += usize::from(!o.passed());
+        match &o.error {
+            None => println!("{verdict} {:<40} max rel diff {:.2e} (tol {:.0e})", o.name, o.max_err, o.tol),
+            Some(e) => println!("{verdict} {:<40} {e}", o.name),
+        }
+    }
+    println!("{} passed, {failed} failed ({device} against cpu)", outcomes.len() - failed);
+    if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
 fn check(paths: &[PathBuf], device: DeviceArg) -> ExitCode {
@@ -164,7 +258,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Command::Gradcheck { filter }) => gradcheck_table(filter.as_deref()),
-        Some(Command::Doctor) => doctor(),
+        Some(Command::Doctor { require_gpu }) => doctor(require_gpu),
         Some(Command::Trace { op, seed }) => match glassgrad::trace::trace(&op, seed) {
             Ok(text) => {
                 print!("{text}");
@@ -176,6 +270,7 @@ fn main() -> ExitCode {
             }
         },
         Some(Command::Check { paths, device }) => check(&paths, device),
+        Some(Command::Selftest { device, filter }) => selftest(device, filter.as_deref()),
         Some(Command::Train { model, args }) => match glassgrad::train::train(&model, &args) {
             Ok(m) => {
                 m.print(args.json);

@@ -30,7 +30,7 @@ pub struct Node {
     pub(crate) op: &'static str,
     pub(crate) inputs: Vec<Tensor>,
     /// Shape and dtype of each output, to make zero gradients for outputs that received none.
-    outputs: Vec<(Vec<usize>, DType)>,
+    outputs: Vec<(Vec<usize>, DType, crate::device::Device)>,
     backward: Mutex<Option<BackwardFn>>,
 }
 
@@ -103,7 +103,7 @@ where
     let node = Arc::new(Node {
         op,
         inputs: inputs.iter().map(|t| (*t).clone()).collect(),
-        outputs: datas.iter().map(|d| (d.shape().to_vec(), d.dtype())).collect(),
+        outputs: datas.iter().map(|d| (d.shape().to_vec(), d.dtype(), d.device())).collect(),
         backward: Mutex::new(Some(Box::new(backward))),
     });
     datas.into_iter().enumerate().map(|(i, d)| Tensor::from_node(d, node.clone(), i)).collect()
@@ -126,7 +126,7 @@ impl Tensor {
                 ),
             });
         }
-        let ones = crate::tensor::Tensor::ones(&self.shape(), self.dtype())?;
+        let ones = self.ones_like()?;
         self.backward_with(&ones)
     }
 
@@ -192,9 +192,9 @@ impl Tensor {
             let grads = grads
                 .into_iter()
                 .zip(&node.outputs)
-                .map(|(g, (shape, dtype))| match g {
+                .map(|(g, (shape, dtype, device))| match g {
                     Some(g) => Ok(g),
-                    None => Tensor::zeros(shape, *dtype),
+                    None => Tensor::full_on(shape, 0.0, *dtype, device),
                 })
                 .collect::<Result<Vec<_>>>()?;
             let f = node.backward.lock().unwrap_or_else(|e| e.into_inner()).take();

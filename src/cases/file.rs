@@ -62,12 +62,14 @@ pub fn read(path: &Path) -> Result<CaseFile, Failure> {
 /// The little-endian bytes of a tensor's elements, row-major.
 fn encode(t: &Tensor) -> (Dtype, Vec<u8>) {
     use crate::tensor::Data;
-    let d = t.data();
+    let d = t.data().to_host().unwrap_or_else(|_| t.data());
     match &d {
         Data::F32(a) => (Dtype::F32, a.iter().flat_map(|v| v.to_le_bytes()).collect()),
         Data::F64(a) => (Dtype::F64, a.iter().flat_map(|v| v.to_le_bytes()).collect()),
         Data::I64(a) => (Dtype::I64, a.iter().flat_map(|v| v.to_le_bytes()).collect()),
         Data::Bool(a) => (Dtype::BOOL, a.iter().map(|&v| v as u8).collect()),
+        #[cfg(feature = "cuda")]
+        Data::Cuda(_) => (Dtype::F32, Vec::new()),
     }
 }
 

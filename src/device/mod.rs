@@ -1,5 +1,5 @@
 //! Where a tensor lives. The CPU path uses rayon and `matrixmultiply`; the CUDA path (crate
-//! feature `cuda`) is the subject of its own work and is not compiled in yet.
+//! feature `cuda`) runs the kernels of `kernels/` through `cudarc` (see [`crate::cuda`]).
 
 pub mod cpu;
 
@@ -12,9 +12,14 @@ pub enum Device {
 }
 
 impl Device {
-    /// A CUDA device when one is usable, else the CPU. Without the `cuda` feature: the CPU.
+    /// `cuda:0` when a CUDA device and NVRTC are usable, else the CPU (always the CPU without the
+    /// `cuda` feature). Probes without panicking, whatever is installed.
     pub fn cuda_if_available() -> Device {
-        Device::Cpu
+        if crate::cuda::selftest::skip_reason().is_none() { Device::Cuda(0) } else { Device::Cpu }
+    }
+    /// True for a CUDA device.
+    pub fn is_cuda(&self) -> bool {
+        matches!(self, Device::Cuda(_))
     }
 }
 

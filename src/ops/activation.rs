@@ -76,7 +76,7 @@ impl Tensor {
     /// `F.gelu(x, approximate=...)` (formulas in the module docs).
     pub fn gelu(&self, approximate: GeluApprox) -> Result<Tensor> {
         let tanh = approximate == GeluApprox::Tanh;
-        let y = unary_data!(self, "gelu", |x| if tanh {
+        let y = unary_data!(self, "gelu", params(if tanh { 1.0 } else { 0.0 }, 0.0), |x| if tanh {
             let u = (SQRT_2_OVER_PI as E) * (x + (GELU_C as E) * x * x * x);
             0.5 * x * (1.0 + u.tanh())
         } else {
@@ -84,16 +84,19 @@ impl Tensor {
         });
         let xs = self.detach();
         Ok(record(y, "gelu", &[self], move |g| {
-            let gx = binary_data!(g, &xs, "gelu_backward", |g, x| if tanh {
-                let k = SQRT_2_OVER_PI as E;
-                let c = GELU_C as E;
-                let t = (k * (x + c * x * x * x)).tanh();
-                g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * k * (1.0 + 3.0 * c * x * x))
-            } else {
-                let cdf = 0.5 * (1.0 + (x * (std::f64::consts::FRAC_1_SQRT_2 as E)).erf_());
-                let pdf = (INV_SQRT_2PI as E) * (-0.5 * x * x).exp();
-                g * (cdf + x * pdf)
-            })?;
+            let gx =
+                binary_data!(g, &xs, "gelu_backward", params(if tanh { 1.0 } else { 0.0 }, 0.0), |g, x| {
+                    if tanh {
+                        let k = SQRT_2_OVER_PI as E;
+                        let c = GELU_C as E;
+                        let t = (k * (x + c * x * x * x)).tanh();
+                        g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * k * (1.0 + 3.0 * c * x * x))
+                    } else {
+                        let cdf = 0.5 * (1.0 + (x * (std::f64::consts::FRAC_1_SQRT_2 as E)).erf_());
+                        let pdf = (INV_SQRT_2PI as E) * (-0.5 * x * x).exp();
+                        g * (cdf + x * pdf)
+                    }
+                })?;
             Ok(vec![Some(Tensor::from_data(gx))])
         }))
     }
@@ -107,11 +110,14 @@ impl Tensor {
             ));
         }
         let a = negative_slope;
-        let y = unary_data!(self, "leaky_relu", |x| if x > 0.0 { x } else { x * (a as E) });
+        let y = unary_data!(self, "leaky_relu", params(a, 0.0), |x| if x > 0.0 { x } else { x * (a as E) });
         let xs = self.detach();
         Ok(record(y, "leaky_relu", &[self], move |g| {
-            let gx =
-                binary_data!(g, &xs, "leaky_relu_backward", |g, x| if x > 0.0 { g } else { g * (a as E) })?;
+            let gx = binary_data!(g, &xs, "leaky_relu_backward", params(a, 0.0), |g, x| if x > 0.0 {
+                g
+            } else {
+                g * (a as E)
+            })?;
             Ok(vec![Some(Tensor::from_data(gx))])
         }))
     }
@@ -121,10 +127,14 @@ impl Tensor {
         if !alpha.is_finite() {
             return Err(Error::invalid("elu", format!("alpha must be finite, got {alpha}")));
         }
-        let y = unary_data!(self, "elu", |x| if x > 0.0 { x } else { (alpha as E) * x.exp_m1() });
+        let y = unary_data!(self, "elu", params(alpha, 0.0), |x| if x > 0.0 {
+            x
+        } else {
+            (alpha as E) * x.exp_m1()
+        });
         let xs = self.detach();
         Ok(record(y, "elu", &[self], move |g| {
-            let gx = binary_data!(g, &xs, "elu_backward", |g, x| if x > 0.0 {
+            let gx = binary_data!(g, &xs, "elu_backward", params(alpha, 0.0), |g, x| if x > 0.0 {
                 g
             } else {
                 g * (alpha as E) * x.exp()
@@ -139,13 +149,13 @@ impl Tensor {
         if !(beta.is_finite() && beta != 0.0) {
             return Err(Error::invalid("softplus", format!("beta must be finite and nonzero, got {beta}")));
         }
-        let y = unary_data!(self, "softplus", |x| {
+        let y = unary_data!(self, "softplus", params(beta, threshold), |x| {
             let z = x * (beta as E);
             if z > threshold as E { x } else { (z.max(0.0) + (-z.abs()).exp().ln_1p()) / (beta as E) }
         });
         let xs = self.detach();
         Ok(record(y, "softplus", &[self], move |g| {
-            let gx = binary_data!(g, &xs, "softplus_backward", |g, x| {
+            let gx = binary_data!(g, &xs, "softplus_backward", params(beta, threshold), |g, x| {
                 let z = x * (beta as E);
                 if z > threshold as E { g } else { g * sigma!(z) }
             })?;

@@ -77,7 +77,7 @@ impl Tensor {
 
     /// $x + c$ for a scalar $c$; $\partial L/\partial x = g$.
     pub fn add_scalar(&self, c: f64) -> Result<Tensor> {
-        let z = unary_data!(self, "add_scalar", |v| v + c as E);
+        let z = unary_data!(self, "add_scalar", params(c, 0.0), |v| v + c as E);
         Ok(record(z, "add_scalar", &[self], move |g| Ok(vec![Some(g.clone())])))
     }
 
@@ -88,7 +88,7 @@ impl Tensor {
 
     /// $c \cdot x$ for a scalar $c$; $\partial L/\partial x = c\,g$.
     pub fn mul_scalar(&self, c: f64) -> Result<Tensor> {
-        let z = unary_data!(self, "mul_scalar", |v| v * c as E);
+        let z = unary_data!(self, "mul_scalar", params(c, 0.0), |v| v * c as E);
         Ok(record(z, "mul_scalar", &[self], move |g| Ok(vec![Some(g.mul_scalar(c)?)])))
     }
 

@@ -10,6 +10,8 @@ use crate::tensor::{DType, Data, Element, Tensor};
 
 fn convert<T: Element>(d: &Data) -> Data {
     let out = match d {
+        #[cfg(feature = "cuda")]
+        Data::Cuda(_) => return d.clone(),
         Data::F32(a) => map_array(a, |v| T::from_f64(v as f64)),
         Data::F64(a) => map_array(a, T::from_f64),
         Data::I64(a) => map_array(a, |v| T::from_f64(v as f64)),
@@ -25,6 +27,14 @@ pub fn to_dtype(x: &Tensor, dtype: DType) -> Result<Tensor> {
         return Ok(x.clone());
     }
     let d = x.data();
+    #[cfg(feature = "cuda")]
+    if let Data::Cuda(c) = &d {
+        let y = Data::Cuda(crate::cuda::ops::cast(c, dtype)?);
+        if !(from.is_float() && dtype.is_float()) {
+            return Ok(Tensor::from_data(y));
+        }
+        return Ok(record(y, "to_dtype", &[x], move |g| Ok(vec![Some(g.to_dtype(from)?)])));
+    }
     let y = match dtype {
         DType::F32 => convert::<f32>(&d),
         DType::F64 => convert::<f64>(&d),
@@ -45,6 +55,8 @@ impl Data {
             Data::F64(a) => Data::Bool(map_array(a, |v| v != 0.0)),
             Data::I64(a) => Data::Bool(map_array(a, |v| v != 0)),
             Data::Bool(a) => Data::Bool(a.clone()),
+            #[cfg(feature = "cuda")]
+            Data::Cuda(_) => self.clone(),
         }
     }
 }

@@ -256,15 +256,17 @@ impl Tensor {
         }
         check_range(op, idx.iter(), xs[d], &xs, d, idx.shape())?;
         let positions: Vec<usize> = idx.iter().map(|&i| i as usize).collect();
-        let select = |data: &Data| -> Data {
-            match data {
+        let select = |data: &Data| -> Result<Data> {
+            Ok(match data {
+                #[cfg(feature = "cuda")]
+                Data::Cuda(_) => return Err(crate::tensor::no_cuda_kernel(op)),
                 Data::F32(a) => Data::F32(a.select(Axis(d), &positions).into_shared()),
                 Data::F64(a) => Data::F64(a.select(Axis(d), &positions).into_shared()),
                 Data::I64(a) => Data::I64(a.select(Axis(d), &positions).into_shared()),
                 Data::Bool(a) => Data::Bool(a.select(Axis(d), &positions).into_shared()),
-            }
+            })
         };
-        let y = select(&self.data());
+        let y = select(&self.data())?;
         Ok(record(y, op, &[self], move |g| {
             let dx = match g.data() {
                 Data::F32(g) => Data::F32(index_select_backward(&g, &xs, d, &positions)),
@@ -292,6 +294,8 @@ impl Tensor {
             Data::F64(a) => Data::F64(gather_kernel(&a, d, &idx)?),
             Data::I64(a) => Data::I64(gather_kernel(&a, d, &idx)?),
             Data::Bool(a) => Data::Bool(gather_kernel(&a, d, &idx)?),
+            #[cfg(feature = "cuda")]
+            Data::Cuda(_) => return Err(crate::tensor::no_cuda_kernel(op)),
         };
         let index = Tensor::from_data(Data::I64(idx));
         Ok(record(y, op, &[self], move |g| {

@@ -312,6 +312,47 @@ fn cross_entropy_typed<T: Float>(x_t: &Tensor, tg: Targets, opts: &CrossEntropyO
     }))
 }
 
+/// The fused cross-entropy on a GPU (`kernels/loss.cu`): the same formulas, targets validated on
+/// the host, the per-row losses reduced by the deterministic sum kernel.
+#[cfg(feature = "cuda")]
+fn cross_entropy_cuda(
+    x_t: &Tensor,
+    x: &crate::cuda::CudaData,
+    tg: Targets,
+    opts: &CrossEntropyOptions,
+) -> Result<Tensor> {
+    use crate::cuda::ops;
+    const OP: &str = "cross_entropy";
+    let w: Vec<f64> = match x_t.dtype() {
+        DType::F32 => {
+            class_weights::<f32>(OP, x_t, opts.weight.as_ref())?.into_iter().map(f64::from).collect()
+        }
+        _ => class_weights::<f64>(OP, x_t, opts.weight.as_ref())?,
+    };
+    let t: Vec<i64> = tg.t.iter().zip(&tg.active).map(|(&t, &a)| if a { t as i64 } else { -1 }).collect();
+    let d: f64 = tg.t.iter().zip(&tg.active).filter(|(_, a)| **a).map(|(&t, _)| w[t]).sum();
+    let (losses, saved) = ops::cross_entropy(x, &t, &w, opts.label_smoothing)?;
+    let reduction = opts.reduction;
+    let out = match reduction {
+        Reduction::None => losses,
+        Reduction::Sum => ops::sum_dims(&losses, &[0], false, 1.0)?,
+        Reduction::Mean => ops::sum_dims(&losses, &[0], false, 1.0 / d)?,
+    };
+    Ok(record(Data::Cuda(out), OP, &[x_t], move |g| {
+        let g = match g.data() {
+            Data::Cuda(g) => g,
+            other => crate::cuda::CudaData::from_host(&other, saved.x.gpu())?,
+        };
+        let (stride, scale) = match reduction {
+            Reduction::None => (1, 1.0),
+            Reduction::Sum => (0, 1.0),
+            Reduction::Mean => (0, 1.0 / d),
+        };
+        let dx = ops::cross_entropy_backward(&saved, &g, stride, scale)?;
+        Ok(vec![Some(Tensor::from_data(Data::Cuda(dx)))])
+    }))
+}
+
 /// Negative log-likelihood for one float type.
 fn nll_typed<T: Float>(z_t: &Tensor, tg: Targets, opts: &NllOptions) -> Result<Tensor> {
     const OP: &str = "nll_loss";
@@ -352,6 +393,10 @@ impl Tensor {
             ));
         }
         let tg = check_targets(OP, self, target, opts.ignore_index)?;
+        #[cfg(feature = "cuda")]
+        if let Data::Cuda(c) = self.data() {
+            return cross_entropy_cuda(self, &c, tg, opts);
+        }
         match self.dtype() {
             DType::F32 => cross_entropy_typed::<f32>(self, tg, opts),
             _ => cross_entropy_typed::<f64>(self, tg, opts),

@@ -114,9 +114,16 @@ pub(crate) fn same_dtype(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()>
 #[macro_export]
 #[doc(hidden)]
 macro_rules! unary_data {
-    ($x:expr, $op:expr, |$v:ident| $body:expr) => {{
+    ($x:expr, $op:expr, |$v:ident| $body:expr) => {
+        $crate::unary_data!($x, $op, params(0.0, 0.0), |$v| $body)
+    };
+    ($x:expr, $op:expr, params($p0:expr, $p1:expr), |$v:ident| $body:expr) => {{
         let d = $x.data();
         match &d {
+            #[cfg(feature = "cuda")]
+            $crate::tensor::Data::Cuda(c) => {
+                $crate::tensor::Data::Cuda($crate::cuda::ops::unary($op, c, $p0 as f64, $p1 as f64)?)
+            }
             $crate::tensor::Data::F32(a) => {
                 #[allow(dead_code)]
                 type E = f32;
@@ -143,9 +150,20 @@ macro_rules! unary_data {
 #[macro_export]
 #[doc(hidden)]
 macro_rules! binary_data {
-    ($a:expr, $b:expr, $op:expr, |$x:ident, $y:ident| $body:expr) => {{
+    ($a:expr, $b:expr, $op:expr, |$x:ident, $y:ident| $body:expr) => {
+        $crate::binary_data!($a, $b, $op, params(0.0, 0.0), |$x, $y| $body)
+    };
+    ($a:expr, $b:expr, $op:expr, params($p0:expr, $p1:expr), |$x:ident, $y:ident| $body:expr) => {{
         let (da, db) = ($a.data(), $b.data());
         match (&da, &db) {
+            #[cfg(feature = "cuda")]
+            ($crate::tensor::Data::Cuda(a), $crate::tensor::Data::Cuda(b)) => {
+                $crate::cuda::ops::binary($op, a, b, $p0 as f64, $p1 as f64).map($crate::tensor::Data::Cuda)
+            }
+            #[cfg(feature = "cuda")]
+            ($crate::tensor::Data::Cuda(_), _) | (_, $crate::tensor::Data::Cuda(_)) => {
+                Err($crate::ops::device_mismatch($op, &da, &db))
+            }
             ($crate::tensor::Data::F32(a), $crate::tensor::Data::F32(b)) => {
                 #[allow(dead_code)]
                 type E = f32;
@@ -159,6 +177,20 @@ macro_rules! binary_data {
             _ => Err($crate::ops::dtype_error($op, &da, &db)),
         }
     }};
+}
+
+/// The error for two operands on different devices.
+pub(crate) fn device_mismatch(op: &'static str, a: &Data, b: &Data) -> Error {
+    Error::Device {
+        op,
+        msg: format!(
+            "operands on different devices: {} (shape {:?}) and {} (shape {:?})",
+            a.device(),
+            a.shape(),
+            b.device(),
+            b.shape()
+        ),
+    }
 }
 
 /// The error for two operands that are not both f32 or both f64.

@@ -57,7 +57,13 @@ impl Tensor {
         let shape = self.shape();
         let ds = normalize_dims("sum", dims, &shape)?;
         let d = self.data();
-        let y = map_float!(&d, "sum", |a| sum_dims(a, &ds, keepdim));
+        let y = match &d {
+            #[cfg(feature = "cuda")]
+            crate::tensor::Data::Cuda(c) => {
+                crate::tensor::Data::Cuda(crate::cuda::ops::sum_dims(c, &ds, keepdim, 1.0)?)
+            }
+            _ => map_float!(&d, "sum", |a| sum_dims(a, &ds, keepdim)),
+        };
         let keep_shape = reduced_shape(&shape, &ds, true);
         Ok(record(y, "sum", &[self], move |g| {
             Ok(vec![Some(g.reshape_usize(&keep_shape)?.broadcast_to(&shape)?)])

@@ -41,10 +41,14 @@ pub(crate) fn infer_shape(op: &'static str, from: &[usize], spec: &[isize]) -> R
     Ok(out)
 }
 
-fn reshape_data(d: &Data, shape: &[usize]) -> Data {
+fn reshape_data(d: &Data, shape: &[usize]) -> Result<Data> {
+    #[cfg(feature = "cuda")]
+    if let Data::Cuda(c) = d {
+        return Ok(Data::Cuda(c.reshaped(shape)?));
+    }
     let c = d.contiguous();
     // ok: contiguous data and a shape of the same element count always reshape
-    map_any!(&c, |a| a.clone().into_shape_with_order(IxDyn(shape)).expect("checked element count"))
+    Ok(map_any!(&c, |a| a.clone().into_shape_with_order(IxDyn(shape)).expect("checked element count")))
 }
 
 impl Tensor {
@@ -64,7 +68,7 @@ impl Tensor {
         if from == shape {
             return Ok(self.clone());
         }
-        let y = reshape_data(&self.data(), shape);
+        let y = reshape_data(&self.data(), shape)?;
         Ok(record(y, "reshape", &[self], move |g| Ok(vec![Some(g.reshape_usize(&from)?)])))
     }
 
@@ -91,7 +95,17 @@ impl Tensor {
         if shape.len() < 2 || a == b {
             return Ok(self.clone());
         }
-        let y = map_any!(&self.data(), |x| {
+        let d = self.data();
+        #[cfg(feature = "cuda")]
+        if let Data::Cuda(c) = &d {
+            let mut p: Vec<usize> = (0..shape.len()).collect();
+            p.swap(a, b);
+            let y = Data::Cuda(c.permuted(&p));
+            return Ok(record(y, "transpose", &[self], move |g| {
+                Ok(vec![Some(g.transpose(a as isize, b as isize)?)])
+            }));
+        }
+        let y = map_any!(&d, |x| {
             let mut v = x.clone();
             v.swap_axes(a, b);
             v
@@ -121,7 +135,12 @@ impl Tensor {
             ));
         }
         let p = perm.to_vec();
-        let y = map_any!(&self.data(), |x| x.clone().permuted_axes(IxDyn(&p)));
+        let d = self.data();
+        let y = match &d {
+            #[cfg(feature = "cuda")]
+            Data::Cuda(c) => Data::Cuda(c.permuted(&p)),
+            _ => map_any!(&d, |x| x.clone().permuted_axes(IxDyn(&p))),
+        };
         let mut inv = vec![0; p.len()];
         for (i, &pi) in p.iter().enumerate() {
             inv[pi] = i;
@@ -140,7 +159,13 @@ impl Tensor {
             return Err(Error::mismatch("broadcast_to", &from, shape, "cannot broadcast to a smaller shape"));
         }
         let to = shape.to_vec();
-        let y = map_any!(&self.data(), |x| {
+        let d = self.data();
+        #[cfg(feature = "cuda")]
+        if let Data::Cuda(c) = &d {
+            let y = Data::Cuda(crate::cuda::ops::contiguous(&c.broadcast_view("broadcast_to", &to)?)?);
+            return Ok(record(y, "broadcast_to", &[self], move |g| Ok(vec![Some(g.sum_to(&from)?)])));
+        }
+        let y = map_any!(&d, |x| {
             // ok: broadcast_shapes checked compatibility
             x.broadcast(IxDyn(&to)).expect("compatible").to_owned().into_shared()
         });
@@ -158,7 +183,23 @@ impl Tensor {
                 format!("range {start}..{} outside dimension {d}", start + len),
             ));
         }
-        let y = map_any!(&self.data(), |x| {
+        let d0 = self.data();
+        #[cfg(feature = "cuda")]
+        if let Data::Cuda(c) = &d0 {
+            let y = Data::Cuda(c.narrowed(d, start, len));
+            return Ok(record(y, "narrow", &[self], move |g| {
+                let Data::Cuda(gc) = g.data() else {
+                    return Err(Error::Device {
+                        op: "narrow_backward",
+                        msg: "gradient not on the GPU".into(),
+                    });
+                };
+                Ok(vec![Some(Tensor::from_data(Data::Cuda(crate::cuda::ops::pad_narrow(
+                    &gc, &shape, d, start,
+                )?)))])
+            }));
+        }
+        let y = map_any!(&d0, |x| {
             let mut v = x.clone();
             v.slice_axis_inplace(Axis(d), Slice::from(start..start + len));
             v

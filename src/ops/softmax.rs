@@ -198,11 +198,31 @@ fn logsumexp_lane<T: Float>([x]: [&[T]; 1], out: &mut [T]) {
     out[0] = lane_logsumexp(x);
 }
 
+/// `softmax` / `log_softmax` on a GPU (`kernels/softmax.cu`), forward and backward.
+#[cfg(feature = "cuda")]
+fn softmax_cuda(x_t: &Tensor, x: &crate::cuda::CudaData, dim: usize, log: bool) -> Result<Tensor> {
+    use crate::cuda::ops;
+    let y = ops::softmax(x, dim, log)?;
+    let y_saved = y.clone();
+    let op = if log { "log_softmax" } else { "softmax" };
+    Ok(record(Data::Cuda(y), op, &[x_t], move |g| {
+        let g = match g.data() {
+            Data::Cuda(g) => g,
+            other => crate::cuda::CudaData::from_host(&other, y_saved.gpu())?,
+        };
+        Ok(vec![Some(Tensor::from_data(Data::Cuda(ops::softmax_backward(&g, &y_saved, dim, log)?)))])
+    }))
+}
+
 impl Tensor {
     /// `F.softmax(x, dim)`: $y_i = e^{x_i - m} / \sum_k e^{x_k - m}$ along `dim` (see the module docs).
     pub fn softmax(&self, dim: isize) -> Result<Tensor> {
         let shape = self.shape();
         let l = Lanes::new(&shape, normalize_dim("softmax", dim, &shape)?);
+        #[cfg(feature = "cuda")]
+        if let Data::Cuda(c) = self.data() {
+            return softmax_cuda(self, &c, normalize_dim("softmax", dim, &shape)?, false);
+        }
         let y =
             lanes_data("softmax", [&self.data()], l, l.n, &shape, softmax_lane::<f32>, softmax_lane::<f64>)?;
         let y_saved = y.clone();
@@ -224,6 +244,10 @@ impl Tensor {
     pub fn log_softmax(&self, dim: isize) -> Result<Tensor> {
         let shape = self.shape();
         let l = Lanes::new(&shape, normalize_dim("log_softmax", dim, &shape)?);
+        #[cfg(feature = "cuda")]
+        if let Data::Cuda(c) = self.data() {
+            return softmax_cuda(self, &c, normalize_dim("log_softmax", dim, &shape)?, true);
+        }
         let y = lanes_data(
             "log_softmax",
             [&self.data()],

@@ -108,13 +108,13 @@ impl Tensor {
 
     /// $x^p$ for a scalar exponent $p$.
     pub fn pow(&self, p: f64) -> Result<Tensor> {
-        let y = unary_data!(self, "pow", |v| v.powf(p as E));
+        let y = unary_data!(self, "pow", params(p, 0.0), |v| v.powf(p as E));
         let x = self.detach();
         Ok(record(y, "pow", &[self], move |g| {
             let gx = if p == 0.0 {
                 g.zeros_like()?
             } else {
-                Tensor::from_data(binary_data!(g, &x, "pow_backward", |g, x| g
+                Tensor::from_data(binary_data!(g, &x, "pow_backward", params(p, 0.0), |g, x| g
                     * (p as E)
                     * x.powf((p - 1.0) as E))?)
             };
@@ -130,7 +130,7 @@ impl Tensor {
             return Err(Error::invalid("clamp", format!("min {l} > max {h}")));
         }
         let (l, h) = (lo.unwrap_or(f64::NEG_INFINITY), hi.unwrap_or(f64::INFINITY));
-        let y = unary_data!(self, "clamp", |v| {
+        let y = unary_data!(self, "clamp", params(l, h), |v| {
             if v < l as E {
                 l as E
             } else if v > h as E {
@@ -141,11 +141,12 @@ impl Tensor {
         });
         let x = self.detach();
         Ok(record(y, "clamp", &[self], move |g| {
-            let gx = binary_data!(g, &x, "clamp_backward", |g, x| if x >= l as E && x <= h as E {
-                g
-            } else {
-                0.0
-            })?;
+            let gx =
+                binary_data!(g, &x, "clamp_backward", params(l, h), |g, x| if x >= l as E && x <= h as E {
+                    g
+                } else {
+                    0.0
+                })?;
             Ok(vec![Some(Tensor::from_data(gx))])
         }))
     }

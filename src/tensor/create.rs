@@ -3,6 +3,7 @@
 use ndarray::{ArrayD, IxDyn};
 
 use super::{DType, Data, Element, Tensor};
+use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::rng::Generator;
 
@@ -56,11 +57,28 @@ impl Tensor {
     pub fn ones(shape: &[usize], dtype: DType) -> Result<Tensor> {
         Tensor::full(shape, 1.0, dtype)
     }
-    pub fn zeros_like(&self) -> Result<Tensor> {
-        Tensor::zeros(&self.shape(), self.dtype())
+    /// [`Tensor::full`] on `device` (filled by a kernel on a GPU, no host copy).
+    pub fn full_on(shape: &[usize], value: f64, dtype: DType, device: &Device) -> Result<Tensor> {
+        match device {
+            Device::Cpu => Tensor::full(shape, value, dtype),
+            #[cfg(feature = "cuda")]
+            Device::Cuda(n) => Ok(Tensor::from_data(Data::Cuda(crate::cuda::ops::full(
+                &crate::cuda::gpu(*n)?,
+                shape,
+                dtype,
+                value,
+            )?))),
+            #[cfg(not(feature = "cuda"))]
+            Device::Cuda(_) => Tensor::full(shape, value, dtype)?.to(device),
+        }
     }
+    /// Zeros of this tensor's shape and dtype, on its device.
+    pub fn zeros_like(&self) -> Result<Tensor> {
+        Tensor::full_on(&self.shape(), 0.0, self.dtype(), &self.device())
+    }
+    /// Ones of this tensor's shape and dtype, on its device.
     pub fn ones_like(&self) -> Result<Tensor> {
-        Tensor::ones(&self.shape(), self.dtype())
+        Tensor::full_on(&self.shape(), 1.0, self.dtype(), &self.device())
     }
 
     /// `start, start + step, ...` up to but excluding `end` (`torch.arange`).

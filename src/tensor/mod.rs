@@ -27,6 +27,9 @@ pub enum Data {
     F64(ArcArray<f64, IxDyn>),
     I64(ArcArray<i64, IxDyn>),
     Bool(ArcArray<bool, IxDyn>),
+    /// Values on a CUDA device (crate feature `cuda`): a strided view of a pooled device block.
+    #[cfg(feature = "cuda")]
+    Cuda(crate::cuda::CudaData),
 }
 
 /// Runs `$body` with `$a` bound to the concrete array of a float `Data`, and wraps the resulting
@@ -38,6 +41,8 @@ macro_rules! map_float {
         match $data {
             $crate::tensor::Data::F32($a) => $crate::tensor::Data::F32($body),
             $crate::tensor::Data::F64($a) => $crate::tensor::Data::F64($body),
+            #[cfg(feature = "cuda")]
+            $crate::tensor::Data::Cuda(_) => return Err($crate::tensor::no_cuda_kernel($op)),
             other => {
                 return Err($crate::error::Error::UnsupportedDType {
                     op: $op,
@@ -56,12 +61,22 @@ macro_rules! map_float {
 macro_rules! map_any {
     ($data:expr, |$a:ident| $body:expr) => {
         match $data {
+            #[cfg(feature = "cuda")]
+            $crate::tensor::Data::Cuda(_) => return Err($crate::tensor::no_cuda_kernel("tensor op")),
             $crate::tensor::Data::F32($a) => $crate::tensor::Data::F32($body),
             $crate::tensor::Data::F64($a) => $crate::tensor::Data::F64($body),
             $crate::tensor::Data::I64($a) => $crate::tensor::Data::I64($body),
             $crate::tensor::Data::Bool($a) => $crate::tensor::Data::Bool($body),
         }
     };
+}
+
+/// The error of an op that has no CUDA kernel yet, given a CUDA tensor.
+pub fn no_cuda_kernel(op: &'static str) -> Error {
+    Error::Device {
+        op,
+        msg: "this op has no CUDA kernel yet; move the tensor to the CPU with .to(&Device::Cpu)".into(),
+    }
 }
 
 impl Data {
@@ -71,6 +86,8 @@ impl Data {
             Data::F64(_) => DType::F64,
             Data::I64(_) => DType::I64,
             Data::Bool(_) => DType::Bool,
+            #[cfg(feature = "cuda")]
+            Data::Cuda(c) => c.dtype(),
         }
     }
     pub fn shape(&self) -> &[usize] {
@@ -79,6 +96,16 @@ impl Data {
             Data::F64(a) => a.shape(),
             Data::I64(a) => a.shape(),
             Data::Bool(a) => a.shape(),
+            #[cfg(feature = "cuda")]
+            Data::Cuda(c) => c.shape(),
+        }
+    }
+    /// Where the values live.
+    pub fn device(&self) -> Device {
+        match self {
+            #[cfg(feature = "cuda")]
+            Data::Cuda(c) => Device::Cuda(c.ordinal()),
+            _ => Device::Cpu,
         }
     }
     /// True when the elements lie in row-major order with no gaps.
@@ -88,17 +115,38 @@ impl Data {
             Data::F64(a) => a.is_standard_layout(),
             Data::I64(a) => a.is_standard_layout(),
             Data::Bool(a) => a.is_standard_layout(),
+            #[cfg(feature = "cuda")]
+            Data::Cuda(c) => c.is_contiguous(),
         }
     }
-    /// The same values in a fresh row-major buffer (a cheap clone when already contiguous).
+    /// The same values in a fresh row-major buffer (a cheap clone when already contiguous). On a
+    /// GPU, a failed copy keeps the strided view (kernels read views through their strides).
     pub fn contiguous(&self) -> Data {
         if self.is_contiguous() {
             return self.clone();
         }
-        map_any!(self, |a| a.as_standard_layout().into_owned().into_shared())
+        #[cfg(feature = "cuda")]
+        if let Data::Cuda(c) = self {
+            return crate::cuda::ops::contiguous(c).map(Data::Cuda).unwrap_or_else(|_| self.clone());
+        }
+        (|| -> Result<Data> { Ok(map_any!(self, |a| a.as_standard_layout().into_owned().into_shared())) })()
+            .unwrap_or_else(|_| self.clone())
     }
-    /// The array of element type `T`, or a dtype error naming `op`.
+    /// The host copy of device data (`self` when already on the CPU).
+    pub fn to_host(&self) -> Result<Data> {
+        match self {
+            #[cfg(feature = "cuda")]
+            Data::Cuda(c) => c.to_host(),
+            _ => Ok(self.clone()),
+        }
+    }
+    /// The array of element type `T`, or a dtype error naming `op` (a device error for GPU data:
+    /// CPU code never reads device memory by accident).
     pub fn typed<T: Element>(&self, op: &'static str) -> Result<&ArcArray<T, IxDyn>> {
+        #[cfg(feature = "cuda")]
+        if let Data::Cuda(_) = self {
+            return Err(no_cuda_kernel(op));
+        }
         T::unwrap(self).ok_or_else(|| Error::UnsupportedDType {
             op,
             dtype: self.dtype(),
@@ -116,6 +164,16 @@ impl Data {
             Data::F64(a) => conv(a),
             Data::I64(a) => conv(a),
             Data::Bool(a) => conv(a),
+            // A device that fails to copy back has failed for good (a sticky CUDA error); the
+            // values are then unknown, and NaN says so rather than a plausible number.
+            #[cfg(feature = "cuda")]
+            Data::Cuda(c) => match c.to_host() {
+                Ok(h) => h.to_f64_vec(),
+                Err(e) => {
+                    eprintln!("glassgrad: copying a CUDA tensor to the host failed: {e}");
+                    vec![f64::NAN; c.numel()]
+                }
+            },
         }
     }
 }
@@ -140,8 +198,8 @@ impl Tensor {
     /// A leaf tensor holding `data`.
     pub fn from_data(data: Data) -> Tensor {
         Tensor(Arc::new(Inner {
+            device: data.device(),
             data: RwLock::new(data),
-            device: Device::Cpu,
             requires_grad: AtomicBool::new(false),
             grad: Mutex::new(None),
             sparse_grad: Mutex::new(None),
@@ -152,8 +210,8 @@ impl Tensor {
     /// A non-leaf tensor, output `index` of `node`.
     pub(crate) fn from_node(data: Data, node: Arc<Node>, index: usize) -> Tensor {
         Tensor(Arc::new(Inner {
+            device: data.device(),
             data: RwLock::new(data),
-            device: Device::Cpu,
             requires_grad: AtomicBool::new(true),
             grad: Mutex::new(None),
             sparse_grad: Mutex::new(None),
@@ -243,7 +301,7 @@ impl Tensor {
 
     /// The values in row-major order. `T` must be the tensor's dtype.
     pub fn to_vec<T: Element>(&self) -> Result<Vec<T>> {
-        Ok(self.data().typed::<T>("to_vec")?.iter().copied().collect())
+        Ok(self.data().to_host()?.typed::<T>("to_vec")?.iter().copied().collect())
     }
     /// The values in row-major order, converted to f64 whatever the dtype.
     pub fn to_f64_vec(&self) -> Vec<f64> {
@@ -255,7 +313,7 @@ impl Tensor {
         if d.shape().iter().product::<usize>() != 1 {
             return Err(Error::shape("item", d.shape(), "item() needs exactly one element"));
         }
-        Ok(d.to_f64_vec()[0])
+        Ok(d.to_host()?.to_f64_vec()[0])
     }
 
     /// Converts to another dtype (a new tensor; differentiable between f32 and f64).
@@ -263,14 +321,28 @@ impl Tensor {
         crate::ops::cast::to_dtype(self, dtype)
     }
 
-    /// Moves the tensor to `device`.
+    /// The tensor on `device`: itself when already there, else a copy that is differentiable (the
+    /// gradient flows back to the source device, as `Tensor.to` in PyTorch).
     pub fn to(&self, device: &Device) -> Result<Tensor> {
-        match device {
-            Device::Cpu => Ok(self.clone()),
-            Device::Cuda(_) => {
-                Err(Error::Device { op: "to", msg: "glassgrad was built without the `cuda` feature".into() })
-            }
+        if self.device() == *device {
+            return Ok(self.clone());
         }
+        let from = self.device();
+        let moved = match device {
+            Device::Cpu => self.data().to_host()?,
+            #[cfg(feature = "cuda")]
+            Device::Cuda(n) => {
+                Data::Cuda(crate::cuda::CudaData::from_host(&self.data(), &crate::cuda::gpu(*n)?)?)
+            }
+            #[cfg(not(feature = "cuda"))]
+            Device::Cuda(_) => {
+                return Err(Error::Device {
+                    op: "to",
+                    msg: "glassgrad was built without the `cuda` feature".into(),
+                });
+            }
+        };
+        Ok(crate::autograd::record(moved, "to", &[self], move |g| Ok(vec![Some(g.to(&from)?)])))
     }
 
     // ---------------------------------------------------------------- autograd bookkeeping
@@ -367,6 +439,8 @@ impl Tensor {
                 Data::F64(a) => (a.as_ptr() as *const u8, a.len() * 8),
                 Data::I64(a) => (a.as_ptr() as *const u8, a.len() * 8),
                 Data::Bool(a) => (a.as_ptr() as *const u8, a.len()),
+                #[cfg(feature = "cuda")]
+                Data::Cuda(c) => (std::sync::Arc::as_ptr(&c.block) as *const u8, 1),
             }
         }
         // Views of one ArcArray share the allocation; compare the allocation ranges loosely by

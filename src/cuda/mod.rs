@@ -1,0 +1,92 @@
+//! The CUDA backend (crate feature `cuda`): kernels written as readable CUDA C in `kernels/`,
+//! compiled at run time by NVRTC, launched through `cudarc`.
+//!
+//! ## How a tensor lives on the GPU
+//! A CUDA tensor's storage is [`CudaData`] (the `Data::Cuda` variant): a block from the device's
+//! caching allocator, the dtype, and a strided view (shape, element strides, offset), so that
+//! `transpose`, `permute`, `narrow`, `unsqueeze` and broadcasting are views on the GPU as on the
+//! CPU. Kernels read strided inputs through a `Layout` (`kernels/common.cuh`) and write contiguous
+//! outputs.
+//!
+//! ## What runs where
+//! Ops run where their inputs live; inputs on different devices are an error naming the op.
+//! The ops with CUDA kernels so far: the elementwise ops and activations with their gradients
+//! (`kernels/elementwise.cu`), `contiguous`/`broadcast_to`/fills/casts (`copy.cu`), `sum`/`mean`
+//! over any dimensions (`reduce.cu`, also the broadcasting gradient `sum_to`), `matmul` batched and
+//! broadcast (`matmul.cu`, an own 128×128-tiled GEMM), `softmax`/`log_softmax` (`softmax.cu`) and
+//! the fused `cross_entropy` (`loss.cu`), forward and backward. Any other op given a CUDA tensor
+//! returns [`crate::error::Error::Device`] naming it; nothing falls back to the CPU silently.
+//!
+//! ## Without a GPU
+//! Everything builds and runs on the CPU: `cudarc` opens `libcuda` and `libnvrtc` with `dlopen`,
+//! and this module probes for them first ([`probe`]), because `cudarc` panics when a library is
+//! missing. [`crate::device::Device::cuda_if_available`] answers, and `glassgrad doctor` compiles
+//! every kernel file with NVRTC alone (no GPU needed), which is how CI checks the kernels.
+//!
+//! ## Determinism
+//! No kernel uses floating-point atomics: every sum runs in a fixed order (one thread per output,
+//! or a block-wide tree of fixed shape), so a result depends only on the inputs and the sizes.
+
+pub mod probe;
+pub mod selftest;
+pub mod sources;
+
+#[cfg(feature = "cuda")]
+mod alloc;
+#[cfg(feature = "cuda")]
+mod compile;
+#[cfg(feature = "cuda")]
+mod context;
+#[cfg(feature = "cuda")]
+pub mod ops;
+#[cfg(feature = "cuda")]
+mod storage;
+
+#[cfg(feature = "cuda")]
+pub use compile::{compile_file, include_paths};
+
+/// The outcome of compiling one kernel file: its kernel names and the compile time, or NVRTC's log.
+#[derive(Debug, Clone)]
+pub struct KernelCheck {
+    pub stem: &'static str,
+    pub result: std::result::Result<(Vec<String>, f64), String>,
+}
+
+/// The NVRTC include folders in effect (`NVRTC_INCLUDE_PATH`), for `glassgrad doctor`.
+pub fn check_kernels_include_paths() -> Vec<String> {
+    std::env::var("NVRTC_INCLUDE_PATH")
+        .map(|v| v.split(':').filter(|p| !p.is_empty()).map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// Compiles every file of [`sources::FILES`] with NVRTC for `arch` (no GPU needed): what
+/// `glassgrad doctor` reports and CI checks. `Err` when NVRTC is not usable here at all.
+pub fn check_kernels(arch: &'static str) -> std::result::Result<Vec<KernelCheck>, String> {
+    #[cfg(feature = "cuda")]
+    {
+        if !probe::nvrtc_present() {
+            return Err("libnvrtc.so not found on the library path".into());
+        }
+        Ok(sources::FILES
+            .iter()
+            .map(|f| {
+                let t0 = std::time::Instant::now();
+                let result = compile::compile_file(f, arch)
+                    .map(|ptx| {
+                        (sources::entry_points_in_ptx(&ptx.to_src()), t0.elapsed().as_secs_f64() * 1e3)
+                    })
+                    .map_err(|e| e.to_string());
+                KernelCheck { stem: f.stem, result }
+            })
+            .collect())
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        let _ = arch;
+        Err("built without the `cuda` feature".into())
+    }
+}
+#[cfg(feature = "cuda")]
+pub use context::{Gpu, gpu};
+#[cfg(feature = "cuda")]
+pub use storage::CudaData;

@@ -1,0 +1,125 @@
+//! Is CUDA usable here? Answers without panicking, with or without the `cuda` feature.
+//!
+//! `cudarc` loads `libcuda` and `libnvrtc` lazily and panics when one is missing, so every entry
+//! into it is guarded by these probes.
+
+/// What this process can do with CUDA, as `glassgrad doctor` reports it.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Built with the `cuda` feature.
+    pub compiled: bool,
+    /// `libcuda` found and `cuInit` succeeded.
+    pub driver: bool,
+    /// The driver's CUDA version, e.g. `(13, 0)`.
+    pub driver_version: Option<(i32, i32)>,
+    /// Usable devices: (ordinal, name, compute capability, memory in bytes).
+    pub devices: Vec<(usize, String, (i32, i32), usize)>,
+    /// `libnvrtc` found.
+    pub nvrtc: bool,
+    /// NVRTC's version.
+    pub nvrtc_version: Option<(i32, i32)>,
+    /// Why something is missing, one line each.
+    pub notes: Vec<String>,
+}
+
+/// True when `libcuda` loads and initialises (never panics).
+pub fn driver_present() -> bool {
+    #[cfg(feature = "cuda")]
+    {
+        use std::sync::OnceLock;
+        static OK: OnceLock<bool> = OnceLock::new();
+        *OK.get_or_init(|| {
+            // SAFETY: only tries to dlopen the library by its known names.
+            (unsafe { cudarc::driver::sys::is_culib_present() }) && cudarc::driver::result::init().is_ok()
+        })
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        false
+    }
+}
+
+/// The number of CUDA devices (0 without a driver, or without the `cuda` feature).
+pub fn device_count() -> usize {
+    #[cfg(feature = "cuda")]
+    {
+        if !driver_present() {
+            return 0;
+        }
+        cudarc::driver::result::device::get_count().map(|c| c.max(0) as usize).unwrap_or(0)
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        0
+    }
+}
+
+/// True when `libnvrtc` loads (never panics).
+pub fn nvrtc_present() -> bool {
+    #[cfg(feature = "cuda")]
+    {
+        // SAFETY: only tries to dlopen the library by its known names.
+        unsafe { cudarc::nvrtc::sys::is_culib_present() }
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        false
+    }
+}
+
+/// NVRTC's (major, minor) version, when NVRTC is present.
+pub fn nvrtc_version() -> Option<(i32, i32)> {
+    #[cfg(feature = "cuda")]
+    {
+        if !nvrtc_present() {
+            return None;
+        }
+        let (mut major, mut minor) = (0, 0);
+        // SAFETY: the library is present (probed above); the pointers are to live locals.
+        let r = unsafe { cudarc::nvrtc::sys::nvrtcVersion(&mut major, &mut minor) };
+        (r == cudarc::nvrtc::sys::nvrtcResult::NVRTC_SUCCESS).then_some((major, minor))
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        None
+    }
+}
+
+/// Everything above in one report.
+pub fn report() -> Report {
+    let mut r = Report { compiled: cfg!(feature = "cuda"), ..Report::default() };
+    if !r.compiled {
+        r.notes.push("built without the `cuda` feature (cargo build --release --features cuda)".into());
+        return r;
+    }
+    r.nvrtc = nvrtc_present();
+    r.nvrtc_version = nvrtc_version();
+    if !r.nvrtc {
+        r.notes.push("libnvrtc.so not found on the library path (LD_LIBRARY_PATH)".into());
+    }
+    r.driver = driver_present();
+    if !r.driver {
+        r.notes.push("libcuda.so not found or cuInit failed: no usable NVIDIA driver".into());
+        return r;
+    }
+    #[cfg(feature = "cuda")]
+    {
+        let mut v = 0;
+        // SAFETY: the driver is present and initialised; the pointer is to a live local.
+        if unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut v) }
+            == cudarc::driver::sys::cudaError_enum::CUDA_SUCCESS
+        {
+            r.driver_version = Some((v / 1000, (v % 1000) / 10));
+        }
+        for ordinal in 0..device_count() {
+            match crate::cuda::gpu(ordinal) {
+                Ok(g) => r.devices.push((ordinal, g.name(), g.compute_capability(), g.total_memory())),
+                Err(e) => r.notes.push(format!("cuda:{ordinal}: {e}")),
+            }
+        }
+        if r.devices.is_empty() {
+            r.notes.push("the driver reports no usable device".into());
+        }
+    }
+    r
+}

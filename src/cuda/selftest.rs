@@ -1,0 +1,193 @@
+//! CPU–CUDA agreement: every op with a CUDA kernel run on both devices, forward and backward, in
+//! f32 and f64, on random inputs from a seeded generator. The same checks back `tests/cuda.rs` and
+//! `glassgrad selftest --device cuda` (one binary carries them to a GPU machine).
+//!
+//! Each check builds inputs on the CPU, computes `y = f(x...)` and the gradients of
+//! $L = \sum_i r_i y_i$ (with fixed random $r$) on the CPU, then the same on the GPU from copies of
+//! the same inputs, and compares: the largest absolute difference relative to $1 + |{\rm cpu}|$ must
+//! stay below 1e-4 (f32) or 1e-10 (f64). Reductions sum in a different order on the GPU (a fixed
+//! tree instead of a running sum), so results agree to rounding, not bit for bit.
+
+use crate::device::Device;
+use crate::error::{Error, Result};
+use crate::ops::loss::{CrossEntropyOptions, Reduction};
+use crate::rng::Generator;
+use crate::tensor::{DType, Tensor};
+
+/// One check's outcome.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// `op/dtype`.
+    pub name: String,
+    /// Largest relative difference over the output and every gradient.
+    pub max_err: f64,
+    /// The tolerance it was held to.
+    pub tol: f64,
+    /// An error on either device, if any.
+    pub error: Option<String>,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        self.error.is_none() && self.max_err <= self.tol
+    }
+}
+
+type OpFn = fn(&[Tensor]) -> Result<Tensor>;
+
+/// (name, input shapes, whether inputs are positive, the op).
+fn checks() -> Vec<(&'static str, Vec<Vec<usize>>, bool, OpFn)> {
+    vec![
+        ("add_broadcast", vec![vec![4, 3, 5], vec![3, 1]], false, |x| x[0].add(&x[1])),
+        ("sub", vec![vec![7, 5], vec![7, 5]], false, |x| x[0].sub(&x[1])),
+        ("mul_broadcast", vec![vec![2, 3, 4], vec![4]], false, |x| x[0].mul(&x[1])),
+        ("div", vec![vec![6, 5], vec![6, 5]], true, |x| x[0].div(&x[1])),
+        ("neg", vec![vec![33]], false, |x| x[0].neg()),
+        ("abs", vec![vec![33]], false, |x| x[0].abs()),
+        ("exp", vec![vec![5, 7]], false, |x| x[0].exp()),
+        ("log", vec![vec![5, 7]], true, |x| x[0].log()),
+        ("tanh", vec![vec![5, 7]], false, |x| x[0].tanh()),
+        ("sigmoid", vec![vec![5, 7]], false, |x| x[0].sigmoid()),
+        ("relu", vec![vec![5, 7]], false, |x| x[0].relu()),
+        ("sqrt", vec![vec![5, 7]], true, |x| x[0].sqrt()),
+        ("pow", vec![vec![5, 7]], true, |x| x[0].pow(2.5)),
+        ("clamp", vec![vec![5, 7]], false, |x| x[0].clamp(Some(-0.5), Some(0.7))),
+        ("add_scalar", vec![vec![9]], false, |x| x[0].add_scalar(1.5)),
+        ("mul_scalar", vec![vec![9]], false, |x| x[0].mul_scalar(-2.5)),
+        ("gelu_tanh", vec![vec![4, 6]], false, |x| x[0].gelu(crate::ops::activation::GeluApprox::Tanh)),
+        ("gelu_erf", vec![vec![4, 6]], false, |x| x[0].gelu(crate::ops::activation::GeluApprox::None)),
+        ("leaky_relu", vec![vec![4, 6]], false, |x| x[0].leaky_relu(0.1)),
+        ("elu", vec![vec![4, 6]], false, |x| x[0].elu(1.3)),
+        ("softplus", vec![vec![4, 6]], false, |x| x[0].mul_scalar(10.0)?.softplus(2.0, 20.0)),
+        ("silu", vec![vec![4, 6]], false, |x| x[0].silu()),
+        ("sum_all", vec![vec![3, 4, 5]], false, |x| x[0].sum()),
+        ("sum_dims_0_2", vec![vec![3, 4, 5]], false, |x| x[0].sum_dims(Some(&[0, 2]), false)),
+        ("mean_dim_keep", vec![vec![3, 700]], false, |x| x[0].mean_dim(1, true)),
+        ("matmul", vec![vec![37, 19], vec![19, 141]], false, |x| x[0].matmul(&x[1])),
+        ("matmul_batched_broadcast", vec![vec![3, 2, 9, 8], vec![8, 5]], false, |x| x[0].matmul(&x[1])),
+        ("matmul_transposed", vec![vec![6, 130], vec![7, 130]], false, |x| x[0].matmul(&x[1].t()?)),
+        ("matmul_vector", vec![vec![5, 4], vec![4]], false, |x| x[0].matmul(&x[1])),
+        ("softmax_last", vec![vec![6, 300]], false, |x| x[0].softmax(-1)),
+        ("softmax_mid", vec![vec![3, 5, 4]], false, |x| x[0].softmax(1)),
+        ("log_softmax", vec![vec![6, 11]], false, |x| x[0].log_softmax(-1)),
+        ("transpose_contiguous", vec![vec![4, 5]], false, |x| x[0].t()?.contiguous()?.exp()),
+        ("permute_reshape", vec![vec![2, 3, 4]], false, |x| x[0].permute(&[2, 0, 1])?.reshape(&[4, 6])),
+        ("narrow", vec![vec![5, 6]], false, |x| x[0].narrow(1, 2, 3)?.tanh()),
+        ("broadcast_to", vec![vec![3, 1]], false, |x| x[0].broadcast_to(&[2, 3, 4])),
+        ("to_dtype_roundtrip", vec![vec![8]], false, |x| {
+            let other = if x[0].dtype() == DType::F32 { DType::F64 } else { DType::F32 };
+            x[0].to_dtype(other)?.mul_scalar(3.0)?.to_dtype(x[0].dtype())
+        }),
+        ("cross_entropy_mean", vec![vec![9, 7]], false, |x| {
+            let t = Tensor::from_vec(vec![0i64, 6, 3, 3, 1, 2, 5, 4, 0], &[9])?;
+            x[0].cross_entropy(&t.to(&x[0].device())?, Reduction::Mean)
+        }),
+        ("cross_entropy_weighted_smoothed", vec![vec![5, 4]], false, |x| {
+            let t = Tensor::from_vec(vec![1i64, -100, 3, 0, 2], &[5])?;
+            let w = Tensor::from_vec(vec![0.5f64, 1.0, 2.0, 1.5], &[4])?.to_dtype(x[0].dtype())?;
+            let opts = CrossEntropyOptions {
+                reduction: Reduction::Sum,
+                weight: Some(w),
+                ignore_index: Some(-100),
+                label_smoothing: 0.1,
+            };
+            x[0].cross_entropy_with(&t, &opts)
+        }),
+        ("cross_entropy_none", vec![vec![4, 3]], false, |x| {
+            let t = Tensor::from_vec(vec![2i64, 0, 1, 2], &[4])?;
+            x[0].cross_entropy(&t, Reduction::None)
+        }),
+        ("mlp_step", vec![vec![8, 5], vec![16, 5], vec![16], vec![3, 16]], false, |x| {
+            let h = x[0].matmul(&x[1].t()?)?.add(&x[2])?.relu()?;
+            let logits = h.matmul(&x[3].t()?)?;
+            let t = Tensor::from_vec(vec![0i64, 1, 2, 1, 0, 2, 2, 1], &[8])?;
+            logits.cross_entropy(&t, Reduction::Mean)
+        }),
+    ]
+}
+
+fn max_rel_diff(a: &[f64], b: &[f64]) -> f64 {
+    if a.len() != b.len() {
+        return f64::INFINITY;
+    }
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| if x == y { 0.0 } else { (x - y).abs() / (1.0 + x.abs()) })
+        .fold(0.0, f64::max)
+}
+
+/// Output and input gradients of `f` on `device`, from host inputs `xs` and weights `r`.
+fn run_on(f: OpFn, xs: &[Tensor], device: &Device, rng: &mut Generator) -> Result<Vec<Vec<f64>>> {
+    let leaves: Vec<Tensor> = xs
+        .iter()
+        .map(|x| {
+            let t = x.to(device)?.detach();
+            t.set_requires_grad(true)?;
+            Ok(t)
+        })
+        .collect::<Result<_>>()?;
+    let y = f(&leaves)?;
+    let r = Tensor::randn(&y.shape(), y.dtype(), rng)?.to(device)?;
+    y.mul(&r)?.sum()?.backward()?;
+    let mut out = vec![y.to_f64_vec()];
+    for l in &leaves {
+        let g = l.grad().ok_or_else(|| Error::invalid("selftest", "an input received no gradient"))?;
+        if g.device() != *device {
+            return Err(Error::Device {
+                op: "selftest",
+                msg: format!("gradient on {} not {device}", g.device()),
+            });
+        }
+        out.push(g.to_f64_vec());
+    }
+    Ok(out)
+}
+
+/// Runs every check on `device` against the CPU (names containing `filter`, when given).
+pub fn run(device: &Device, filter: Option<&str>) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
+    for (name, shapes, positive, f) in checks() {
+        if filter.is_some_and(|s| !name.contains(s)) {
+            continue;
+        }
+        for dtype in [DType::F32, DType::F64] {
+            let tol = if dtype == DType::F32 { 1e-4 } else { 1e-10 };
+            let full = format!("{name}/{}", dtype.name());
+            let result = (|| -> Result<f64> {
+                let mut rng = Generator::new(7);
+                let xs: Vec<Tensor> = shapes
+                    .iter()
+                    .map(|s| {
+                        let x = Tensor::randn(s, dtype, &mut rng)?;
+                        if positive { x.abs()?.add_scalar(0.1) } else { Ok(x) }
+                    })
+                    .collect::<Result<_>>()?;
+                let cpu = run_on(f, &xs, &Device::Cpu, &mut Generator::new(11))?;
+                let dev = run_on(f, &xs, device, &mut Generator::new(11))?;
+                Ok(cpu.iter().zip(&dev).map(|(a, b)| max_rel_diff(a, b)).fold(0.0, f64::max))
+            })();
+            outcomes.push(match result {
+                Ok(e) => Outcome { name: full, max_err: e, tol, error: None },
+                Err(e) => Outcome { name: full, max_err: f64::NAN, tol, error: Some(e.to_string()) },
+            });
+        }
+    }
+    outcomes
+}
+
+/// Why GPU checks cannot run here, or `None` when `cuda:0` is usable.
+pub fn skip_reason() -> Option<String> {
+    if !cfg!(feature = "cuda") {
+        return Some("built without the `cuda` feature".into());
+    }
+    if !super::probe::driver_present() {
+        return Some("no NVIDIA driver (libcuda.so not found or cuInit failed)".into());
+    }
+    if super::probe::device_count() == 0 {
+        return Some("the driver reports no CUDA device".into());
+    }
+    if !super::probe::nvrtc_present() {
+        return Some("libnvrtc.so not found: kernels cannot be compiled".into());
+    }
+    None
+}

@@ -1,0 +1,107 @@
+//! The CUDA backend: kernel sources, the NVRTC compile check, device probing without a GPU, and
+//! CPU–CUDA agreement (which skips, saying why, where no GPU is usable).
+
+use glassgrad::cuda::{probe, selftest, sources};
+use glassgrad::{Device, Tensor};
+
+#[test]
+fn every_kernel_file_is_embedded() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kernels");
+    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            (p.extension()? == "cu").then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
+        })
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = sources::FILES.iter().map(|f| f.stem.to_string()).collect();
+    listed.sort();
+    assert_eq!(on_disk, listed, "kernels/*.cu and cuda::sources::FILES differ");
+    for f in sources::FILES {
+        let src = sources::program_source(f);
+        assert!(
+            !src.lines().any(|l| l.trim_start().starts_with("#include \"common.cuh\"")),
+            "{} keeps its include",
+            f.stem
+        );
+        assert!(src.contains("struct Layout"), "{} lacks common.cuh", f.stem);
+        assert!(
+            src.contains("extern \"C\" __global__") || src.contains("GG_F32_F64"),
+            "{} defines no kernel",
+            f.stem
+        );
+    }
+}
+
+#[test]
+fn ptx_entry_points_are_listed() {
+    let ptx =
+        ".version 9.0\n.visible .entry add_fwd_f32(\n\t.param .u64 a\n)\n.visible .entry add_fwd_f64(\n";
+    assert_eq!(sources::entry_points_in_ptx(ptx), vec!["add_fwd_f32", "add_fwd_f64"]);
+}
+
+#[test]
+fn probing_never_panics_and_agrees_with_the_build() {
+    let r = probe::report();
+    assert_eq!(r.compiled, cfg!(feature = "cuda"));
+    if !r.compiled {
+        assert!(!r.driver && !r.nvrtc && r.devices.is_empty());
+    }
+    let d = Device::cuda_if_available();
+    assert_eq!(d == Device::Cpu, r.devices.is_empty());
+}
+
+#[test]
+fn moving_to_a_missing_gpu_is_an_error_not_a_panic() {
+    if selftest::skip_reason().is_none() {
+        eprintln!("a GPU is usable here; the missing-GPU path is not exercised");
+        return;
+    }
+    let x = Tensor::from_vec(vec![1.0f32, 2.0], &[2]).unwrap();
+    let err = x.to(&Device::Cuda(0)).unwrap_err().to_string();
+    assert!(err.contains("to") || err.contains("cuda"), "{err}");
+    assert!(x.to(&Device::Cuda(7)).is_err());
+}
+
+#[cfg(feature = "cuda")]
+#[test]
+fn a_kernel_that_does_not_compile_returns_nvrtcs_log() {
+    if !probe::nvrtc_present() {
+        eprintln!("skipped: libnvrtc not on the library path (run under ../shared/tools/with-nvrtc.sh)");
+        return;
+    }
+    let bad = sources::KernelFile {
+        stem: "broken",
+        source: "extern \"C\" __global__ void k(float *y) { y[0] = undefined_name; }",
+    };
+    let err = glassgrad::cuda::compile_file(&bad, "compute_90").unwrap_err().to_string();
+    assert!(err.contains("broken.cu") && err.contains("undefined_name"), "{err}");
+    let checks = glassgrad::cuda::check_kernels("compute_90").unwrap();
+    for c in &checks {
+        assert!(c.result.is_ok(), "kernels/{}.cu: {:?}", c.stem, c.result);
+    }
+}
+
+#[test]
+fn cpu_and_cuda_agree_on_every_op_with_a_kernel() {
+    if let Some(why) = selftest::skip_reason() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let outcomes = selftest::run(&Device::Cuda(0), None);
+    assert!(outcomes.len() >= 80);
+    let failed: Vec<_> = outcomes.iter().filter(|o| !o.passed()).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
+#[test]
+fn selftest_runs_on_the_cpu_against_itself() {
+    // The harness itself (inputs, backward, comparison) exercised without a GPU: the CPU against
+    // the CPU must agree exactly.
+    let outcomes = selftest::run(&Device::Cpu, None);
+    assert!(outcomes.len() >= 80, "{}", outcomes.len());
+    for o in &outcomes {
+        assert!(o.error.is_none() && o.max_err == 0.0, "{o:?}");
+    }
+}
