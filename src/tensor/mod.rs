@@ -125,12 +125,14 @@ impl Data {
         if self.is_contiguous() {
             return self.clone();
         }
-        #[cfg(feature = "cuda")]
-        if let Data::Cuda(c) = self {
-            return crate::cuda::ops::contiguous(c).map(Data::Cuda).unwrap_or_else(|_| self.clone());
+        match self {
+            Data::F32(a) => Data::F32(a.as_standard_layout().into_owned().into_shared()),
+            Data::F64(a) => Data::F64(a.as_standard_layout().into_owned().into_shared()),
+            Data::I64(a) => Data::I64(a.as_standard_layout().into_owned().into_shared()),
+            Data::Bool(a) => Data::Bool(a.as_standard_layout().into_owned().into_shared()),
+            #[cfg(feature = "cuda")]
+            Data::Cuda(c) => crate::cuda::ops::contiguous(c).map(Data::Cuda).unwrap_or_else(|_| self.clone()),
         }
-        (|| -> Result<Data> { Ok(map_any!(self, |a| a.as_standard_layout().into_owned().into_shared())) })()
-            .unwrap_or_else(|_| self.clone())
     }
     /// The host copy of device data (`self` when already on the CPU).
     pub fn to_host(&self) -> Result<Data> {
