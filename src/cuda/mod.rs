@@ -2,7 +2,7 @@
 //! compiled at run time by NVRTC, launched through `cudarc`.
 //!
 //! ## How a tensor lives on the GPU
-//! A CUDA tensor's storage is [`CudaData`] (the `Data::Cuda` variant): a block from the device's
+//! A CUDA tensor's storage is `CudaData` (the `Data::Cuda` variant): a block from the device's
 //! caching allocator, the dtype, and a strided view (shape, element strides, offset), so that
 //! `transpose`, `permute`, `narrow`, `unsqueeze` and broadcasting are views on the GPU as on the
 //! CPU. Kernels read strided inputs through a `Layout` (`kernels/common.cuh`) and write contiguous
