@@ -121,6 +121,74 @@ pub fn cases() -> Vec<Case> {
     v
 }
 
+/// The GPU cases of `glassgrad bench --device cuda` (inputs made on the CPU from the seeded generator,
+/// then copied to `cuda:0`; each timed iteration ends with a stream synchronisation, so the time is
+/// the kernels' and not the launch's): `sgemm_1024`, `sgemm_4096` (the own tiled GEMM),
+/// `softmax_4096x1000`, and `mlp_train_step` (Linear 784→512→10, batch 256: matmuls, ReLU,
+/// cross-entropy, backward, SGD written as tensor ops).
+pub fn cuda_cases() -> Vec<Case> {
+    #[cfg(feature = "cuda")]
+    {
+        use crate::device::Device;
+        let dev = Device::Cuda(0);
+        let sync = || -> Result<()> { crate::cuda::gpu(0)?.synchronize() };
+        let gemm = move |n: usize| {
+            Case::new(
+                format!("sgemm_{n}"),
+                Work::Flops(2.0 * (n * n * n) as f64),
+                format!("C = A B, {n}×{n} f32, own tiled kernel"),
+                move |rng| {
+                    let a = Tensor::randn(&[n, n], DType::F32, rng)?.to(&dev)?;
+                    let b = Tensor::randn(&[n, n], DType::F32, rng)?.to(&dev)?;
+                    Ok(Box::new(move || {
+                        keep(a.matmul(&b)?)?;
+                        sync()
+                    }) as RunFn)
+                },
+            )
+        };
+        let softmax = Case::new(
+            "softmax_4096x1000",
+            Work::Bytes(2.0 * 4.0 * 4096.0 * 1000.0),
+            "softmax over rows, 4096×1000 f32",
+            move |rng| {
+                let x = Tensor::randn(&[4096, 1000], DType::F32, rng)?.to(&dev)?;
+                Ok(Box::new(move || {
+                    keep(x.softmax(-1)?)?;
+                    sync()
+                }) as RunFn)
+            },
+        );
+        let mlp = Case::new(
+            "mlp_train_step",
+            Work::Flops(3.0 * 2.0 * 256.0 * (784.0 * 512.0 + 512.0 * 10.0)),
+            "Linear 784→512→10 + cross-entropy, batch 256: forward, backward, SGD",
+            move |rng| {
+                let w1 = Tensor::randn(&[512, 784], DType::F32, rng)?.mul_scalar(0.03)?.to(&dev)?.detach();
+                let w2 = Tensor::randn(&[10, 512], DType::F32, rng)?.mul_scalar(0.04)?.to(&dev)?.detach();
+                let x = Tensor::randn(&[256, 784], DType::F32, rng)?.to(&dev)?;
+                let t = Tensor::randint(&[256], 0, 10, rng)?;
+                Ok(Box::new(move || {
+                    let (p1, p2) = (w1.detach().requires_grad_()?, w2.detach().requires_grad_()?);
+                    let h = x.matmul(&p1.t()?)?.relu()?;
+                    let loss = h.matmul(&p2.t()?)?.cross_entropy(&t, crate::ops::loss::Reduction::Mean)?;
+                    loss.backward()?;
+                    for p in [&p1, &p2] {
+                        let g = p.grad().ok_or_else(|| Error::invalid("bench", "no gradient"))?;
+                        keep(p.detach().sub(&g.mul_scalar(0.01)?)?)?;
+                    }
+                    sync()
+                }) as RunFn)
+            },
+        );
+        vec![gemm(1024), gemm(4096), softmax, mlp]
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        Vec::new()
+    }
+}
+
 /// The sequence-model cases (f32, batch 64, 50 steps): `rnn_fwd`, `rnnlm_fwd`,
 /// `rnnlm_train_step`, `lstm_fwd`, `lstm_train_step`. A recurrent layer from $I$ to $H$ with $G$
 /// gate blocks does $2 N T \, G H (I + H)$ flops forward (the two GEMMs of every step); a
@@ -395,7 +463,8 @@ pub struct BenchArgs {
     /// Sampling time per case in ms, beyond which no sample past the minimum is taken.
     #[arg(long, default_value_t = 1000)]
     pub budget_ms: u64,
-    /// Device to run on (only `cpu` for now).
+    /// Device to run on: `cpu`, or `cuda` (crate feature `cuda`; the GPU cases of [`cuda_cases`],
+    /// each run synchronised; give `--peak-gflops` for the peak column).
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// A Python with PyTorch: time the same cases with torch and add a comparison column.
@@ -408,14 +477,25 @@ pub struct BenchArgs {
 
 /// Runs `glassgrad bench`: results on stdout, progress and notes on stderr.
 pub fn run_cli(args: &BenchArgs) -> Result<()> {
-    if args.device != "cpu" {
-        return Err(Error::invalid(
-            "bench",
-            format!("device `{}` is not available: the benchmarks run on `cpu` only for now", args.device),
-        ));
+    let on_cuda = match args.device.as_str() {
+        "cpu" => false,
+        "cuda" | "cuda:0" => true,
+        other => return Err(Error::invalid("bench", format!("unknown device `{other}` (cpu or cuda)"))),
+    };
+    if on_cuda {
+        if let Some(why) = crate::cuda::selftest::skip_reason() {
+            return Err(Error::Device { op: "bench", msg: format!("cuda is not usable here: {why}") });
+        }
+        if args.peak_gflops.is_none() {
+            return Err(Error::invalid(
+                "bench",
+                "--device cuda needs --peak-gflops (the GPU's fp32 peak; the FMA probe measures the CPU)",
+            ));
+        }
     }
+    let all = || if on_cuda { cuda_cases() } else { cases() };
     if args.list {
-        for c in cases() {
+        for c in all() {
             println!("{:<24} {}", c.id, c.about);
         }
         return Ok(());
@@ -432,9 +512,9 @@ pub fn run_cli(args: &BenchArgs) -> Result<()> {
     };
     crate::device::cpu::set_num_threads(threads)?;
 
-    let selected = select(cases(), args.filter.as_deref());
+    let selected = select(all(), args.filter.as_deref());
     if selected.is_empty() {
-        let ids: Vec<String> = cases().into_iter().map(|c| c.id).collect();
+        let ids: Vec<String> = all().into_iter().map(|c| c.id).collect();
         return Err(Error::invalid(
             "bench",
             format!(
@@ -459,12 +539,16 @@ pub fn run_cli(args: &BenchArgs) -> Result<()> {
     let mut results = Vec::with_capacity(selected.len());
     for (i, case) in selected.iter().enumerate() {
         eprintln!("[{}/{}] {} ({})", i + 1, selected.len(), case.id, case.about);
-        results.push(run_case(case, &opts, threads, Some(&peak))?);
+        let mut r = run_case(case, &opts, threads, Some(&peak))?;
+        if on_cuda {
+            r.device = "cuda:0".into();
+        }
+        results.push(r);
     }
     if let Some(python) = &args.torch {
         let ids: Vec<String> = results.iter().map(|r| r.id.clone()).collect();
         eprintln!("timing the same cases with PyTorch ({})...", python.display());
-        match torch::torch_medians(python, &ids, threads, &opts) {
+        match torch::torch_medians_on(python, &ids, threads, &opts, if on_cuda { "cuda" } else { "cpu" }) {
             Ok(t) => {
                 for r in &mut results {
                     r.torch_median_ms = t.medians.get(&r.id).copied();

@@ -24,8 +24,20 @@ pub struct TorchTimes {
 /// Runs the twin with `python` for `ids` on `threads` threads. Ids the twin does not know are absent
 /// from the result.
 pub fn torch_medians(python: &Path, ids: &[String], threads: usize, opts: &Options) -> Result<TorchTimes> {
+    torch_medians_on(python, ids, threads, opts, "cpu")
+}
+
+/// [`torch_medians`] on `device` (`cpu` or `cuda`: CUDA events, TF32 off, cuDNN deterministic).
+pub fn torch_medians_on(
+    python: &Path,
+    ids: &[String],
+    threads: usize,
+    opts: &Options,
+    device: &str,
+) -> Result<TorchTimes> {
     let mut child = Command::new(python)
         .arg("-")
+        .args(["--device", device])
         .args(["--threads", &threads.to_string()])
         .args(["--samples", &opts.samples.to_string()])
         .args(["--budget-ms", &opts.case_budget.as_millis().to_string()])

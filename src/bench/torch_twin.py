@@ -2,7 +2,7 @@
 
 `glassgrad bench --torch PYTHON` feeds this script to `PYTHON -` on stdin:
 
-    PYTHON - --threads N --samples N --budget-ms MS CASE_ID...
+    PYTHON - [--device cpu|cuda] --threads N --samples N --budget-ms MS CASE_ID...
 
 It prints one JSON line per case it knows, {"case": id, "median_ms": t, "torch_version": v}, and
 nothing for the ids it does not know. The timing mirrors src/bench/timing.rs: warm-up for 50 ms,
@@ -25,19 +25,43 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+DEVICE = "cpu"  # set by --device; the GPU cases synchronise at the end of every iteration
+
+
+def sync():
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
+
+
 def sgemm(n):
     def setup(g):
-        a = torch.randn(n, n, generator=g)
-        b = torch.randn(n, n, generator=g)
-        return lambda: torch.matmul(a, b)
+        a = torch.randn(n, n, generator=g).to(DEVICE)
+        b = torch.randn(n, n, generator=g).to(DEVICE)
+        return lambda: (torch.matmul(a, b), sync())
     return setup
 
 
 def softmax(rows, cols):
     def setup(g):
-        x = torch.randn(rows, cols, generator=g)
-        return lambda: torch.softmax(x, dim=-1)
+        x = torch.randn(rows, cols, generator=g).to(DEVICE)
+        return lambda: (torch.softmax(x, dim=-1), sync())
     return setup
+
+
+def mlp_train_step(g):
+    w1 = (torch.randn(512, 784, generator=g) * 0.03).to(DEVICE)
+    w2 = (torch.randn(10, 512, generator=g) * 0.04).to(DEVICE)
+    x = torch.randn(256, 784, generator=g).to(DEVICE)
+    t = torch.randint(0, 10, (256,), generator=g).to(DEVICE)
+
+    def run():
+        p1, p2 = w1.detach().requires_grad_(), w2.detach().requires_grad_()
+        loss = F.cross_entropy(torch.relu(x @ p1.t()) @ p2.t(), t)
+        loss.backward()
+        for p in (p1, p2):
+            p.detach() - 0.01 * p.grad
+        sync()
+    return run
 
 
 def rnn_fwd():
@@ -202,6 +226,8 @@ def cnn_train_step(g):
 CASES = {
     "sgemm_1024": sgemm(1024),
     "sgemm_256": sgemm(256),
+    "sgemm_4096": sgemm(4096),
+    "mlp_train_step": mlp_train_step,
     "softmax_4096x1000": softmax(4096, 1000),
     "rnn_fwd": rnn_fwd(),
     "rnnlm_fwd": rnnlm(False),
@@ -217,6 +243,10 @@ CASES = {
     "cnn_fwd": cnn_fwd,
     "cnn_train_step": cnn_train_step,
 }
+
+CUDA_CASES = {"sgemm_1024", "sgemm_4096", "softmax_4096x1000", "mlp_train_step"}
+GRAD_CASES_EXTRA = {"mlp_train_step"}
+
 
 def time_run(run, samples, budget_s, warmup_s=0.05, target_s=0.005, max_samples=200):
     start = time.perf_counter()
@@ -241,16 +271,23 @@ def time_run(run, samples, budget_s, warmup_s=0.05, target_s=0.005, max_samples=
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, required=True)
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--samples", type=int, default=10)
     p.add_argument("--budget-ms", type=float, default=1000.0)
     p.add_argument("ids", nargs="*")
     a = p.parse_args()
+    global DEVICE
+    DEVICE = a.device
+    if DEVICE == "cuda":
+        # fp32 against fp32: no TF32 shortcuts on either side.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     torch.set_num_threads(a.threads)
     for case in a.ids:
-        if case not in CASES:
+        if case not in CASES or (DEVICE == "cuda" and case not in CUDA_CASES):
             continue
         g = torch.Generator().manual_seed(0)
-        with torch.inference_mode(case not in GRAD_CASES):
+        with torch.inference_mode(case not in GRAD_CASES and case not in GRAD_CASES_EXTRA):
             run = CASES[case](g)
             median = time_run(run, max(1, a.samples), a.budget_ms / 1e3)
         print(json.dumps({"case": case, "median_ms": median, "torch_version": torch.__version__}), flush=True)
