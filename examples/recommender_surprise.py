@@ -1,6 +1,6 @@
-"""scikit-surprise on the same split as `glassgrad recommender --write-data DIR`.
+"""scikit-surprise on the same split as `glassgrad train recommender --write-data DIR`.
 
-    glassgrad recommender --algo mf --write-data /tmp/rs      # writes train.csv, test.csv
+    glassgrad train recommender --algo mf --write-data /tmp/rs      # writes train.csv, test.csv
     /tmp/torchvenv/bin/python examples/recommender_surprise.py /tmp/rs
 
 Prints one JSON line per algorithm: rmse, mae, fit_s, predict_s (default parameters throughout;

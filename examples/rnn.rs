@@ -24,13 +24,14 @@
 //! next-day up or down; train up to 2005, validate 2006–2010, test 2011–2018, no window crossing a
 //! cut. The epoch with the best validation accuracy is the one tested.
 //!
-//! Run: `cargo run --release --example rnn [-- path/to/sp500.csv.gz]`
+//! Run: `cargo run --release --example rnn [-- path/to/sp500.csv.gz]`. `glassgrad train rnn` runs
+//! the same protocol and settings through the train framework (checkpoints, curves, `--resume`).
 
 use std::time::Instant;
 
 use glassgrad::data::DataLoader;
-use glassgrad::data::market::{SplitYears, load_sp500, market_dataset};
 use glassgrad::models::SeedRnn;
+use glassgrad::models::rnn::market_tensors;
 use glassgrad::nn::Module;
 use glassgrad::ops::loss::Reduction;
 use glassgrad::optim::{Adam, AdamConfig, Optimizer};
@@ -45,19 +46,19 @@ fn accuracy(model: &SeedRnn, x: &Tensor, y: &Tensor) -> Result<f64> {
 fn main() -> Result<()> {
     let start = Instant::now();
     let path = std::env::args().nth(1).unwrap_or_else(|| "data/sp500_daily_1950_2018.csv.gz".into());
-    let days = load_sp500(&path)?;
-    let data = market_dataset(&days, 20, SplitYears::default())?;
+    // The same data as `glassgrad train rnn` (which runs this protocol through the train framework).
+    let m = market_tensors(&path)?;
+    let data = &m.data;
     println!(
-        "S&P 500 {} days; samples train {} / validate {} / test {}; decile edges of daily log-returns (train): {:?}",
-        days.len(),
+        "S&P 500; samples train {} / validate {} / test {}; decile edges of daily log-returns (train): {:?}",
         data.train.len(),
         data.validate.len(),
         data.test.len(),
         data.edges.iter().map(|e| format!("{e:+.4}")).collect::<Vec<_>>()
     );
-    let (x_train, y_train) = data.train.tensors()?;
-    let (x_val, y_val) = data.validate.tensors()?;
-    let (x_test, y_test) = data.test.tensors()?;
+    let (x_train, y_train) = m.train.clone();
+    let (x_val, y_val) = m.validate.clone();
+    let (x_test, y_test) = m.test.clone();
 
     let mut rng = Generator::new(0);
     let mut model = SeedRnn::listing(DType::F32, &mut rng)?;

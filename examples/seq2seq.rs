@@ -3,16 +3,17 @@
 //! "1991-03-23"). Trained with teacher forcing, evaluated by greedy decoding on held-out dates
 //! (no test date appears in training, in any wording); the headline is exact-match accuracy.
 //!
-//! Run: `cargo run --release --example seq2seq -- [--epochs 4] [--cell gru|lstm] [--json]`
+//! Run: `cargo run --release --example seq2seq -- [--epochs 4] [--cell gru|lstm] [--json]`.
+//! `glassgrad train seq2seq` runs the default GRU settings through the train framework
+//! (checkpoints, curves, `--resume`) with the same numbers for the same seed.
 
 use std::time::Instant;
 
 use clap::Parser;
-use glassgrad::data::dates::{DateExample, DateTask, EOS, PAD, Vocab, source_tokens, target_tokens};
-use glassgrad::models::seq2seq::{Cell, Seq2Seq, Seq2SeqConfig, pad_batch};
+use glassgrad::models::seq2seq::{Cell, date_batches, date_data, date_model, date_tensors, exact_match};
 use glassgrad::nn::Module;
 use glassgrad::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
-use glassgrad::{Generator, Result, Tensor};
+use glassgrad::{Generator, Result};
 
 #[derive(Parser)]
 struct Args {
@@ -42,72 +43,12 @@ struct Args {
     json: bool,
 }
 
-/// Encoded (source ids, target ids ending in eos) of every example.
-fn encode(ex: &[DateExample], src: &Vocab, tgt: &Vocab) -> Vec<(Vec<i64>, Vec<i64>)> {
-    ex.iter()
-        .map(|e| (src.encode(&source_tokens(&e.source), false), tgt.encode(&target_tokens(&e.target), true)))
-        .collect()
-}
-
-/// Batches of indices: shuffled, then sorted by source length within windows of 16 batches so
-/// that a batch holds few distinct lengths (the encoder runs once per length), then shuffled.
-fn batches(data: &[(Vec<i64>, Vec<i64>)], batch: usize, rng: &mut Generator) -> Vec<Vec<usize>> {
-    let mut order = rng.permutation(data.len());
-    let mut out = Vec::new();
-    for window in order.chunks_mut(batch * 16) {
-        window.sort_by_key(|&i| data[i].0.len());
-        out.extend(window.chunks(batch).map(<[usize]>::to_vec));
-    }
-    rng.shuffle(&mut out);
-    out
-}
-
-fn tensors(data: &[(Vec<i64>, Vec<i64>)], idx: &[usize]) -> Result<(Tensor, Tensor)> {
-    let src: Vec<Vec<i64>> = idx.iter().map(|&i| data[i].0.clone()).collect();
-    let tgt: Vec<Vec<i64>> = idx.iter().map(|&i| data[i].1.clone()).collect();
-    Ok((pad_batch(&src, PAD)?, pad_batch(&tgt, PAD)?))
-}
-
-/// Exact-match accuracy of greedy decoding (and a few wrong answers to show).
-fn evaluate(
-    model: &Seq2Seq,
-    data: &[(Vec<i64>, Vec<i64>)],
-    tgt: &Vocab,
-) -> Result<(f64, Vec<(usize, String)>)> {
-    let (mut right, mut wrong) = (0, Vec::new());
-    let idx: Vec<usize> = (0..data.len()).collect();
-    for chunk in idx.chunks(256) {
-        let (src, _) = tensors(data, chunk)?;
-        let out = model.greedy_decode(&src, 12)?;
-        for (&i, ids) in chunk.iter().zip(&out) {
-            let want = tgt.decode(&data[i].1, "");
-            let got = tgt.decode(ids, "");
-            if got == want && ids.last() == Some(&EOS) {
-                right += 1;
-            } else if wrong.len() < 5 {
-                wrong.push((i, got));
-            }
-        }
-    }
-    Ok((right as f64 / data.len().max(1) as f64, wrong))
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
     let start = Instant::now();
-    let task = DateTask::new(args.train, args.test, args.seed)?;
-    assert!(!task.leaks(), "test dates must not appear in training"); // ok: example
-    let src_vocab = Vocab::build(
-        task.train
-            .iter()
-            .flat_map(|e| source_tokens(&e.source))
-            .collect::<Vec<_>>()
-            .iter()
-            .map(String::as_str),
-    );
-    let tgt_vocab = Vocab::build("0123456789-".split("").filter(|s| !s.is_empty()));
-    let train = encode(&task.train, &src_vocab, &tgt_vocab);
-    let test = encode(&task.test, &src_vocab, &tgt_vocab);
+    // The data, batching and evaluation are shared with `glassgrad train seq2seq`.
+    let d = date_data(args.train, args.test, args.seed)?;
+    let (task, src_vocab, tgt_vocab, train, test) = (&d.task, &d.src_vocab, &d.tgt_vocab, &d.train, &d.test);
     if !args.json {
         println!(
             "dates: {} train, {} held-out (disjoint dates); source vocabulary {} words, target {} symbols",
@@ -121,10 +62,9 @@ fn main() -> Result<()> {
         }
     }
     let mut rng = Generator::new(args.seed);
-    let mut config = Seq2SeqConfig::new(src_vocab.len(), tgt_vocab.len(), args.embed, args.hidden);
-    config.cell = if args.cell == "lstm" { Cell::Lstm } else { Cell::Gru };
-    config.max_len = 12;
-    let model = Seq2Seq::new(config, &mut rng)?;
+    let cell = if args.cell == "lstm" { Cell::Lstm } else { Cell::Gru };
+    let model = date_model(&d, cell, args.embed, args.hidden, &mut rng)?;
+    let config = model.config;
     let params = model.parameters();
     let mut opt = Adam::new(params.clone(), AdamConfig::new(args.lr))?;
     if !args.json {
@@ -139,8 +79,8 @@ fn main() -> Result<()> {
     for epoch in 1..=args.epochs {
         let t0 = Instant::now();
         let (mut total, mut count) = (0.0, 0);
-        for idx in batches(&train, args.batch, &mut rng) {
-            let (src, tgt) = tensors(&train, &idx)?;
+        for idx in date_batches(train, args.batch, &mut rng) {
+            let (src, tgt) = date_tensors(train, &idx)?;
             opt.zero_grad();
             let loss = model.loss(&src, &tgt)?;
             loss.backward()?;
@@ -149,7 +89,7 @@ fn main() -> Result<()> {
             total += loss.item()?;
             count += 1;
         }
-        let (acc, _) = evaluate(&model, &test[..test.len().min(500)], &tgt_vocab)?;
+        let (acc, _) = exact_match(&model, &test[..test.len().min(500)], tgt_vocab)?;
         let loss = total / count.max(1) as f64;
         if args.json {
             println!(
@@ -163,7 +103,7 @@ fn main() -> Result<()> {
             );
         }
     }
-    let (acc, wrong) = evaluate(&model, &test, &tgt_vocab)?;
+    let (acc, wrong) = exact_match(&model, test, tgt_vocab)?;
     let secs = start.elapsed().as_secs_f64();
     if args.json {
         println!("{{\"accuracy\": {acc:.4}, \"fit_s\": {secs:.2}}}");

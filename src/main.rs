@@ -18,6 +18,8 @@ struct Cli {
     command: Option<Command>,
 }
 
+// `Train` carries every model's options; the enum is built once per process, so its size is moot.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Print a short tour of what glassgrad can do.
@@ -68,8 +70,9 @@ enum Command {
     },
     /// Time the kernels: median ms, GFLOP/s (or GB/s), share of the fp32 peak, PyTorch side by side.
     Bench(glassgrad::bench::BenchArgs),
-    /// Train a model (digits; cnn, rnn, ... as they land): a progress bar per epoch on stderr,
-    /// DIR/metrics.csv, DIR/curves.png, DIR/model.safetensors; the last line is the held-out figure.
+    /// Train a model (cnn, digits, credit, rnn, lstm, seq2seq, recommender): a progress bar per
+    /// epoch on stderr, DIR/metrics.csv, DIR/curves.png, DIR/model.safetensors; the last line is
+    /// the headline figure.
     Train {
         /// The model to train.
         model: String,
@@ -83,9 +86,6 @@ enum Command {
         #[command(flatten)]
         args: glassgrad::train::EvalArgs,
     },
-    /// Train and compare recommenders (RMSE, MAE, precision/recall/NDCG@k, times). TEMPORARY
-    /// name: to move under `train recommender`.
-    Recommender(glassgrad::recsys::cli::RecommenderArgs),
 }
 
 fn gradcheck_table(filter: Option<&str>) -> ExitCode {
@@ -244,9 +244,11 @@ fn tour() {
     );
     println!("  glassgrad check PATH...     run PyTorch conformance cases (tests/cases)");
     println!("  glassgrad bench             time the kernels (GFLOP/s, share of peak, --torch PYTHON)");
-    println!("  glassgrad train cnn         train the document's CNN on the bundled MNIST (also: digits)");
+    println!(
+        "  glassgrad train cnn         train the document's CNN on the bundled MNIST (also: digits, credit,\n                              rnn, lstm, seq2seq, recommender)"
+    );
     println!("  glassgrad eval cnn          evaluate a checkpoint on a data file (--checkpoint, --data)");
-    println!("  glassgrad recommender       compare the recommenders (--algo all) on synthetic ratings");
+    println!("  glassgrad train recommender compare the recommenders (--algo all) on synthetic ratings");
     println!("\nStart with `glassgrad train cnn`; `glassgrad --help` lists every command and its options.");
 }
 
@@ -271,9 +273,9 @@ fn main() -> ExitCode {
         },
         Some(Command::Check { paths, device }) => check(&paths, device),
         Some(Command::Selftest { device, filter }) => selftest(device, filter.as_deref()),
-        Some(Command::Train { model, args }) => match glassgrad::train::train(&model, &args) {
-            Ok(m) => {
-                m.print(args.json);
+        Some(Command::Train { model, args }) => match glassgrad::train::train_all(&model, &args) {
+            Ok(results) => {
+                glassgrad::train::print_all(&results, args.json);
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -288,13 +290,6 @@ fn main() -> ExitCode {
             }
             Err(e) => {
                 eprintln!("glassgrad eval: {e}");
-                ExitCode::FAILURE
-            }
-        },
-        Some(Command::Recommender(args)) => match glassgrad::recsys::cli::run_cli(&args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
                 ExitCode::FAILURE
             }
         },

@@ -5,9 +5,9 @@
 
 use glassgrad::recsys::als::{ImplicitAls, cholesky_solve};
 use glassgrad::recsys::baseline::{BaselineOnly, Baselines};
-use glassgrad::recsys::cli::{ALGORITHMS, make_model};
 use glassgrad::recsys::content::{ContentBased, ItemFeatures};
 use glassgrad::recsys::eval::{evaluate, recommend, train_test_split};
+use glassgrad::recsys::job::{ALGORITHMS, make_model};
 use glassgrad::recsys::knn::{Knn, KnnVariant, Similarity};
 use glassgrad::recsys::metrics::rmse;
 use glassgrad::recsys::mf::BiasedMf;

@@ -100,3 +100,107 @@ impl Module for SeedRnn {
         &self.mode
     }
 }
+
+/// The market task of `examples/rnn.rs` and `glassgrad train rnn` as tensors: S&P 500 daily
+/// log-returns bucketed into deciles (edges from the training period), 20-day windows, label
+/// next-day up (1) or down (0); train up to 2005, validate 2006–2010, test 2011–2018
+/// ([`crate::data::market`]).
+pub struct MarketTensors {
+    pub data: crate::data::market::MarketData,
+    pub train: (Tensor, Tensor),
+    pub validate: (Tensor, Tensor),
+    pub test: (Tensor, Tensor),
+    /// Test accuracy of always predicting the training period's majority class.
+    pub majority_accuracy: f64,
+}
+
+/// Days per input window.
+pub const MARKET_WINDOW: usize = 20;
+
+/// Reads the S&P 500 file at `path` and builds [`MarketTensors`].
+pub fn market_tensors(path: impl AsRef<std::path::Path>) -> Result<MarketTensors> {
+    use crate::data::market::{SplitYears, load_sp500, market_dataset};
+    let days = load_sp500(path)?;
+    let data = market_dataset(&days, MARKET_WINDOW, SplitYears::default())?;
+    let up = data.train.share(1);
+    let majority_accuracy = data.test.share(if up >= 0.5 { 1 } else { 0 });
+    Ok(MarketTensors {
+        train: data.train.tensors()?,
+        validate: data.validate.tensors()?,
+        test: data.test.tensors()?,
+        data,
+        majority_accuracy,
+    })
+}
+
+/// The `rnn` entry of `glassgrad train` / `glassgrad eval`: listing 1.4.2 on the S&P 500 market
+/// task ([`market_tensors`]) with the example's settings: Adam at $3 \cdot 10^{-3}$, batches of
+/// 64, 15 epochs; the epoch with the best validation accuracy is the one whose test accuracy is
+/// reported (headline `test accuracy: …`), beside the majority-class baseline
+/// (`majority_accuracy`). `eval` scores a checkpoint on the test period (2011–) of another file
+/// of the same layout, its tokens bucketed by that file's own training-period deciles.
+pub struct RnnJob;
+
+impl crate::train::TrainJob for RnnJob {
+    fn name(&self) -> &'static str {
+        "rnn"
+    }
+    fn about(&self) -> &'static str {
+        "the document's RNN (listing 1.4.2) on S&P 500 next-day direction, chronological split"
+    }
+    fn defaults(&self) -> crate::train::Defaults {
+        crate::train::Defaults {
+            epochs: 15,
+            batch_size: 64,
+            lr: 3e-3,
+            lr_decay: 1.0,
+            data: "data/sp500_daily_1950_2018.csv.gz",
+        }
+    }
+    fn columns(&self) -> &'static [&'static str] {
+        crate::train::CLASSIFIER_VAL_COLUMNS
+    }
+    fn train(
+        &self,
+        hp: &crate::train::Hyper,
+        resume: Option<&std::path::Path>,
+        rep: &mut crate::train::Reporter,
+    ) -> Result<crate::train::FinalMetrics> {
+        use crate::optim::{Adam, AdamConfig};
+        let m = market_tensors(&hp.data)?;
+        let data = crate::train::ClassifierData {
+            train_x: m.train.0,
+            train_y: m.train.1,
+            test_x: m.test.0,
+            test_y: m.test.1,
+        };
+        let val = crate::train::Validation { x: m.validate.0, y: m.validate.1 };
+        let mut model = SeedRnn::listing(DType::F32, &mut Generator::new(hp.seed))?;
+        let mut opt = Adam::new(model.parameters(), AdamConfig::new(hp.lr))?;
+        let mut r = crate::train::fit_classifier_validated(
+            self.name(),
+            &mut model,
+            &mut opt,
+            &data,
+            Some(&val),
+            hp,
+            resume,
+            rep,
+        )?;
+        r.headline = ("test accuracy", "accuracy");
+        r.values.insert(1, ("majority_accuracy".into(), m.majority_accuracy));
+        Ok(r)
+    }
+    fn eval(
+        &self,
+        checkpoint: &std::path::Path,
+        data: &std::path::Path,
+    ) -> Result<crate::train::FinalMetrics> {
+        let m = market_tensors(data)?;
+        let mut model = SeedRnn::listing(DType::F32, &mut Generator::new(0))?;
+        let mut r = crate::train::eval_classifier(self.name(), &mut model, checkpoint, &m.test.0, &m.test.1)?;
+        r.headline = ("test accuracy", "accuracy");
+        r.values.insert(1, ("majority_accuracy".into(), m.majority_accuracy));
+        Ok(r)
+    }
+}

@@ -5,6 +5,8 @@
 //!   \qquad w_i = \frac{n_i}{n_i + \beta},$$
 //!
 //! so a new or rare item leans on its features and a well-rated one on its factors ($\beta = 20$).
+//! An item without training ratings has $w_i = 0$ (content alone) for every $\beta \ge 0$,
+//! including $\beta = 0$, where the formula would read $0/0$.
 //! Ranking sorts the blended ratings.
 
 use crate::error::Result;
@@ -28,7 +30,7 @@ impl Hybrid {
     /// $w_i$.
     pub fn weight(&self, i: usize) -> f64 {
         let n = self.counts.get(i).copied().unwrap_or(0) as f64;
-        n / (n + self.beta)
+        if n == 0.0 { 0.0 } else { n / (n + self.beta.max(0.0)) }
     }
 }
 

@@ -23,12 +23,12 @@
 
 pub mod als;
 pub mod baseline;
-pub mod cli;
 pub mod content;
 pub mod csr;
 pub mod data;
 pub mod eval;
 pub mod hybrid;
+pub mod job;
 pub mod knn;
 pub mod metrics;
 pub mod mf;

@@ -8,12 +8,18 @@
 //! $p_u \mathrel{+}= \eta(e q_i - \lambda p_u)$, $q_i \mathrel{+}= \eta(e (p_u + z_u) - \lambda
 //! q_i)$, and $y_j \mathrel{+}= \eta(e |N_u|^{-1/2} q_i - \lambda y_j)$ for $j \in N_u$.
 //!
-//! **Per-user batching.** The $y_j$ step is what makes SVD++ slow ($O(|N_u| K)$ per rating).
-//! Here the ratings are visited user by user (users in a seeded shuffle): $z_u$ is computed once
-//! per user, the $y$ gradient $|N_u|^{-1/2}\sum e\,q_i$ is accumulated over the user's ratings
-//! and applied once (with one decay $\lambda y_j$) after them: $O(|N_u| K)$ per user. Defaults
-//! as scikit-surprise's `SVDpp`: $K = 20$, 20 epochs, $\eta = 0.007$, $\lambda = 0.02$, init
-//! $\mathcal N(0, 0.1^2)$.
+//! **The per-rating update, computed lazily.** As scikit-surprise's `SVDpp`, every rating
+//! updates $y_j$ for *all* $j \in N_u$ (with the $q_i$ from before the step) and the next rating
+//! sees the updated $z_u$. Ratings are visited user by user (users in a seeded shuffle, each
+//! user's ratings in a seeded shuffle). Within one user's visit every $y_j$, $j \in N_u$,
+//! receives the same affine map per rating, $y_j \leftarrow a\,y_j + d$ with $a = 1 - \eta\lambda$
+//! and $d = \eta\, e\, |N_u|^{-1/2} q_i$, so their composition over the visit is
+//! $y_j \leftarrow A\,y_j + D$ ($A \leftarrow aA$, $D \leftarrow aD + d$), applied once at the end,
+//! and $z_u$ follows exactly in $O(K)$ per rating: $z_u \leftarrow a z_u + |N_u|^{-1/2}\,|N_u|\,d
+//! = a z_u + \eta e q_i$. The result is the literal per-rating loop over $j \in N_u$
+//! ([`svdpp_epoch_reference`], tested to agree to rounding) at $O(K)$ per rating plus
+//! $O(|N_u| K)$ per user instead of $O(|N_u| K)$ per rating. Defaults as scikit-surprise's
+//! `SVDpp`: $K = 20$, 20 epochs, $\eta = 0.007$, $\lambda = 0.02$, init $\mathcal N(0, 0.1^2)$.
 //!
 //! Fallback: as `mf` (an unknown user has $p_u = 0$, $N_u = \emptyset$).
 
@@ -63,6 +69,101 @@ fn implicit_sum(t: &TrainSet, y: &[f64], u: usize, k: usize) -> Vec<f64> {
     z
 }
 
+/// One epoch of SVD++'s SGD over `order` (a list of users; each user's ratings in `rating_order`
+/// of that user, positions into its row), updating `m` and `y` in place, with the lazy
+/// $y$ update of the module docs. Returns the sum of squared errors (before each step).
+pub fn svdpp_epoch(
+    t: &TrainSet,
+    m: &mut MfParams,
+    y: &mut [f64],
+    users: &[usize],
+    rating_order: &mut dyn FnMut(usize) -> Vec<usize>,
+    lr: f64,
+    reg: f64,
+) -> f64 {
+    let k = m.k;
+    let (mut pz, mut dsum) = (vec![0.0; k], vec![0.0; k]);
+    let mut sse = 0.0;
+    let a = 1.0 - lr * reg;
+    for &u in users {
+        let (items, rs) = t.by_user.row(u);
+        if items.is_empty() {
+            continue;
+        }
+        let s = 1.0 / (items.len() as f64).sqrt();
+        let mut z = implicit_sum(t, y, u, k);
+        // y_j ← big_a · y_j + dsum after the visit.
+        let mut big_a = 1.0;
+        dsum.fill(0.0);
+        for pos in rating_order(u) {
+            let (i, r) = (items[pos] as usize, rs[pos]);
+            for f in 0..k {
+                pz[f] = m.p[u * k + f] + z[f];
+            }
+            let e = r - (m.mu + m.bu[u] + m.bi[i] + dot(&m.q[i * k..(i + 1) * k], &pz));
+            sse += e * e;
+            m.bu[u] += lr * (e - reg * m.bu[u]);
+            m.bi[i] += lr * (e - reg * m.bi[i]);
+            big_a *= a;
+            for f in 0..k {
+                let (pf, qf) = (m.p[u * k + f], m.q[i * k + f]);
+                m.p[u * k + f] += lr * (e * qf - reg * pf);
+                m.q[i * k + f] += lr * (e * pz[f] - reg * qf);
+                // Every y_j (j ∈ N_u): y_j ← a y_j + η e s q_i; z_u = s Σ y_j follows.
+                dsum[f] = a * dsum[f] + lr * e * s * qf;
+                z[f] = a * z[f] + lr * e * qf;
+            }
+        }
+        for &j in items {
+            for (yf, &d) in y[j as usize * k..(j as usize + 1) * k].iter_mut().zip(&dsum) {
+                *yf = big_a * *yf + d;
+            }
+        }
+    }
+    sse
+}
+
+/// [`svdpp_epoch`] written literally (scikit-surprise's loop): for each rating, $z_u$ summed
+/// afresh and every $y_j$, $j \in N_u$, updated — $O(|N_u| K)$ per rating. The oracle for tests.
+pub fn svdpp_epoch_reference(
+    t: &TrainSet,
+    m: &mut MfParams,
+    y: &mut [f64],
+    users: &[usize],
+    rating_order: &mut dyn FnMut(usize) -> Vec<usize>,
+    lr: f64,
+    reg: f64,
+) -> f64 {
+    let k = m.k;
+    let mut sse = 0.0;
+    for &u in users {
+        let (items, rs) = t.by_user.row(u);
+        if items.is_empty() {
+            continue;
+        }
+        let s = 1.0 / (items.len() as f64).sqrt();
+        for pos in rating_order(u) {
+            let (i, r) = (items[pos] as usize, rs[pos]);
+            let z = implicit_sum(t, y, u, k);
+            let pz: Vec<f64> = z.iter().enumerate().map(|(f, zf)| m.p[u * k + f] + zf).collect();
+            let e = r - (m.mu + m.bu[u] + m.bi[i] + dot(&m.q[i * k..(i + 1) * k], &pz));
+            sse += e * e;
+            m.bu[u] += lr * (e - reg * m.bu[u]);
+            m.bi[i] += lr * (e - reg * m.bi[i]);
+            for f in 0..k {
+                let (pf, qf) = (m.p[u * k + f], m.q[i * k + f]);
+                m.p[u * k + f] += lr * (e * qf - reg * pf);
+                m.q[i * k + f] += lr * (e * (pf + z[f]) - reg * qf);
+                for &j in items {
+                    let yj = &mut y[j as usize * k + f];
+                    *yj += lr * (e * qf * s - reg * *yj);
+                }
+            }
+        }
+    }
+    sse
+}
+
 impl Recommender for SvdPp {
     fn name(&self) -> &'static str {
         "svdpp"
@@ -73,40 +174,10 @@ impl Recommender for SvdPp {
         let mut g = Generator::new(self.seed);
         let mut m = init_params(t, k, self.init_std, t.global_mean, &mut g);
         let mut y: Vec<f64> = (0..t.n_items * k).map(|_| self.init_std * g.normal()).collect();
-        let (lr, reg) = (self.lr, self.reg);
-        let mut pz = vec![0.0; k];
-        let mut acc = vec![0.0; k];
         for _ in 0..self.n_epochs {
-            for u in g.permutation(t.n_users) {
-                let (items, rs) = t.by_user.row(u);
-                if items.is_empty() {
-                    continue;
-                }
-                let z = implicit_sum(t, &y, u, k);
-                acc.fill(0.0);
-                for (&i, &r) in items.iter().zip(rs) {
-                    let i = i as usize;
-                    for f in 0..k {
-                        pz[f] = m.p[u * k + f] + z[f];
-                    }
-                    let e = r - (m.mu + m.bu[u] + m.bi[i] + dot(&m.q[i * k..(i + 1) * k], &pz));
-                    m.bu[u] += lr * (e - reg * m.bu[u]);
-                    m.bi[i] += lr * (e - reg * m.bi[i]);
-                    for f in 0..k {
-                        let (pf, qf) = (m.p[u * k + f], m.q[i * k + f]);
-                        acc[f] += e * qf;
-                        m.p[u * k + f] += lr * (e * qf - reg * pf);
-                        m.q[i * k + f] += lr * (e * pz[f] - reg * qf);
-                    }
-                }
-                let s = 1.0 / (items.len() as f64).sqrt();
-                for &j in items {
-                    let yj = &mut y[j as usize * k..(j as usize + 1) * k];
-                    for (yf, &a) in yj.iter_mut().zip(&acc) {
-                        *yf += lr * (s * a - reg * *yf);
-                    }
-                }
-            }
+            let users = g.permutation(t.n_users);
+            let mut order_of = |u: usize| g.permutation(t.by_user.row_len(u));
+            svdpp_epoch(t, &mut m, &mut y, &users, &mut order_of, self.lr, self.reg);
         }
         zero_unseen(t, &mut m);
         // Fold z_u into p_u: predictions become plain MF over p_u + z_u.

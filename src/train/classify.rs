@@ -29,6 +29,56 @@ use crate::tensor::{DType, Tensor};
 pub const CLASSIFIER_COLUMNS: &[&str] =
     &["epoch", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "samples_per_s"];
 
+/// The metric columns of a classifier run with a validation set ([`fit_classifier_validated`]).
+pub const CLASSIFIER_VAL_COLUMNS: &[&str] = &[
+    "epoch",
+    "train_loss",
+    "test_loss",
+    "train_accuracy",
+    "test_accuracy",
+    "samples_per_s",
+    "val_loss",
+    "val_accuracy",
+];
+
+/// A validation set: the epoch with the best validation accuracy (the first, on ties) is the one
+/// whose test figures are reported.
+#[derive(Debug, Clone)]
+pub struct Validation {
+    pub x: Tensor,
+    pub y: Tensor,
+}
+
+/// An optimizer that rescales the gradients to a total 2-norm of at most `max_norm`
+/// ([`clip_grad_norm`](crate::optim::clip_grad_norm)) before each step of `inner`; its state is
+/// `inner`'s.
+pub struct ClipGradNorm<O: Optimizer> {
+    pub inner: O,
+    pub max_norm: f64,
+}
+
+impl<O: Optimizer> Optimizer for ClipGradNorm<O> {
+    fn step(&mut self) -> Result<()> {
+        crate::optim::clip_grad_norm(self.inner.params(), self.max_norm, 2.0)?;
+        self.inner.step()
+    }
+    fn params(&self) -> &[Tensor] {
+        self.inner.params()
+    }
+    fn lr(&self) -> f64 {
+        self.inner.lr()
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.inner.set_lr(lr)
+    }
+    fn state_tensors(&self) -> Vec<(String, Tensor)> {
+        self.inner.state_tensors()
+    }
+    fn load_state_tensors(&mut self, state: &[(String, Tensor)]) -> Result<()> {
+        self.inner.load_state_tensors(state)
+    }
+}
+
 /// Salts that keep the split, the shuffling and the loop generator independent for one seed.
 const SPLIT_SALT: u64 = 0x5EED_5B11;
 const LOADER_SALT: u64 = 0x5EED_10AD;
@@ -115,6 +165,25 @@ pub fn fit_classifier(
     resume: Option<&Path>,
     rep: &mut Reporter,
 ) -> Result<FinalMetrics> {
+    fit_classifier_validated(name, model, optimizer, data, None, hp, resume, rep)
+}
+
+/// [`fit_classifier`] with an optional validation set: each epoch also records `val_loss` and
+/// `val_accuracy` (columns [`CLASSIFIER_VAL_COLUMNS`]), and the figures reported are those of the
+/// epoch with the best validation accuracy (`best_epoch`; its checkpoint is
+/// `checkpoints/epoch_NNN.safetensors`), not the last one. Without validation it is
+/// [`fit_classifier`].
+#[allow(clippy::too_many_arguments)]
+pub fn fit_classifier_validated(
+    name: &str,
+    model: &mut dyn Module,
+    optimizer: &mut dyn Optimizer,
+    data: &ClassifierData,
+    validation: Option<&Validation>,
+    hp: &Hyper,
+    resume: Option<&Path>,
+    rep: &mut Reporter,
+) -> Result<FinalMetrics> {
     let started = Instant::now();
     let mut loader = DataLoader::new(vec![data.train_x.clone(), data.train_y.clone()], hp.batch_size)?
         .shuffle(hp.seed.wrapping_add(LOADER_SALT));
@@ -186,14 +255,13 @@ pub fn fit_classifier(
         model.eval();
         let (test_loss, test_acc) = evaluate(&*model, &data.test_x, &data.test_y, 512)?;
         let n = n.max(1) as f64;
-        rep.end_epoch(vec![
-            epoch as f64,
-            loss_sum / n,
-            test_loss,
-            correct as f64 / n,
-            test_acc,
-            samples_per_s,
-        ])?;
+        let mut row =
+            vec![epoch as f64, loss_sum / n, test_loss, correct as f64 / n, test_acc, samples_per_s];
+        if let Some(v) = validation {
+            let (val_loss, val_acc) = evaluate(&*model, &v.x, &v.y, 512)?;
+            row.extend([val_loss, val_acc]);
+        }
+        rep.end_epoch(row)?;
         save_checkpoint(
             rep.epoch_checkpoint(epoch),
             &*model,
@@ -206,19 +274,44 @@ pub fn fit_classifier(
     let Some(last) = rep.history().last().cloned() else {
         return Err(Error::invalid("train", "no epoch was run (--epochs 0)"));
     };
+    let mut values = Vec::new();
+    let mut notes = Vec::new();
+    let reported = match validation {
+        None => last.clone(),
+        Some(_) => {
+            // The first epoch with the highest validation accuracy (column 7).
+            let mut best = &last;
+            for r in rep.history() {
+                if r.get(7) > best.get(7) || (r.get(7) == best.get(7) && r[0] < best[0]) {
+                    best = r;
+                }
+            }
+            notes.push(format!(
+                "best validation epoch's checkpoint: {}",
+                rep.epoch_checkpoint(best[0] as u64).display()
+            ));
+            best.clone()
+        }
+    };
+    values.push(("accuracy".to_string(), reported[4]));
+    values.push(("test_loss".into(), reported[2]));
+    values.push(("train_accuracy".into(), reported[3]));
+    if validation.is_some() {
+        values.push(("val_accuracy".into(), reported[7]));
+        values.push(("best_epoch".into(), reported[0]));
+    }
+    values.extend([
+        ("final_loss".to_string(), last[1]),
+        ("epochs".into(), epochs as f64),
+        ("samples_per_s".into(), last[5]),
+        ("fit_s".into(), started.elapsed().as_secs_f64()),
+    ]);
     Ok(FinalMetrics {
         model: name.to_string(),
+        tags: Vec::new(),
         headline: ("held-out accuracy", "accuracy"),
-        values: vec![
-            ("accuracy".into(), last[4]),
-            ("test_loss".into(), last[2]),
-            ("train_accuracy".into(), last[3]),
-            ("final_loss".into(), last[1]),
-            ("epochs".into(), epochs as f64),
-            ("samples_per_s".into(), last[5]),
-            ("fit_s".into(), started.elapsed().as_secs_f64()),
-        ],
-        notes: Vec::new(),
+        values,
+        notes,
     })
 }
 
@@ -236,6 +329,7 @@ pub fn eval_classifier(
     let (loss, acc) = evaluate(&*model, x, y, 512)?;
     Ok(FinalMetrics {
         model: name.to_string(),
+        tags: Vec::new(),
         headline: ("held-out accuracy", "accuracy"),
         values: vec![
             ("accuracy".into(), acc),

@@ -44,7 +44,10 @@ mod classify;
 mod plot;
 mod reporter;
 
-pub use classify::{CLASSIFIER_COLUMNS, ClassifierData, eval_classifier, evaluate, fit_classifier};
+pub use classify::{
+    CLASSIFIER_COLUMNS, CLASSIFIER_VAL_COLUMNS, ClassifierData, ClipGradNorm, Validation, eval_classifier,
+    evaluate, fit_classifier, fit_classifier_validated,
+};
 pub use plot::draw_curves;
 pub use reporter::Reporter;
 
@@ -69,10 +72,39 @@ pub trait TrainJob: Sync {
     fn train(&self, hp: &Hyper, resume: Option<&Path>, reporter: &mut Reporter) -> Result<FinalMetrics>;
     /// Evaluates the checkpoint on a data file of the training data's layout.
     fn eval(&self, checkpoint: &Path, data: &Path) -> Result<FinalMetrics>;
+    /// Every result of a run, the headline one first. Jobs that report several models (credit:
+    /// the MLP and the logistic regression; recommender: one result per algorithm) override
+    /// this; the default is `train`'s one result.
+    fn train_all(
+        &self,
+        hp: &Hyper,
+        resume: Option<&Path>,
+        reporter: &mut Reporter,
+    ) -> Result<Vec<FinalMetrics>> {
+        Ok(vec![self.train(hp, resume, reporter)?])
+    }
+    /// The option groups of [`JobOptions`] this job reads (`"credit"`, `"recommender"`); giving
+    /// another group's option is an error.
+    fn option_groups(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// The generic options this job has no use for (`"epochs"`, `"batch-size"`, `"lr"`, `"data"`,
+    /// `"resume"`); giving one is an error naming the job, never silently ignored.
+    fn unused_options(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// Every model `glassgrad train` knows. Add a model here.
-pub static JOBS: &[&dyn TrainJob] = &[&crate::models::cnn::CnnJob, &crate::models::digits::DigitsJob];
+pub static JOBS: &[&dyn TrainJob] = &[
+    &crate::models::cnn::CnnJob,
+    &crate::models::digits::DigitsJob,
+    &crate::models::credit::CreditJob,
+    &crate::models::rnn::RnnJob,
+    &crate::models::lstm::LstmJob,
+    &crate::models::seq2seq::Seq2SeqJob,
+    &crate::recsys::job::RecommenderJob,
+];
 
 /// The job called `name`, or an error listing the known ones.
 pub fn find_job(name: &str) -> Result<&'static dyn TrainJob> {
@@ -104,6 +136,34 @@ pub struct Hyper {
     pub lr_decay: f64,
     pub seed: u64,
     pub data: PathBuf,
+    /// The model-specific options (`--folds`, `--algo`, ...), as given.
+    pub job: JobOptions,
+}
+
+/// Options only some models read, in groups; a job names the groups it reads in
+/// [`TrainJob::option_groups`] and the framework rejects the others. (Kept apart from the generic
+/// options so that `--help` shows them under their model's heading and a job's `Hyper` carries
+/// them unchanged.)
+#[derive(clap::Args, Debug, Clone, Default, PartialEq)]
+pub struct JobOptions {
+    #[command(flatten, next_help_heading = "Credit options (train credit)")]
+    pub credit: crate::models::credit::CreditOptions,
+    #[command(flatten, next_help_heading = "Recommender options (train recommender)")]
+    pub recommender: crate::recsys::job::RecommenderOptions,
+}
+
+impl JobOptions {
+    /// The groups with at least one option given.
+    pub fn groups_given(&self) -> Vec<&'static str> {
+        let mut g = Vec::new();
+        if self.credit != Default::default() {
+            g.push("credit");
+        }
+        if self.recommender != Default::default() {
+            g.push("recommender");
+        }
+        g
+    }
 }
 
 /// The options of `glassgrad train <model>`.
@@ -139,6 +199,8 @@ pub struct TrainArgs {
     /// No progress bars or per-epoch lines.
     #[arg(long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub job: JobOptions,
 }
 
 /// The options of `glassgrad eval <model>`.
@@ -155,6 +217,32 @@ pub struct EvalArgs {
     pub json: bool,
 }
 
+/// Named tensors as a [`Module`](crate::nn::Module) without a forward pass, so that a job whose
+/// result is not one network (the folds of `credit`, the tables of `recommender`) can still write
+/// `model.safetensors` with [`crate::checkpoint::save_checkpoint`].
+pub struct TensorBag {
+    tensors: Vec<(String, crate::tensor::Tensor)>,
+    mode: crate::nn::Mode,
+}
+
+impl TensorBag {
+    pub fn new(tensors: Vec<(String, crate::tensor::Tensor)>) -> TensorBag {
+        TensorBag { tensors, mode: Default::default() }
+    }
+}
+
+impl crate::nn::Module for TensorBag {
+    fn forward(&self, x: &crate::tensor::Tensor) -> Result<crate::tensor::Tensor> {
+        Err(Error::shape("TensorBag", &x.shape(), "a bag of saved tensors has no forward pass"))
+    }
+    fn local_parameters(&self) -> Vec<(String, crate::tensor::Tensor)> {
+        self.tensors.clone()
+    }
+    fn mode(&self) -> &crate::nn::Mode {
+        &self.mode
+    }
+}
+
 /// A bundled data file: `rel` under the current folder, else under the source tree.
 pub fn bundled(rel: &str) -> PathBuf {
     let here = PathBuf::from(rel);
@@ -165,6 +253,9 @@ pub fn bundled(rel: &str) -> PathBuf {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FinalMetrics {
     pub model: String,
+    /// String-valued fields written before `model` in JSON and first in human lines
+    /// (`[("algo", "mf")]` gives `{"algo":"mf","model":"recommender",...}`); usually empty.
+    pub tags: Vec<(String, String)>,
     /// The headline's words and its key in `values` (`("held-out accuracy", "accuracy")`).
     pub headline: (&'static str, &'static str),
     /// Every figure, in print order (snake_case keys as DESIGN.md: `accuracy`, `final_loss`, `fit_s`).
@@ -178,9 +269,27 @@ impl FinalMetrics {
         self.values.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
     }
 
-    /// One JSON object: `{"model": ..., <values>}` (floats round-trip exactly).
+    /// The name of this result in human lines: the tags' values (`mf`), else the model.
+    pub fn label(&self) -> String {
+        if self.tags.is_empty() {
+            self.model.clone()
+        } else {
+            self.tags.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(" ")
+        }
+    }
+
+    /// One JSON object: `{<tags>, "model": ..., <values>}` in that order (floats round-trip
+    /// exactly; a non-finite value is `null`).
     pub fn json_line(&self) -> String {
-        let mut s = format!("{{\"model\":{}", serde_json::Value::from(self.model.clone()));
+        let mut s = String::from("{");
+        for (k, v) in &self.tags {
+            s.push_str(&format!(
+                "{}:{},",
+                serde_json::Value::from(k.clone()),
+                serde_json::Value::from(v.clone())
+            ));
+        }
+        s.push_str(&format!("\"model\":{}", serde_json::Value::from(self.model.clone())));
         for (k, v) in &self.values {
             let v = serde_json::Number::from_f64(*v).map_or("null".to_string(), |n| n.to_string());
             s.push_str(&format!(",{}:{v}", serde_json::Value::from(k.clone())));
@@ -200,26 +309,90 @@ impl FinalMetrics {
         out
     }
 
+    /// One compact line: the label, then each figure to 4 decimals.
+    pub fn summary_line(&self) -> String {
+        let cells: Vec<String> = self.values.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+        format!("{}: {}", self.label(), cells.join("  "))
+    }
+
     /// Prints the result: JSON on stdout and human lines on stderr with `json`, else human lines
     /// on stdout.
     pub fn print(&self, json: bool) {
-        if json {
-            for l in self.human_lines() {
-                eprintln!("{l}");
-            }
-            println!("{}", self.json_line());
-        } else {
-            for l in self.human_lines() {
-                println!("{l}");
-            }
+        print_all(std::slice::from_ref(self), json)
+    }
+}
+
+/// The human lines of several results (the headline result first in `results`): a summary line
+/// for each other result, then the headline result's own lines, so that the last line is its
+/// headline.
+pub fn human_lines_all(results: &[FinalMetrics]) -> Vec<String> {
+    let Some((first, rest)) = results.split_first() else { return Vec::new() };
+    let mut out: Vec<String> = rest.iter().map(FinalMetrics::summary_line).collect();
+    out.extend(first.human_lines());
+    out
+}
+
+/// Prints results: with `json`, one JSON line per result on stdout (in order) and the human lines
+/// on stderr; else the human lines ([`human_lines_all`]) on stdout.
+pub fn print_all(results: &[FinalMetrics], json: bool) {
+    if json {
+        for l in human_lines_all(results) {
+            eprintln!("{l}");
+        }
+        for r in results {
+            println!("{}", r.json_line());
+        }
+    } else {
+        for l in human_lines_all(results) {
+            println!("{l}");
         }
     }
 }
 
 /// `glassgrad train <model>` as a library call: trains and writes the output folder; prints
-/// nothing but the progress (stderr, unless `args.quiet`).
+/// nothing but the progress (stderr, unless `args.quiet`). Returns the headline result (the
+/// first of [`train_all`]).
 pub fn train(model: &str, args: &TrainArgs) -> Result<FinalMetrics> {
+    let mut all = train_all(model, args)?;
+    if all.is_empty() {
+        return Err(Error::invalid("train", format!("{model} reported no result")));
+    }
+    Ok(all.swap_remove(0))
+}
+
+/// Checks that `args` gives only options `job` reads.
+fn check_options(job: &dyn TrainJob, args: &TrainArgs) -> Result<()> {
+    let given = [
+        ("epochs", args.epochs.is_some()),
+        ("batch-size", args.batch_size.is_some()),
+        ("lr", args.lr.is_some()),
+        ("data", args.data.is_some()),
+        ("resume", args.resume.is_some()),
+    ];
+    for (name, set) in given {
+        if set && job.unused_options().contains(&name) {
+            return Err(Error::invalid(
+                "train",
+                format!("`train {}` has no use for --{name} (see `glassgrad train --help`)", job.name()),
+            ));
+        }
+    }
+    for g in args.job.groups_given() {
+        if !job.option_groups().contains(&g) {
+            return Err(Error::invalid(
+                "train",
+                format!("the {g} options apply to `train {g}` only, not to `train {}`", job.name()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every result of `glassgrad train <model>`, the headline one first (two for `credit`, one per
+/// algorithm for `recommender`, one otherwise); the paths written are notes of the first.
+pub fn train_all(model: &str, args: &TrainArgs) -> Result<Vec<FinalMetrics>> {
     let job = find_job(model)?;
+    check_options(job, args)?;
     if let Some(n) = args.threads {
         crate::device::cpu::set_num_threads(n)?;
     }
@@ -231,18 +404,23 @@ pub fn train(model: &str, args: &TrainArgs) -> Result<FinalMetrics> {
         lr_decay: d.lr_decay,
         seed: args.seed,
         data: args.data.clone().unwrap_or_else(|| bundled(d.data)),
+        job: args.job.clone(),
     };
     if hp.batch_size == 0 {
         return Err(Error::invalid("train", "--batch-size must be at least 1"));
     }
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(model));
     let mut reporter = Reporter::new(&out, model, job.columns(), !args.quiet)?;
-    let mut m = job.train(&hp, args.resume.as_deref(), &mut reporter)?;
+    let mut all = job.train_all(&hp, args.resume.as_deref(), &mut reporter)?;
     let curves = reporter.draw_curves()?;
-    m.notes.push(format!("metrics: {}", out.join("metrics.csv").display()));
-    m.notes.push(format!("curves: {}", curves.display()));
-    m.notes.push(format!("checkpoint: {}", reporter.final_checkpoint().display()));
-    Ok(m)
+    if let Some(m) = all.first_mut() {
+        m.notes.push(format!("metrics: {}", out.join("metrics.csv").display()));
+        m.notes.push(format!("curves: {}", curves.display()));
+        if reporter.final_checkpoint().exists() {
+            m.notes.push(format!("checkpoint: {}", reporter.final_checkpoint().display()));
+        }
+    }
+    Ok(all)
 }
 
 /// `glassgrad eval <model>` as a library call.

@@ -1,5 +1,6 @@
 //! `curves.png`: the per-epoch metrics drawn with plotters, loss on the left, the other metrics
-//! (accuracy, AUC, RMSE, ...) on the right, epoch on the x axis.
+//! (accuracy, AUC, RMSE, ...) on the right, the first column (the epoch; the fold for `credit`,
+//! the algorithm's number for `recommender`) on the x axis.
 //!
 //! Text is drawn by plotters' pure-Rust `ab_glyph` backend with DejaVu Sans, shipped in
 //! `data/fonts/` (licence beside it) and compiled into the binary.
@@ -57,7 +58,7 @@ pub fn draw_curves(path: &Path, title: &str, columns: &[String], rows: &[Vec<f64
         columns
             .iter()
             .enumerate()
-            .filter(|(_, c)| is_plotted(c) && is_loss(c) == loss)
+            .filter(|(i, c)| *i > 0 && is_plotted(c) && is_loss(c) == loss)
             .map(|(i, c)| (c.as_str(), rows.iter().map(|r| r.get(i).copied().unwrap_or(f64::NAN)).collect()))
             .collect()
     };
@@ -74,7 +75,8 @@ pub fn draw_curves(path: &Path, title: &str, columns: &[String], rows: &[Vec<f64
         } else {
             "metrics"
         };
-        draw_panel(panel, caption, &epochs, &s).map_err(|e| err(&e))?;
+        let x_desc = columns.first().map_or("epoch", String::as_str);
+        draw_panel(panel, caption, x_desc, &epochs, &s).map_err(|e| err(&e))?;
     }
     root.present().map_err(|e| err(&e))
 }
@@ -82,6 +84,7 @@ pub fn draw_curves(path: &Path, title: &str, columns: &[String], rows: &[Vec<f64
 fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     caption: &str,
+    x_desc: &str,
     epochs: &[f64],
     series: &[Series],
 ) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
@@ -92,6 +95,8 @@ fn draw_panel<DB: DrawingBackend>(
         (lo, hi) = (0.0, 1.0);
     }
     let pad = ((hi - lo) * 0.05).max(1e-6);
+    // Enough decimals that neighbouring tick labels differ (2 at least).
+    let decimals = (2.0 - (hi - lo).max(1e-6).log10()).floor().clamp(2.0, 6.0) as usize;
     let (x0, x1) = (epochs.first().copied().unwrap_or(1.0), epochs.last().copied().unwrap_or(1.0));
     let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
     let mut chart = ChartBuilder::on(area)
@@ -102,10 +107,11 @@ fn draw_panel<DB: DrawingBackend>(
         .build_cartesian_2d(x0..x1, (lo - pad)..(hi + pad))?;
     chart
         .configure_mesh()
-        .x_desc("epoch")
+        .x_desc(x_desc)
+        .x_labels(epochs.len().clamp(2, 10))
         .label_style(("sans-serif", 16))
         .axis_desc_style(("sans-serif", 18))
-        .y_label_formatter(&|v| format!("{v:.2}"))
+        .y_label_formatter(&|v| format!("{v:.decimals$}"))
         .x_label_formatter(&|v| format!("{v:.0}"))
         .draw()?;
     for (i, (name, values)) in series.iter().enumerate() {
