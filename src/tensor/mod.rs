@@ -263,6 +263,8 @@ impl Tensor {
         match &mut *guard {
             Data::F32(a) => f32f(a),
             Data::F64(a) => f64f(a),
+            #[cfg(feature = "cuda")]
+            Data::Cuda(_) => return Err(no_cuda_kernel(op)),
             other => {
                 return Err(Error::UnsupportedDType {
                     op,
