@@ -72,7 +72,11 @@ pub trait TrainJob: Sync {
 }
 
 /// Every model `glassgrad train` knows. Add a model here.
-pub static JOBS: &[&dyn TrainJob] = &[&crate::models::cnn::CnnJob, &crate::models::digits::DigitsJob];
+pub static JOBS: &[&dyn TrainJob] = &[
+    &crate::models::cnn::CnnJob,
+    &crate::models::cnn_market::CnnMarketJob,
+    &crate::models::digits::DigitsJob,
+];
 
 /// The job called `name`, or an error listing the known ones.
 pub fn find_job(name: &str) -> Result<&'static dyn TrainJob> {
