@@ -102,10 +102,7 @@ fn gradcheck_table(filter: Option<&str>) -> ExitCode {
 fn doctor() -> ExitCode {
     println!("glassgrad {}", env!("CARGO_PKG_VERSION"));
     println!("cpu threads (rayon): {}", glassgrad::device::cpu::num_threads());
-    println!(
-        "MATMUL_NUM_THREADS: {}",
-        std::env::var("MATMUL_NUM_THREADS").unwrap_or_else(|_| "unset (matrixmultiply default)".into())
-    );
+    println!("GEMM threads: rayon's (matrixmultiply without its own threads; MATMUL_NUM_THREADS is ignored)");
     println!("cuda: not compiled in (build with --features cuda once the CUDA backend lands)");
     println!("devices: cpu");
     ExitCode::SUCCESS
@@ -158,6 +155,7 @@ fn tour() {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    glassgrad::device::cpu::retain_freed_memory();
     match cli.command {
         None | Some(Command::Tour) => {
             tour();

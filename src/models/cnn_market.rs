@@ -6,7 +6,7 @@
 //! Trading days $d = 0, 1, \dots$ carry close $c_d$, high $h_d$, low $l_d$ and volume $v_d$. The
 //! sample ending on day $t$ has
 //! - **input** days $t-27, \dots, t$ ($W = 28$), three channels, each the GASF image
-//!   ([`gasf`](crate::data::gaf::gasf), min–max scaled within the window) of
+//!   ([`crate::data::gaf::gasf`], min–max scaled within the window) of
 //!   $(c_d)$, the range $(h_d - l_d)$ and $(v_d)$;
 //! - **label window** days $t+1, \dots, t+5$ ($H = 5$) and return
 //!   $R_t = \ln(c_{t+5} / c_t)$;
