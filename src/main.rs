@@ -118,10 +118,7 @@ fn gradcheck_table(filter: Option<&str>) -> ExitCode {
 fn doctor(require_gpu: bool) -> ExitCode {
     println!("glassgrad {}", env!("CARGO_PKG_VERSION"));
     println!("cpu threads (rayon): {}", glassgrad::device::cpu::num_threads());
-    println!(
-        "MATMUL_NUM_THREADS: {}",
-        std::env::var("MATMUL_NUM_THREADS").unwrap_or_else(|_| "unset (matrixmultiply default)".into())
-    );
+    println!("GEMM threads: rayon's (matrixmultiply without its own threads; MATMUL_NUM_THREADS is ignored)");
     let r = glassgrad::cuda::probe::report();
     let ver = |v: Option<(i32, i32)>| v.map(|(a, b)| format!(" {a}.{b}")).unwrap_or_default();
     println!("cuda feature: {}", if r.compiled { "compiled in" } else { "not compiled in" });
@@ -254,6 +251,7 @@ fn tour() {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    glassgrad::device::cpu::retain_freed_memory();
     match cli.command {
         None | Some(Command::Tour) => {
             tour();

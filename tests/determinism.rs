@@ -1,13 +1,13 @@
 //! The same seed gives bit-identical results with 1 and with 2 threads.
 //!
-//! `matrixmultiply` reads its thread count once per process, so the workload runs in child
-//! processes (this test binary re-invoked on `child_workload` with `GLASSGRAD_CHILD=1`), one per
-//! thread count, and the parent compares what they print.
+//! rayon's global pool (which the GEMMs use too) is sized once per process, so the workload runs
+//! in child processes (this test binary re-invoked on `child_workload` with `GLASSGRAD_CHILD=1`),
+//! one per thread count, and the parent compares what they print.
 
 use glassgrad::{DType, Generator, Tensor};
 use std::process::Command;
 
-/// A workload touching every parallel path: a GEMM large enough for matrixmultiply's threads,
+/// A workload touching every parallel path: a GEMM large enough to be cut into rayon blocks,
 /// batched GEMM (rayon over batches), big elementwise maps and a big full sum (chunked reduction),
 /// and a backward pass. Prints the bit patterns of the results.
 fn workload() -> Vec<String> {

@@ -505,7 +505,7 @@ pub fn run_cli(args: &BenchArgs) -> Result<()> {
     {
         return Err(Error::invalid("bench", format!("--peak-gflops must be positive, got {p}")));
     }
-    // Threads first: matrixmultiply reads MATMUL_NUM_THREADS at its first GEMM.
+    // Threads first: rayon's global pool (which the GEMMs use too) is built once.
     let threads = match args.threads {
         Some(n) => n,
         None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),

@@ -4,6 +4,7 @@
 pub mod csv;
 mod dataset;
 pub mod dates;
+pub mod gaf;
 mod loader;
 pub mod market;
 pub mod split;

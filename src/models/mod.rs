@@ -3,6 +3,7 @@
 //! the examples train.
 
 pub mod cnn;
+pub mod cnn_market;
 pub mod credit;
 pub mod digits;
 pub mod lstm;

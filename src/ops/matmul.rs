@@ -8,9 +8,10 @@
 //! column vector; their added dimension is removed from the result, as in PyTorch.
 //!
 //! The kernel is `matrixmultiply`'s GEMM (`sgemm`/`dgemm`), which takes arbitrary strides: a
-//! transposed view is multiplied without a copy. A single product uses `matrixmultiply`'s own
-//! threads (`MATMUL_NUM_THREADS`); a batch runs its products in parallel with rayon. Either way
-//! each output element is one dot product in a fixed order, so results do not depend on threads.
+//! transposed view is multiplied without a copy. A single large product is cut into blocks of
+//! rows or columns run as rayon tasks ([`crate::device::cpu::gemm_split`]); a batch runs its
+//! products in parallel with rayon, each on one thread. Either way each output element is one dot
+//! product in a fixed order, so results do not depend on threads.
 
 use ndarray::{ArcArray, ArrayD, IxDyn};
 use rayon::prelude::*;

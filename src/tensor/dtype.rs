@@ -69,7 +69,8 @@ pub trait Float:
     + std::ops::MulAssign
     + Display
 {
-    /// `C = alpha * A B + beta * C` on strided row/column layouts, by `matrixmultiply`.
+    /// `C = alpha * A B + beta * C` on strided row/column layouts, by `matrixmultiply`, split into
+    /// rayon tasks when large and called from outside rayon ([`crate::device::cpu::gemm_split`]).
     ///
     /// # Safety
     /// The pointers and strides must describe valid `m×k`, `k×n` and `m×n` matrices, and `c`
@@ -156,7 +157,25 @@ impl Float for f32 {
         csc: isize,
     ) {
         // SAFETY: forwarded from the caller's contract.
-        unsafe { matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
+        unsafe {
+            crate::device::cpu::gemm_split(
+                matrixmultiply::sgemm,
+                m,
+                k,
+                n,
+                alpha,
+                a,
+                rsa,
+                csa,
+                b,
+                rsb,
+                csb,
+                beta,
+                c,
+                rsc,
+                csc,
+            )
+        }
     }
 }
 
@@ -178,6 +197,24 @@ impl Float for f64 {
         csc: isize,
     ) {
         // SAFETY: forwarded from the caller's contract.
-        unsafe { matrixmultiply::dgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
+        unsafe {
+            crate::device::cpu::gemm_split(
+                matrixmultiply::dgemm,
+                m,
+                k,
+                n,
+                alpha,
+                a,
+                rsa,
+                csa,
+                b,
+                rsb,
+                csb,
+                beta,
+                c,
+                rsc,
+                csc,
+            )
+        }
     }
 }

@@ -98,6 +98,7 @@ pub trait TrainJob: Sync {
 /// Every model `glassgrad train` knows. Add a model here.
 pub static JOBS: &[&dyn TrainJob] = &[
     &crate::models::cnn::CnnJob,
+    &crate::models::cnn_market::CnnMarketJob,
     &crate::models::digits::DigitsJob,
     &crate::models::credit::CreditJob,
     &crate::models::rnn::RnnJob,

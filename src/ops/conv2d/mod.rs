@@ -60,7 +60,9 @@
 //!   The per-sample GEMM writes straight into the (N, O, OH·OW) output, which is already its
 //!   row-major result; the batch GEMM yields (O, N·OH·OW) and needs a permuting copy, plus an
 //!   im2col buffer N times larger (14 MB instead of 226 KB for the second layer) that falls out of
-//!   cache. Per-sample tasks also parallelise without relying on GEMM threading.
+//!   cache. Per-sample tasks also parallelise without GEMM threading: a GEMM called inside a rayon
+//!   task runs on that task's thread ([`crate::device::cpu::gemm_split`]), so two cores run two
+//!   threads (before, `matrixmultiply`'s own pool added a helper thread inside each GEMM).
 //! * **Scratch reuse** ([`crate::ops::scratch`]): the im2col columns come from a per-thread pool.
 //!   Counted page faults per forward+backward call (batch 64, second layer): with glibc's
 //!   defaults, **0 with or without the pool** in steady state, because glibc raises its mmap
