@@ -75,6 +75,9 @@ impl fmt::Display for Tensor {
         let mut body = String::new();
         write_dim(&mut body, &values, &shape, 0, 0, raw.len() > SUMMARIZE_OVER, width);
         write!(f, "tensor({body}")?;
+        if self.device() != crate::device::Device::Cpu {
+            write!(f, ", device='{}'", self.device())?;
+        }
         if dtype != DType::F32 {
             write!(f, ", dtype={dtype}")?;
         }
