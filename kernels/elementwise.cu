@@ -88,7 +88,14 @@ struct SigmoidBwd { template <typename T> __device__ T operator()(T g, T y, doub
 struct ReluBwd { template <typename T> __device__ T operator()(T g, T x, double, double) const { return x > T(0) ? g : T(0); } };
 struct SqrtBwd { template <typename T> __device__ T operator()(T g, T y, double, double) const { return g / (T(2) * y); } };
 struct PowBwd { template <typename T> __device__ T operator()(T g, T x, double p, double) const { return g * T(p) * gg_pow<T>(x, T(p - 1.0)); } };
-struct ClampBwd { template <typename T> __device__ T operator()(T g, T x, double lo, double hi) const { return (x >= T(lo) && x <= T(hi)) ? g : T(0); } };
+// Strictly inside the bounds (zero at a bound, as PyTorch); an infinite bound (an absent one) never cuts.
+struct ClampBwd {
+  template <typename T> __device__ T operator()(T g, T x, double lo, double hi) const {
+    bool above = lo < -1.7976931348623157e308 || x > T(lo);
+    bool below = hi > 1.7976931348623157e308 || x < T(hi);
+    return (above && below) ? g : T(0);
+  }
+};
 struct LeakyReluBwd { template <typename T> __device__ T operator()(T g, T x, double a, double) const { return x > T(0) ? g : g * T(a); } };
 struct EluBwd { template <typename T> __device__ T operator()(T g, T x, double alpha, double) const { return x > T(0) ? g : g * T(alpha) * gg_exp<T>(x); } };
 struct SoftplusBwd {

@@ -395,3 +395,42 @@ fn cuda_without_the_feature_fails_every_case() {
     assert!(run.stderr.contains("cuda:0 is not usable"), "{}", run.stderr);
     assert!(run.stdout.ends_with("0 passed, 1 failed\n"));
 }
+
+#[test]
+fn dispatch_refuses_what_cannot_match_pytorch() {
+    let tmp = Scratch::new("refuse");
+    let dir = tmp.0.clone();
+    let x = f64s(&[1.0, -2.0, 3.0]);
+    let path = dir.join("case.safetensors");
+    // Dropout in training with 0 < p < 1: the masks of the two engines differ, so the case fails
+    // saying why; in eval mode it is the identity.
+    file::write(&path, &[("op", "dropout"), ("p", "0.5")], &[("input.input", &x), ("expected.output.0", &x)])
+        .unwrap();
+    assert!(reason(&path).contains("random mask"), "{}", reason(&path));
+    let meta = [("op", "dropout"), ("p", "0.5"), ("training", "false")];
+    file::write(&path, &meta, &[("input.input", &x), ("expected.output.0", &x)]).unwrap();
+    assert!(cases::run_case(&path, Device::Cpu).passed());
+    // max without dim is the full reduction, which has no keepdim.
+    let three = Tensor::scalar(3.0f64);
+    file::write(&path, &[("op", "max")], &[("input.x", &x), ("expected.output.0", &three)]).unwrap();
+    assert!(cases::run_case(&path, Device::Cpu).passed());
+    file::write(
+        &path,
+        &[("op", "max"), ("keepdim", "true")],
+        &[("input.x", &x), ("expected.output.0", &three)],
+    )
+    .unwrap();
+    assert!(reason(&path).contains("attribute `keepdim`"), "{}", reason(&path));
+    // one_hot with num_classes -1 (the default) infers largest index + 1; other negatives fail.
+    let idx = Tensor::from_vec(vec![2i64, 0], &[2]).unwrap();
+    let want = Tensor::from_vec(vec![0i64, 0, 1, 1, 0, 0], &[2, 3]).unwrap();
+    file::write(&path, &[("op", "one_hot")], &[("input.tensor", &idx), ("expected.output.0", &want)])
+        .unwrap();
+    assert!(cases::run_case(&path, Device::Cpu).passed());
+    let meta = [("op", "one_hot"), ("num_classes", "-2")];
+    file::write(&path, &meta, &[("input.tensor", &idx), ("expected.output.0", &want)]).unwrap();
+    assert!(reason(&path).contains("attribute `num_classes`"), "{}", reason(&path));
+    // cat needs tensors.0.
+    file::write(&path, &[("op", "cat")], &[("input.tensors.1", &x), ("expected.output.0", &x)]).unwrap();
+    assert_eq!(reason(&path), "missing tensor `input.tensors.0`");
+}

@@ -162,6 +162,14 @@ impl Attrs {
         v.as_f64().ok_or_else(|| self.bad(name, "a number", v))
     }
 
+    /// An optional number (`None` for `null`), such as `clamp`'s `min` and `max`.
+    pub fn number_opt(&self, name: &str) -> Result<Option<f64>, Failure> {
+        match self.value(name)? {
+            Value::Null => Ok(None),
+            v => v.as_f64().map(Some).ok_or_else(|| self.bad(name, "a number", v)),
+        }
+    }
+
     /// A required string, checked against the allowed `choices`.
     pub fn choice(&self, name: &str, choices: &[&str]) -> Result<String, Failure> {
         let v = self.value(name)?;

@@ -14,9 +14,10 @@
 use crate::models::cnn::SeedCnn;
 use crate::models::{SeedLstm, SeedRnn};
 use crate::nn::Module;
+use crate::ops::activation::GeluApprox;
 use crate::ops::batch_norm::BatchNormParams;
 use crate::ops::conv2d::{Conv2dParams, ConvMode};
-use crate::ops::loss::Reduction;
+use crate::ops::loss::{NllOptions, Reduction};
 use crate::ops::pool2d::Pool2dParams;
 use crate::ops::rnn::RnnWeights;
 use std::cell::RefCell;
@@ -25,7 +26,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::Failure;
 use super::attrs::Attrs;
 use crate::error::Result as GgResult;
-use crate::tensor::Tensor;
+use crate::rng::Generator;
+use crate::tensor::{DType, Tensor};
 
 /// The function of one table entry.
 pub type OpFn = fn(&Inputs, &Attrs) -> Result<Vec<Tensor>, Failure>;
@@ -95,6 +97,93 @@ fn reduction(a: &Attrs) -> Result<Reduction, Failure> {
 
 const NO_ATTRS: &[(&str, &str)] = &[];
 const REDUCE_ATTRS: &[(&str, &str)] = &[("dim", "null"), ("keepdim", "false")];
+const VAR_ATTRS: &[(&str, &str)] = &[("dim", "null"), ("correction", "1"), ("keepdim", "false")];
+const ARG_ATTRS: &[(&str, &str)] = &[("dim", "null"), ("keepdim", "false")];
+const DIM0: &[(&str, &str)] = &[("dim", "0")];
+const DIM_REQUIRED: &[(&str, &str)] = &[("dim", "null")];
+
+/// A non-negative integer attribute (`correction`, `k`, `chunks`, ...).
+fn count(a: &Attrs, name: &str) -> Result<usize, Failure> {
+    let v = a.int(name)?;
+    usize::try_from(v).map_err(|_| Failure::BadAttribute {
+        name: name.to_string(),
+        msg: format!("expected a non-negative integer, got {v}"),
+    })
+}
+
+/// `var`/`std`: `dim` (absent: all), `correction`, `keepdim`.
+fn var_args(a: &Attrs) -> Result<(Option<Vec<isize>>, usize, bool), Failure> {
+    Ok((a.dims_opt("dim")?, count(a, "correction")?, a.bool("keepdim")?))
+}
+
+/// `max`/`min`: with `dim`, the values along it (first index among ties); without, the
+/// extreme of every element (`keepdim` must then be false, as `torch.max(x)` has none).
+fn extreme(x: &Inputs, a: &Attrs, is_max: bool) -> Result<Vec<Tensor>, Failure> {
+    let t = x.get("x")?;
+    let keepdim = a.bool("keepdim")?;
+    match a.int_opt("dim")? {
+        Some(d) => {
+            let (values, _) =
+                if is_max { t.max_dim(d as isize, keepdim)? } else { t.min_dim(d as isize, keepdim)? };
+            Ok(vec![values])
+        }
+        None if keepdim => Err(Failure::BadAttribute {
+            name: "keepdim".into(),
+            msg: "keepdim needs a dim (torch.max(x) over every element has none)".into(),
+        }),
+        None => one(if is_max { t.max() } else { t.min() }),
+    }
+}
+
+/// The inputs `tensors.0`, `tensors.1`, ... of `cat` and `stack`, up to the first absent one.
+fn tensor_list(x: &Inputs) -> Result<Vec<Tensor>, Failure> {
+    let mut list = Vec::new();
+    while let Some(t) = x.opt(&format!("tensors.{}", list.len())) {
+        list.push(t.clone());
+    }
+    if list.is_empty() {
+        return Err(Failure::MissingTensor("input.tensors.0".into()));
+    }
+    Ok(list)
+}
+
+/// `F.one_hot`'s class count: `num_classes`, or with `-1` the largest index plus one.
+fn num_classes(index: &Tensor, a: &Attrs) -> Result<usize, Failure> {
+    let n = a.int("num_classes")?;
+    if n >= 0 {
+        return Ok(n as usize);
+    }
+    if n != -1 {
+        return Err(Failure::BadAttribute {
+            name: "num_classes".into(),
+            msg: format!("{n}: use -1 or a count"),
+        });
+    }
+    let largest = index.to_f64_vec().into_iter().fold(f64::NEG_INFINITY, f64::max);
+    if !largest.is_finite() || largest < 0.0 {
+        return Err(Failure::BadAttribute {
+            name: "num_classes".into(),
+            msg: "-1 needs a non-empty index tensor with non-negative values".into(),
+        });
+    }
+    Ok(largest as usize + 1)
+}
+
+/// `F.dropout`: only the deterministic settings can be compared with PyTorch (eval mode, or
+/// `p` of 0 or 1); in training with $0 < p < 1$ the masks come from each engine's own generator.
+fn dropout(x: &Inputs, a: &Attrs) -> Result<Vec<Tensor>, Failure> {
+    let (p, training) = (a.number("p")?, a.bool("training")?);
+    if training && p > 0.0 && p < 1.0 {
+        return Err(Failure::BadAttribute {
+            name: "training".into(),
+            msg: format!(
+                "dropout with p = {p} in training draws a random mask, which PyTorch and glassgrad \
+                 draw differently; a case can record training = false, p = 0 or p = 1"
+            ),
+        });
+    }
+    one(x.get("input")?.dropout(p, training, &mut Generator::new(0)))
+}
 
 /// Every op the runner knows. Keep in the order of the op table in the module docs.
 pub static OPS: &[OpSpec] = &[
@@ -130,10 +219,94 @@ pub static OPS: &[OpSpec] = &[
         let shape: Vec<isize> = a.int_list("shape")?.into_iter().map(|s| s as isize).collect();
         one(x.get("x")?.reshape(&shape))
     }),
-    op("max", &[("dim", "null"), ("keepdim", "false")], |x, a| {
-        let (values, _indices) = x.get("x")?.max_dim(a.dim("dim")?, a.bool("keepdim")?)?;
-        Ok(vec![values])
+    // Statistics and sorting.
+    op("max", &[("dim", "null"), ("keepdim", "false")], |x, a| extreme(x, a, true)),
+    op("min", &[("dim", "null"), ("keepdim", "false")], |x, a| extreme(x, a, false)),
+    op("var", VAR_ATTRS, |x, a| {
+        let (dims, c, keepdim) = var_args(a)?;
+        one(x.get("input")?.var_dims(dims.as_deref(), c, keepdim))
     }),
+    op("std", VAR_ATTRS, |x, a| {
+        let (dims, c, keepdim) = var_args(a)?;
+        one(x.get("input")?.std_dims(dims.as_deref(), c, keepdim))
+    }),
+    op("argmax", ARG_ATTRS, |x, a| {
+        one(x.get("input")?.argmax(a.int_opt("dim")?.map(|d| d as isize), a.bool("keepdim")?))
+    }),
+    op("argmin", ARG_ATTRS, |x, a| {
+        one(x.get("input")?.argmin(a.int_opt("dim")?.map(|d| d as isize), a.bool("keepdim")?))
+    }),
+    op("sort", &[("dim", "-1"), ("descending", "false"), ("stable", "false")], |x, a| {
+        // glassgrad always sorts stably, which is one of the orders `stable = false` allows.
+        a.bool("stable")?;
+        let (values, indices) = x.get("input")?.sort(a.dim("dim")?, a.bool("descending")?)?;
+        Ok(vec![values, indices])
+    }),
+    op("topk", &[("k", "null"), ("dim", "-1"), ("largest", "true"), ("sorted", "true")], |x, a| {
+        let t = x.get("input")?;
+        let (values, indices) =
+            t.topk(count(a, "k")?, a.dim("dim")?, a.bool("largest")?, a.bool("sorted")?)?;
+        Ok(vec![values, indices])
+    }),
+    op("logsumexp", &[("dim", "null"), ("keepdim", "false")], |x, a| {
+        one(x.get("input")?.logsumexp(a.dim("dim")?, a.bool("keepdim")?))
+    }),
+    // Comparisons and selection: input, other (broadcast).
+    op("eq", NO_ATTRS, |x, _| one(x.get("input")?.eq(x.get("other")?))),
+    op("ne", NO_ATTRS, |x, _| one(x.get("input")?.ne(x.get("other")?))),
+    op("lt", NO_ATTRS, |x, _| one(x.get("input")?.lt(x.get("other")?))),
+    op("le", NO_ATTRS, |x, _| one(x.get("input")?.le(x.get("other")?))),
+    op("gt", NO_ATTRS, |x, _| one(x.get("input")?.gt(x.get("other")?))),
+    op("ge", NO_ATTRS, |x, _| one(x.get("input")?.ge(x.get("other")?))),
+    op("where", NO_ATTRS, |x, _| {
+        one(Tensor::where_cond(x.get("condition")?, x.get("input")?, x.get("other")?))
+    }),
+    op("masked_fill", &[("value", "null")], |x, a| {
+        one(x.get("input")?.masked_fill(x.get("mask")?, a.number("value")?))
+    }),
+    op("maximum", NO_ATTRS, |x, _| one(x.get("input")?.maximum(x.get("other")?))),
+    op("minimum", NO_ATTRS, |x, _| one(x.get("input")?.minimum(x.get("other")?))),
+    op("clamp", &[("min", "null"), ("max", "null")], |x, a| {
+        one(x.get("input")?.clamp(a.number_opt("min")?, a.number_opt("max")?))
+    }),
+    // Joining and cutting.
+    op("cat", DIM0, |x, a| one(Tensor::cat(&tensor_list(x)?, a.dim("dim")?))),
+    op("stack", DIM0, |x, a| one(Tensor::stack(&tensor_list(x)?, a.dim("dim")?))),
+    op("chunk", &[("chunks", "null"), ("dim", "0")], |x, a| {
+        Ok(x.get("input")?.chunk(count(a, "chunks")?, a.dim("dim")?)?)
+    }),
+    op("split", &[("split_size_or_sections", "null"), ("dim", "0")], |x, a| {
+        Ok(x.get("tensor")?.split(count(a, "split_size_or_sections")?, a.dim("dim")?)?)
+    }),
+    // Indexing (index: i64).
+    op("gather", DIM_REQUIRED, |x, a| one(x.get("input")?.gather(a.dim("dim")?, x.get("index")?))),
+    op("scatter_add", DIM_REQUIRED, |x, a| {
+        one(x.get("input")?.scatter_add(a.dim("dim")?, x.get("index")?, x.get("src")?))
+    }),
+    op("index_select", DIM_REQUIRED, |x, a| {
+        one(x.get("input")?.index_select(a.dim("dim")?, x.get("index")?))
+    }),
+    op("one_hot", &[("num_classes", "-1")], |x, a| {
+        let t = x.get("tensor")?;
+        one(Tensor::one_hot(t, num_classes(t, a)?, DType::I64))
+    }),
+    // Activations.
+    op("gelu", &[("approximate", "\"none\"")], |x, a| {
+        let approx = match a.choice("approximate", &["none", "tanh"])?.as_str() {
+            "tanh" => GeluApprox::Tanh,
+            _ => GeluApprox::None,
+        };
+        one(x.get("input")?.gelu(approx))
+    }),
+    op("leaky_relu", &[("negative_slope", "0.01")], |x, a| {
+        one(x.get("input")?.leaky_relu(a.number("negative_slope")?))
+    }),
+    op("elu", &[("alpha", "1.0")], |x, a| one(x.get("input")?.elu(a.number("alpha")?))),
+    op("softplus", &[("beta", "1.0"), ("threshold", "20.0")], |x, a| {
+        one(x.get("input")?.softplus(a.number("beta")?, a.number("threshold")?))
+    }),
+    op("silu", NO_ATTRS, |x, _| one(x.get("input")?.silu())),
+    op("dropout", &[("p", "0.5"), ("training", "true")], dropout),
     // Softmax and losses.
     op("softmax", &[("dim", "-1")], |x, a| one(x.get("x")?.softmax(a.dim("dim")?))),
     op("log_softmax", &[("dim", "-1")], |x, a| one(x.get("x")?.log_softmax(a.dim("dim")?))),
@@ -142,6 +315,14 @@ pub static OPS: &[OpSpec] = &[
     }),
     op("mse_loss", &[("reduction", "\"mean\"")], |x, a| {
         one(x.get("input")?.mse_loss(x.get("target")?, reduction(a)?))
+    }),
+    op("nll_loss", &[("ignore_index", "-100"), ("reduction", "\"mean\"")], |x, a| {
+        let opts = NllOptions {
+            reduction: reduction(a)?,
+            weight: x.opt("weight").cloned(),
+            ignore_index: a.int_opt("ignore_index")?,
+        };
+        one(x.get("input")?.nll_loss_with(x.get("target")?, &opts))
     }),
     op("binary_cross_entropy_with_logits", &[("reduction", "\"mean\"")], |x, a| {
         let (w, pw) = (x.opt("weight"), x.opt("pos_weight"));

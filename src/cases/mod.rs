@@ -60,10 +60,33 @@
 //! | `matmul` | a, b | | 0 | `torch.matmul` (1-D, 2-D, and batched with broadcast batch dims) |
 //! | `transpose` | x | dim0, dim1 (required) | 0 | `x.transpose(dim0, dim1)` |
 //! | `reshape` | x | shape (list; required; one `-1` allowed) | 0 | `x.reshape(shape)` |
-//! | `max` | x | dim (int; required), keepdim (false) | 0 (values only) | `x.max(dim, keepdim).values` |
+//! | `max` `min` | x | dim (int; absent = every element), keepdim (false; only with dim) | 0 (values only) | `x.max(dim, keepdim).values` (first index among ties gets the gradient); `torch.max(x)` without dim (the gradient split evenly among ties) |
+//! | `var` `std` | input | dim (list or int; absent = all), correction (1), keepdim (false) | 0 | `torch.var(input, dim, correction=, keepdim=)` |
+//! | `argmax` `argmin` | input | dim (int; absent = the flattened tensor), keepdim (false) | 0 (I64; first index among ties) | `torch.argmax` |
+//! | `sort` | input | dim (-1), descending (false), stable (false) | 0 values, 1 indices (I64) | `torch.sort`; glassgrad always sorts stably (cases with ties set stable = true) |
+//! | `topk` | input | k (required), dim (-1), largest (true), sorted (true) | 0 values, 1 indices (I64) | `torch.topk` (which of tied values PyTorch picks is unspecified: tie cases record values only) |
+//! | `logsumexp` | input | dim (int; required), keepdim (false) | 0 | `torch.logsumexp` |
+//! | `eq` `ne` `lt` `le` `gt` `ge` | input, other (broadcast; f32, f64 or I64) | | 0 (BOOL) | `torch.eq(input, other)` … |
+//! | `where` | condition (BOOL), input, other (all broadcast) | | 0 | `torch.where(condition, input, other)` |
+//! | `masked_fill` | input, mask (BOOL, broadcast to input) | value (number; required) | 0 | `input.masked_fill(mask, value)` |
+//! | `maximum` `minimum` | input, other (broadcast) | | 0 | `torch.maximum` (ties: half the gradient to each) |
+//! | `clamp` | input | min, max (numbers; absent = no bound) | 0 | `torch.clamp` with scalar bounds (zero gradient at a bound) |
+//! | `cat` `stack` | tensors.0, tensors.1, ... | dim (0) | 0 | `torch.cat(tensors, dim)` |
+//! | `chunk` | input | chunks (required), dim (0) | 0, 1, ... (one per piece) | `torch.chunk` |
+//! | `split` | tensor | split_size_or_sections (an integer; required), dim (0) | 0, 1, ... (one per piece) | `torch.split` |
+//! | `gather` `index_select` | input, index (I64) | dim (required) | 0 | `torch.gather(input, dim, index)` … |
+//! | `scatter_add` | input, index (I64), src (shape of index) | dim (required) | 0 | `torch.scatter_add(input, dim, index, src)` |
+//! | `one_hot` | tensor (I64) | num_classes (-1: largest index + 1) | 0 (I64) | `F.one_hot` |
+//! | `gelu` | input | approximate ("none" or "tanh") | 0 | `F.gelu` |
+//! | `leaky_relu` | input | negative_slope (0.01) | 0 | `F.leaky_relu` |
+//! | `elu` | input | alpha (1.0) | 0 | `F.elu` |
+//! | `softplus` | input | beta (1.0), threshold (20.0) | 0 | `F.softplus` |
+//! | `silu` | input | | 0 | `F.silu` |
+//! | `dropout` | input | p (0.5), training (true) | 0 | `F.dropout`; only training = false, p = 0 or p = 1 (deterministic); training with 0 < p < 1 fails the case, as the masks cannot agree |
 //! | `softmax` `log_softmax` | x | dim (-1) | 0 | `F.softmax(x, dim)` |
 //! | `cross_entropy` | logits (N, C), target (N) I64 | reduction ("mean") | 0 | `F.cross_entropy` |
 //! | `mse_loss` | input, target | reduction ("mean") | 0 | `F.mse_loss` |
+//! | `nll_loss` | input (N, C) log-probabilities, target (N) I64, weight (C; optional; no gradient) | ignore_index (-100), reduction ("mean") | 0 | `F.nll_loss` |
 //! | `binary_cross_entropy_with_logits` | input, target (same shape), weight, pos_weight (optional; broadcast to input; no gradient) | reduction ("mean") | 0 | `F.binary_cross_entropy_with_logits` |
 //! | `linear` | x, weight (out, in), bias (out; optional) | | 0 | `F.linear` |
 //! | `conv2d` | x (N, C, H, W), weight (O, C/groups, kH, kW), bias (O; optional) | stride (\[1,1\]), padding (\[0,0\]), dilation (\[1,1\]), groups (1), mode ("cross_correlation" or "convolution") | 0 | `F.conv2d` (mode "convolution": weight flipped in both spatial dims) |
@@ -82,7 +105,8 @@
 //! | `seed_cnn` | x (N, 3, 28, 28), conv1.weight (32,3,3,3), conv1.bias, conv2.weight (64,32,3,3), conv2.bias, fc1.weight (128,3136), fc1.bias, fc2.weight (10,128), fc2.bias | | 0 logits (N, 10) | listing 1.4.1 (`models::cnn::SeedCnn`) |
 //!
 //! Adding an op: one entry in [`dispatch::OPS`] (see its docs), a row in the table above, and its
-//! cases in `tests/cases/make_cases.py`.
+//! cases in a `tests/cases/make_cases*.py` script (`make_cases_more.py` holds the statistics,
+//! sorting, comparison, joining, indexing, activation and `nll_loss` cases).
 
 pub mod attrs;
 pub mod compare;

@@ -11,7 +11,7 @@
 //! | relu | $y = \max(x, 0)$ | $g \cdot \mathbf{1}_{x > 0}$ |
 //! | sqrt | $y = \sqrt{x}$ | $g / (2y)$ |
 //! | pow | $y = x^p$ | $g\,p\,x^{p-1}$ |
-//! | clamp | $y = \min(\max(x, lo), hi)$ | $g \cdot \mathbf{1}_{lo \le x \le hi}$ |
+//! | clamp | $y = \min(\max(x, lo), hi)$ | $g \cdot \mathbf{1}_{lo < x < hi}$ (zero at a bound, as PyTorch) |
 //!
 //! `sigmoid` is evaluated as $e^{x}/(1+e^{x})$ for $x < 0$ so that it never overflows.
 
@@ -141,12 +141,12 @@ impl Tensor {
         });
         let x = self.detach();
         Ok(record(y, "clamp", &[self], move |g| {
-            let gx =
-                binary_data!(g, &x, "clamp_backward", params(l, h), |g, x| if x >= l as E && x <= h as E {
-                    g
-                } else {
-                    0.0
-                })?;
+            // Strictly inside the bounds only (an absent bound is no bound): at x = lo or x = hi
+            // the gradient is zero, as PyTorch's scalar clamp gives.
+            let (free_lo, free_hi) = (l == f64::NEG_INFINITY, h == f64::INFINITY);
+            let gx = binary_data!(g, &x, "clamp_backward", params(l, h), |g, x| {
+                if (free_lo || x > l as E) && (free_hi || x < h as E) { g } else { 0.0 }
+            })?;
             Ok(vec![Some(Tensor::from_data(gx))])
         }))
     }
