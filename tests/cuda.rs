@@ -105,3 +105,21 @@ fn selftest_runs_on_the_cpu_against_itself() {
         assert!(o.error.is_none() && o.max_err == 0.0, "{o:?}");
     }
 }
+
+#[test]
+fn moving_a_module_to_a_missing_gpu_is_an_error_and_leaves_it_on_the_cpu() {
+    use glassgrad::nn::{Linear, Module};
+    if selftest::skip_reason().is_none() {
+        eprintln!("a GPU is usable here; the missing-GPU path is not exercised");
+        return;
+    }
+    let mut rng = glassgrad::Generator::new(0);
+    let m = Linear::new(3, 2, true, glassgrad::DType::F32, &mut rng).unwrap();
+    let before: Vec<Vec<f64>> = m.parameters().iter().map(Tensor::to_f64_vec).collect();
+    assert!(m.to_device(&Device::Cuda(0)).is_err());
+    m.to_device(&Device::Cpu).unwrap();
+    for (p, b) in m.parameters().iter().zip(&before) {
+        assert_eq!(p.device(), Device::Cpu);
+        assert_eq!(&p.to_f64_vec(), b);
+    }
+}

@@ -14,8 +14,21 @@
 //! (`kernels/elementwise.cu`), `contiguous`/`broadcast_to`/fills/casts (`copy.cu`), `sum`/`mean`
 //! over any dimensions (`reduce.cu`, also the broadcasting gradient `sum_to`), `matmul` batched and
 //! broadcast (`matmul.cu`, an own 128×128-tiled GEMM), `softmax`/`log_softmax` (`softmax.cu`) and
-//! the fused `cross_entropy` (`loss.cu`), forward and backward. Any other op given a CUDA tensor
-//! returns [`crate::error::Error::Device`] naming it; nothing falls back to the CPU silently.
+//! the fused `cross_entropy` (`loss.cu`), forward and backward, and, with host code in their own
+//! files:
+//!
+//! | op | kernels | host |
+//! |---|---|---|
+//! | `conv2d`, `conv1d` (stride, padding, dilation, groups, bias, both `ConvMode`s), fwd + bwd | `conv2d.cu` + the GEMM of `matmul.cu` (with `beta = 1` to accumulate the weight gradient) | `conv.rs`, `host.rs` |
+//! | `max_pool2d`, `avg_pool2d`, `adaptive_avg_pool2d_1x1`, fwd + bwd | `pool2d.cu` | `pool.rs` |
+//! | `Sgd`, `Adam`, `AdamW` steps (state on the device, copy-on-write kept) | `optim.cu` | `optim.rs` |
+//! | `linear` | a composite of `matmul` and `add` | `ops/linear.rs` |
+//!
+//! `Module::to_device` moves a model's parameters in place, so the document's CNN trains on a GPU.
+//! Not wired yet (their kernels exist and are checked by `kernels/emulate/`): `embedding`, the
+//! fused `rnn_tanh`/`lstm`/`gru`, MF prediction, the sparse optimizers. Any op without a CUDA path
+//! given a CUDA tensor returns [`crate::error::Error::Device`] naming it; nothing falls back to the
+//! CPU silently.
 //!
 //! ## Without a GPU
 //! Everything builds and runs on the CPU: `cudarc` opens `libcuda` and `libnvrtc` with `dlopen`,
@@ -38,7 +51,15 @@ mod compile;
 #[cfg(feature = "cuda")]
 mod context;
 #[cfg(feature = "cuda")]
+pub(crate) mod conv;
+#[cfg(feature = "cuda")]
+mod host;
+#[cfg(feature = "cuda")]
 pub mod ops;
+#[cfg(feature = "cuda")]
+pub(crate) mod optim;
+#[cfg(feature = "cuda")]
+pub(crate) mod pool;
 #[cfg(feature = "cuda")]
 mod storage;
 

@@ -10,7 +10,12 @@
 
 use crate::device::Device;
 use crate::error::{Error, Result};
+use crate::models::cnn::SeedCnn;
+use crate::nn::Module;
+use crate::ops::conv2d::{Conv2dParams, ConvMode};
 use crate::ops::loss::{CrossEntropyOptions, Reduction};
+use crate::ops::pool2d::Pool2dParams;
+use crate::optim::{Adam, AdamConfig, AdamW, AdamWConfig, Optimizer, Sgd, SgdConfig};
 use crate::rng::Generator;
 use crate::tensor::{DType, Tensor};
 
@@ -97,6 +102,50 @@ fn checks() -> Vec<(&'static str, Vec<Vec<usize>>, bool, OpFn)> {
             let t = Tensor::from_vec(vec![2i64, 0, 1, 2], &[4])?;
             x[0].cross_entropy(&t, Reduction::None)
         }),
+        ("conv2d_padded_bias", vec![vec![2, 3, 7, 6], vec![4, 3, 3, 2], vec![4]], false, |x| {
+            let p = Conv2dParams { padding: [1, 0], ..Default::default() };
+            x[0].conv2d(&x[1], Some(&x[2]), &p)
+        }),
+        ("conv2d_stride_dilation_groups", vec![vec![2, 4, 9, 8], vec![6, 2, 3, 3], vec![6]], false, |x| {
+            let p = Conv2dParams {
+                stride: [2, 1],
+                padding: [1, 1],
+                dilation: [2, 1],
+                groups: 2,
+                mode: ConvMode::CrossCorrelation,
+            };
+            x[0].conv2d(&x[1], Some(&x[2]), &p)
+        }),
+        ("conv2d_convolution_mode", vec![vec![3, 2, 6, 5], vec![3, 2, 2, 3]], false, |x| {
+            let p = Conv2dParams { stride: [1, 2], mode: ConvMode::Convolution, ..Default::default() };
+            x[0].conv2d(&x[1], None, &p)
+        }),
+        ("conv2d_pointwise_groups", vec![vec![3, 4, 5, 5], vec![6, 2, 1, 1], vec![6]], false, |x| {
+            let p = Conv2dParams { groups: 2, ..Default::default() };
+            x[0].conv2d(&x[1], Some(&x[2]), &p)
+        }),
+        ("conv2d_1x1_strided", vec![vec![2, 3, 6, 6], vec![2, 3, 1, 1]], false, |x| {
+            let p = Conv2dParams { stride: [2, 2], ..Default::default() };
+            x[0].conv2d(&x[1], None, &p)
+        }),
+        ("conv1d", vec![vec![2, 3, 11], vec![4, 3, 3], vec![4]], false, |x| {
+            x[0].conv1d(&x[1], Some(&x[2]), 2, 1, 2, 1)
+        }),
+        ("max_pool2d_padded", vec![vec![2, 3, 7, 8]], false, |x| {
+            x[0].max_pool2d(&Pool2dParams::new([3, 2]).with_stride([2, 2]).with_padding([1, 1]))
+        }),
+        ("max_pool2d_overlapping", vec![vec![2, 2, 6, 5]], false, |x| {
+            x[0].max_pool2d(&Pool2dParams::new([3, 3]).with_stride([1, 1]).with_padding([1, 1]))
+        }),
+        ("avg_pool2d_count_pad", vec![vec![2, 3, 7, 6]], false, |x| {
+            x[0].avg_pool2d(&Pool2dParams::new([3, 3]).with_stride([2, 2]).with_padding([1, 1]), true)
+        }),
+        ("avg_pool2d_exclude_pad", vec![vec![2, 3, 7, 6]], false, |x| {
+            x[0].avg_pool2d(&Pool2dParams::new([3, 2]).with_stride([2, 1]).with_padding([1, 1]), false)
+        }),
+        ("adaptive_avg_pool2d_1x1", vec![vec![2, 3, 17, 19]], false, |x| x[0].adaptive_avg_pool2d_1x1()),
+        ("linear_bias", vec![vec![5, 7], vec![3, 7], vec![3]], false, |x| x[0].linear(&x[1], Some(&x[2]))),
+        ("linear_3d_no_bias", vec![vec![2, 4, 7], vec![3, 7]], false, |x| x[0].linear(&x[1], None)),
         ("mlp_step", vec![vec![8, 5], vec![16, 5], vec![16], vec![3, 16]], false, |x| {
             let h = x[0].matmul(&x[1].t()?)?.add(&x[2])?.relu()?;
             let logits = h.matmul(&x[3].t()?)?;
@@ -166,13 +215,149 @@ pub fn run(device: &Device, filter: Option<&str>) -> Vec<Outcome> {
                 let dev = run_on(f, &xs, device, &mut Generator::new(11))?;
                 Ok(cpu.iter().zip(&dev).map(|(a, b)| max_rel_diff(a, b)).fold(0.0, f64::max))
             })();
-            outcomes.push(match result {
-                Ok(e) => Outcome { name: full, max_err: e, tol, error: None },
-                Err(e) => Outcome { name: full, max_err: f64::NAN, tol, error: Some(e.to_string()) },
-            });
+            outcomes.push(outcome(full, tol, result));
+        }
+    }
+    for (name, make) in optimizers() {
+        if filter.is_some_and(|s| !name.contains(s)) {
+            continue;
+        }
+        for dtype in [DType::F32, DType::F64] {
+            let tol = if dtype == DType::F32 { 1e-5 } else { 1e-12 };
+            let result = optimizer_check(make, dtype, device);
+            outcomes.push(outcome(format!("{name}/{}", dtype.name()), tol, result));
+        }
+    }
+    for (name, make, dtypes) in cnn_trainings() {
+        if filter.is_some_and(|s| !name.contains(s)) {
+            continue;
+        }
+        for dtype in dtypes {
+            let tol = if dtype == DType::F32 { 1e-3 } else { 1e-9 };
+            let result = cnn_training_check(make, dtype, device);
+            outcomes.push(outcome(format!("{name}/{}", dtype.name()), tol, result));
         }
     }
     outcomes
+}
+
+fn outcome(name: String, tol: f64, result: Result<f64>) -> Outcome {
+    match result {
+        Ok(e) => Outcome { name, max_err: e, tol, error: None },
+        Err(e) => Outcome { name, max_err: f64::NAN, tol, error: Some(e.to_string()) },
+    }
+}
+
+type MakeOptimizer = fn(Vec<Tensor>) -> Result<Box<dyn Optimizer>>;
+
+/// Optimizer configurations checked on the device: (name, constructor).
+fn optimizers() -> Vec<(&'static str, MakeOptimizer)> {
+    vec![
+        ("optim_sgd_plain", |p| Ok(Box::new(Sgd::new(p, SgdConfig::new(0.1))?))),
+        ("optim_sgd_momentum_nesterov_decay", |p| {
+            Ok(Box::new(Sgd::new(p, SgdConfig::new(0.05).momentum(0.9).nesterov(true).weight_decay(0.01))?))
+        }),
+        ("optim_sgd_dampening_maximize", |p| {
+            Ok(Box::new(Sgd::new(p, SgdConfig::new(0.05).momentum(0.8).dampening(0.3).maximize(true))?))
+        }),
+        ("optim_adam", |p| Ok(Box::new(Adam::new(p, AdamConfig::new(0.01))?))),
+        ("optim_adam_amsgrad_decay_maximize", |p| {
+            Ok(Box::new(Adam::new(p, AdamConfig::new(0.01).amsgrad(true).weight_decay(0.1).maximize(true))?))
+        }),
+        ("optim_adamw", |p| Ok(Box::new(AdamW::new(p, AdamWConfig::new(0.01).weight_decay(0.1))?))),
+    ]
+}
+
+/// Three steps of an optimizer on two parameters with fixed random gradients, on the CPU and on
+/// `device` from the same values: the largest relative difference of the final parameters and of
+/// the state tensors. Also checks copy-on-write on the device: a `detach()`ed handle taken before
+/// the steps keeps its values.
+fn optimizer_check(make: MakeOptimizer, dtype: DType, device: &Device) -> Result<f64> {
+    let run = |dev: &Device| -> Result<Vec<Vec<f64>>> {
+        let mut rng = Generator::new(5);
+        let params: Vec<Tensor> = [vec![5, 7], vec![3]]
+            .iter()
+            .map(|s| Tensor::randn(s, dtype, &mut rng)?.to(dev)?.detach().requires_grad_())
+            .collect::<Result<_>>()?;
+        let snapshot = params[0].detach();
+        let before = snapshot.to_f64_vec();
+        let mut opt = make(params.clone())?;
+        for _ in 0..3 {
+            for p in &params {
+                let g = Tensor::randn(&p.shape(), dtype, &mut rng)?.to(dev)?;
+                p.set_grad(Some(g));
+            }
+            opt.step()?;
+        }
+        if snapshot.to_f64_vec() != before {
+            return Err(Error::invalid("selftest", "an optimizer step wrote into a shared buffer"));
+        }
+        let mut out: Vec<Vec<f64>> = params.iter().map(Tensor::to_f64_vec).collect();
+        for (name, t) in opt.state_tensors() {
+            if !name.ends_with(".step") && t.device() != *dev {
+                return Err(Error::Device {
+                    op: "selftest",
+                    msg: format!("state {name} on {} not {dev}", t.device()),
+                });
+            }
+            out.push(t.to_f64_vec());
+        }
+        Ok(out)
+    };
+    let (cpu, dev) = (run(&Device::Cpu)?, run(device)?);
+    if cpu.len() != dev.len() {
+        return Err(Error::invalid("selftest", format!("{} vs {} state tensors", cpu.len(), dev.len())));
+    }
+    Ok(cpu.iter().zip(&dev).map(|(a, b)| max_rel_diff(a, b)).fold(0.0, f64::max))
+}
+
+/// The document's CNN trained on the device: (name, optimizer, dtypes). Adam runs in f64 only:
+/// its update divides by $\sqrt{v}$, so an f32 gradient that is nearly zero and differs in the
+/// last bits moves its weight by up to $2\gamma$, more than an f32 tolerance allows.
+fn cnn_trainings() -> Vec<(&'static str, MakeOptimizer, Vec<DType>)> {
+    vec![
+        (
+            "cnn_train_sgd_momentum",
+            |p| Ok(Box::new(Sgd::new(p, SgdConfig::new(0.01).momentum(0.9))?)),
+            vec![DType::F32, DType::F64],
+        ),
+        ("cnn_train_adam", |p| Ok(Box::new(Adam::new(p, AdamConfig::new(1e-3))?)), vec![DType::F64]),
+    ]
+}
+
+/// Ten training steps of [`SeedCnn`] on a batch of 4 random images, on the CPU and on `device`
+/// from the same initial weights (the model moved with `Module::to_device`): the largest relative
+/// difference over the ten losses and the final weights.
+fn cnn_training_check(make: MakeOptimizer, dtype: DType, device: &Device) -> Result<f64> {
+    let run = |dev: &Device| -> Result<Vec<Vec<f64>>> {
+        let mut rng = Generator::new(3);
+        let model = SeedCnn::new(dtype, &mut rng)?;
+        model.to_device(dev)?;
+        let x = Tensor::randn(&[4, 3, 28, 28], dtype, &mut rng)?.to(dev)?;
+        let t = Tensor::from_vec(vec![3i64, 7, 0, 9], &[4])?.to(dev)?;
+        let mut opt = make(model.parameters())?;
+        let mut losses = Vec::new();
+        for _ in 0..10 {
+            opt.zero_grad();
+            let loss = model.forward(&x)?.cross_entropy(&t, Reduction::Mean)?;
+            loss.backward()?;
+            opt.step()?;
+            losses.push(loss.item()?);
+        }
+        let mut out = vec![losses];
+        for p in model.parameters() {
+            if p.device() != *dev {
+                return Err(Error::Device {
+                    op: "selftest",
+                    msg: format!("a parameter on {} not {dev}", p.device()),
+                });
+            }
+            out.push(p.to_f64_vec());
+        }
+        Ok(out)
+    };
+    let (cpu, dev) = (run(&Device::Cpu)?, run(device)?);
+    Ok(cpu.iter().zip(&dev).map(|(a, b)| max_rel_diff(a, b)).fold(0.0, f64::max))
 }
 
 /// Why GPU checks cannot run here, or `None` when `cuda:0` is usable.

@@ -49,6 +49,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::device::Device;
 use crate::error::Result;
 use crate::tensor::Tensor;
 
@@ -174,6 +175,17 @@ pub trait Module: Send + Sync {
         for p in self.parameters() {
             p.zero_grad();
         }
+    }
+
+    /// Moves every parameter and buffer to `device` in place (`model.to(device)` in PyTorch): each
+    /// tensor handle keeps its identity (optimizers made before or after see the moved values),
+    /// its data is copied to the device ([`Tensor::move_to`]) and its old gradient dropped. Do
+    /// this before making the optimizer whose state should live on the device.
+    fn to_device(&self, device: &Device) -> Result<()> {
+        for (_, t) in self.state_dict() {
+            t.move_to(device)?;
+        }
+        Ok(())
     }
 
     /// The number of scalar parameters.

@@ -84,6 +84,17 @@ impl Tensor {
             }
             crate::ops::same_dtype(OP, weight, b)?;
         }
+        // On a GPU, the same formula as a composite of ops with CUDA kernels: x Wᵀ (+ b), whose
+        // recorded backward gives the gradients above (the bias gradient as the sum of the rows).
+        #[cfg(feature = "cuda")]
+        if self.device().is_cuda() || weight.device().is_cuda() || bias.is_some_and(|b| b.device().is_cuda())
+        {
+            let y = self.matmul(&weight.t()?)?;
+            return match bias {
+                Some(b) => y.add(b),
+                None => Ok(y),
+            };
+        }
         let rows: usize = xs[..xs.len() - 1].iter().product();
         let mut out_shape = xs[..xs.len() - 1].to_vec();
         out_shape.push(out_f);

@@ -267,6 +267,10 @@ impl Tensor {
         let g = p.geometry(OP, &shape)?;
         let out_shape = [shape[0], shape[1], g.oh, g.ow];
         let xd = self.data();
+        #[cfg(feature = "cuda")]
+        if let Data::Cuda(c) = &xd {
+            return crate::cuda::pool::max_pool2d(self, c, p, &out_shape);
+        }
         let (y, arg) = match &xd {
             Data::F32(x) => {
                 let (y, arg) = max_forward(&g, &contiguous_vec(x));
@@ -304,6 +308,10 @@ impl Tensor {
         let g = p.geometry(OP, &shape)?;
         let out_shape = [shape[0], shape[1], g.oh, g.ow];
         let xd = self.data();
+        #[cfg(feature = "cuda")]
+        if let Data::Cuda(c) = &xd {
+            return crate::cuda::pool::avg_pool2d(self, c, p, count_include_pad, &out_shape);
+        }
         let y = match &xd {
             Data::F32(x) => {
                 Data::F32(to_array(OP, &out_shape, avg_forward(&g, &contiguous_vec(x), count_include_pad))?)
@@ -347,6 +355,10 @@ impl Tensor {
         }
         if shape[2] == 0 || shape[3] == 0 {
             return Err(Error::shape("adaptive_avg_pool2d", &shape, "empty spatial dimensions"));
+        }
+        #[cfg(feature = "cuda")]
+        if let Data::Cuda(c) = self.data() {
+            return crate::cuda::pool::adaptive_avg_pool2d_1x1(self, &c);
         }
         self.mean_dims(Some(&[2, 3]), true)
     }

@@ -185,14 +185,35 @@ impl Update for AdamUpdate<'_> {
     }
 }
 
-impl Optimizer for Adam {
-    fn step(&mut self) -> Result<()> {
+impl Adam {
+    /// The step; `keep` is AdamW's decoupled decay factor $1 - \gamma\lambda$, which parameters
+    /// on a GPU apply inside the Adam kernel (`AdamW` has already applied it to CPU parameters).
+    pub(crate) fn step_with_keep(&mut self, keep: Option<f64>) -> Result<()> {
+        #[cfg(not(feature = "cuda"))]
+        let _ = keep;
         for (p, s) in self.params.iter().zip(self.state.iter_mut()) {
             let Some(g) = p.grad() else { continue };
             s.step += 1;
+            #[cfg(feature = "cuda")]
+            if p.device().is_cuda() {
+                let slots = crate::cuda::optim::AdamSlots {
+                    step: s.step,
+                    exp_avg: &mut s.exp_avg,
+                    exp_avg_sq: &mut s.exp_avg_sq,
+                    max_exp_avg_sq: &mut s.max_exp_avg_sq,
+                };
+                crate::cuda::optim::adam_step(p, &g, &self.config, slots, keep)?;
+                continue;
+            }
             apply_update("Adam", p, &g, &mut AdamUpdate { c: self.config, s })?;
         }
         Ok(())
+    }
+}
+
+impl Optimizer for Adam {
+    fn step(&mut self) -> Result<()> {
+        self.step_with_keep(None)
     }
 
     fn params(&self) -> &[Tensor] {

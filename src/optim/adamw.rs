@@ -112,11 +112,12 @@ impl AdamW {
 
 impl Optimizer for AdamW {
     fn step(&mut self) -> Result<()> {
+        let keep = 1.0 - self.adam.lr() * self.weight_decay;
         if self.weight_decay != 0.0 {
             // w ← w (1 − γλ), the factor rounded to the parameter's dtype (PyTorch's `mul_`).
-            let keep = 1.0 - self.adam.lr() * self.weight_decay;
+            // Parameters on a GPU do this inside the Adam kernel (`step_with_keep`).
             for p in self.adam.params() {
-                if p.grad().is_none() {
+                if p.grad().is_none() || p.device().is_cuda() {
                     continue;
                 }
                 p.update_data(
@@ -129,7 +130,7 @@ impl Optimizer for AdamW {
                 )?;
             }
         }
-        self.adam.step()
+        self.adam.step_with_keep((self.weight_decay != 0.0).then_some(keep))
     }
 
     fn params(&self) -> &[Tensor] {

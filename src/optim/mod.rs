@@ -263,5 +263,10 @@ pub(crate) fn load_buffer(op: &'static str, p: &Tensor, t: &Tensor) -> Result<Da
             format!("state must match its parameter (dtype {} vs {})", p.dtype(), t.dtype()),
         ));
     }
-    Ok(crate::map_any!(&t.data(), |a| a.to_owned().into_shared()))
+    #[cfg(feature = "cuda")]
+    if p.device().is_cuda() {
+        return crate::cuda::optim::load_state(op, p, t);
+    }
+    // A state saved from a GPU parameter is read back to the host first.
+    Ok(crate::map_any!(&t.data().to_host()?, |a| a.to_owned().into_shared()))
 }

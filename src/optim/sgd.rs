@@ -138,6 +138,11 @@ impl Optimizer for Sgd {
     fn step(&mut self) -> Result<()> {
         for (p, buffer) in self.params.iter().zip(self.momentum_buffers.iter_mut()) {
             let Some(g) = p.grad() else { continue };
+            #[cfg(feature = "cuda")]
+            if p.device().is_cuda() {
+                crate::cuda::optim::sgd_step(p, &g, &self.config, buffer)?;
+                continue;
+            }
             apply_update("SGD", p, &g, &mut SgdUpdate { c: self.config, buffer })?;
         }
         Ok(())

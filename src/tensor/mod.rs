@@ -180,9 +180,24 @@ impl Data {
     }
 }
 
+/// `data` copied to `device` (a cheap clone when it is already there).
+fn data_on(data: &Data, device: &Device) -> Result<Data> {
+    if data.device() == *device {
+        return Ok(data.clone());
+    }
+    match device {
+        Device::Cpu => data.to_host(),
+        #[cfg(feature = "cuda")]
+        Device::Cuda(n) => Ok(Data::Cuda(crate::cuda::CudaData::from_host(data, &crate::cuda::gpu(*n)?)?)),
+        #[cfg(not(feature = "cuda"))]
+        Device::Cuda(_) => {
+            Err(Error::Device { op: "to", msg: "glassgrad was built without the `cuda` feature".into() })
+        }
+    }
+}
+
 pub(crate) struct Inner {
     pub(crate) data: RwLock<Data>,
-    pub(crate) device: Device,
     pub(crate) requires_grad: AtomicBool,
     pub(crate) grad: Mutex<Option<Tensor>>,
     /// Row-sparse gradient of an embedding table (see `ops::embedding`).
@@ -200,7 +215,6 @@ impl Tensor {
     /// A leaf tensor holding `data`.
     pub fn from_data(data: Data) -> Tensor {
         Tensor(Arc::new(Inner {
-            device: data.device(),
             data: RwLock::new(data),
             requires_grad: AtomicBool::new(false),
             grad: Mutex::new(None),
@@ -212,7 +226,6 @@ impl Tensor {
     /// A non-leaf tensor, output `index` of `node`.
     pub(crate) fn from_node(data: Data, node: Arc<Node>, index: usize) -> Tensor {
         Tensor(Arc::new(Inner {
-            device: data.device(),
             data: RwLock::new(data),
             requires_grad: AtomicBool::new(true),
             grad: Mutex::new(None),
@@ -239,7 +252,13 @@ impl Tensor {
 
     /// Replaces the values in place (same shape and dtype), as an optimizer step does. The tape is
     /// unaffected: tensors saved for backward keep the old values (copy-on-write storage).
+    ///
+    /// Data from another device is copied to this tensor's device first (as PyTorch's
+    /// `load_state_dict` copies into parameters wherever they live); use [`Tensor::move_to`] to
+    /// change where a tensor lives.
     pub fn set_data(&self, data: Data) -> Result<()> {
+        let here = self.device();
+        let data = if data.device() == here { data } else { data_on(&data, &here)? };
         let mut guard = self.0.data.write().unwrap_or_else(|e| e.into_inner());
         if guard.shape() != data.shape() || guard.dtype() != data.dtype() {
             return Err(Error::mismatch(
@@ -251,6 +270,45 @@ impl Tensor {
         }
         *guard = data;
         Ok(())
+    }
+
+    /// Moves a leaf tensor's values to `device` in place (the same handle then lives there), as
+    /// `Module::to_device` does to parameters. Its gradient, which lives on the old device, is
+    /// dropped; `requires_grad` is kept. A no-op when already there; an error for a non-leaf
+    /// (move a non-leaf with [`Tensor::to`], which is differentiable).
+    pub fn move_to(&self, device: &Device) -> Result<()> {
+        if self.device() == *device {
+            return Ok(());
+        }
+        if !self.is_leaf() {
+            return Err(Error::Autograd {
+                op: "move_to",
+                msg: "only leaf tensors can move in place; use .to(&device) for a differentiable copy".into(),
+            });
+        }
+        let moved = data_on(&self.data(), device)?;
+        *self.0.data.write().unwrap_or_else(|e| e.into_inner()) = moved;
+        self.zero_grad();
+        Ok(())
+    }
+
+    /// Runs `f` on the device storage of a CUDA tensor under the write lock (the optimizers'
+    /// in-place updates on a GPU). `f` must keep the shape and dtype and must not write into a
+    /// block that another tensor may hold (see `cuda::optim`, which copies a shared block first).
+    #[cfg(feature = "cuda")]
+    pub(crate) fn update_cuda_data<R>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&mut crate::cuda::CudaData) -> Result<R>,
+    ) -> Result<R> {
+        let mut guard = self.0.data.write().unwrap_or_else(|e| e.into_inner());
+        match &mut *guard {
+            Data::Cuda(c) => f(c),
+            other => Err(Error::Device {
+                op,
+                msg: format!("internal: expected a CUDA tensor, found one on {}", other.device()),
+            }),
+        }
     }
 
     /// Applies `f` to the values of a float tensor in place (copy-on-write).
@@ -297,7 +355,7 @@ impl Tensor {
         self.0.data.read().unwrap_or_else(|e| e.into_inner()).dtype()
     }
     pub fn device(&self) -> Device {
-        self.0.device
+        self.0.data.read().unwrap_or_else(|e| e.into_inner()).device()
     }
     pub fn is_contiguous(&self) -> bool {
         self.0.data.read().unwrap_or_else(|e| e.into_inner()).is_contiguous()
@@ -332,20 +390,7 @@ impl Tensor {
             return Ok(self.clone());
         }
         let from = self.device();
-        let moved = match device {
-            Device::Cpu => self.data().to_host()?,
-            #[cfg(feature = "cuda")]
-            Device::Cuda(n) => {
-                Data::Cuda(crate::cuda::CudaData::from_host(&self.data(), &crate::cuda::gpu(*n)?)?)
-            }
-            #[cfg(not(feature = "cuda"))]
-            Device::Cuda(_) => {
-                return Err(Error::Device {
-                    op: "to",
-                    msg: "glassgrad was built without the `cuda` feature".into(),
-                });
-            }
-        };
+        let moved = data_on(&self.data(), device)?;
         Ok(crate::autograd::record(moved, "to", &[self], move |g| Ok(vec![Some(g.to(&from)?)])))
     }
 

@@ -1,0 +1,438 @@
+//! `conv2d` on a GPU (`kernels/conv2d.cu` around the GEMM of `kernels/matmul.cu`), forward and
+//! backward, every parameter of [`Conv2dParams`](crate::ops::conv2d::Conv2dParams): stride,
+//! padding, dilation, groups, bias, both [`ConvMode`]s. `conv1d` reaches it through its `H = 1`
+//! view. The formulas are in [`crate::ops::conv2d`]; the composition (per group, per chunk of
+//! samples) is the one written in the header of `kernels/conv2d.cu`:
+//!
+//! * forward: `im2col(x) -> cols` ("per sample" layout: (nb, K, OH·OW)), then one batched GEMM
+//!   `y[n, group g] = W_g · cols[n]` written straight into `y` (N, O, OH·OW), then the bias;
+//! * grad input: `dcols[n] = W_gᵀ · dy[n, group g]` (batched GEMM), then `col2im` (a gather that
+//!   overwrites the group's channels of `dx`);
+//! * grad weight: `im2col(x)` again, then `dW_g += dy[n, group g] · cols[n]ᵀ` one sample at a time
+//!   in increasing `n` (`beta = 0` for sample 0, 1 after): a fixed summation order;
+//! * grad bias: a fixed-tree sum per channel;
+//! * a 1×1 kernel with stride 1 and no padding skips im2col/col2im (the input planes are `cols`);
+//! * `Convolution` mode flips the weight before and the weight gradient after.
+
+use std::sync::Arc;
+
+use cudarc::driver::{DeviceRepr, LaunchConfig, PushKernelArg};
+
+use super::alloc::DevElem;
+use super::context::{Gpu, dev_err, elementwise_cfg};
+use super::host::{Gemm, block_mut, cuda_input, float_dtype, fresh, gemm, grad_on};
+use super::ops::contiguous;
+use super::storage::CudaData;
+use crate::autograd::record;
+use crate::error::{Error, Result};
+use crate::ops::conv2d::ConvMode;
+use crate::ops::conv2d::cpu::Geometry;
+use crate::tensor::{DType, Data, Tensor};
+
+const OP: &str = "conv2d";
+
+/// Largest im2col buffer of one chunk of samples, in elements (the chunk shrinks to fit).
+const COLS_LIMIT: usize = 1 << 25;
+
+/// `Conv2dGeom` of `kernels/conv2d.cu`: 16 `i64` fields in the kernel's order.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+struct Conv2dGeom {
+    n: i64,
+    c: i64,
+    h: i64,
+    w: i64,
+    o: i64,
+    groups: i64,
+    kh: i64,
+    kw: i64,
+    oh: i64,
+    ow: i64,
+    sh: i64,
+    sw: i64,
+    ph: i64,
+    pw: i64,
+    dh: i64,
+    dw: i64,
+}
+
+// SAFETY: plain old data with the same `repr(C)` layout (16 consecutive i64) as the CUDA struct.
+unsafe impl DeviceRepr for Conv2dGeom {}
+
+impl Conv2dGeom {
+    fn of(g: &Geometry) -> Conv2dGeom {
+        let i = |v: usize| v as i64;
+        Conv2dGeom {
+            n: i(g.n),
+            c: i(g.c),
+            h: i(g.h),
+            w: i(g.w),
+            o: i(g.o),
+            groups: i(g.groups),
+            kh: i(g.kh),
+            kw: i(g.kw),
+            oh: i(g.oh),
+            ow: i(g.ow),
+            sh: i(g.stride[0]),
+            sw: i(g.stride[1]),
+            ph: i(g.padding[0]),
+            pw: i(g.padding[1]),
+            dh: i(g.dilation[0]),
+            dw: i(g.dilation[1]),
+        }
+    }
+}
+
+/// A 1×1 kernel with stride 1 and no padding: the group's input planes are the im2col matrix.
+fn pointwise(g: &Geometry) -> bool {
+    g.kh == 1 && g.kw == 1 && g.stride == [1, 1] && g.padding == [0, 0]
+}
+
+/// Samples per chunk: the im2col buffer (K x chunk x OHW) stays under [`COLS_LIMIT`] elements.
+fn chunk(g: &Geometry) -> usize {
+    let per = (g.k() * g.ohw()).max(1);
+    (COLS_LIMIT / per).clamp(1, g.n.clamp(1, 65_535))
+}
+
+/// The sample chunks `(n0, len)` covering `0..n`.
+fn chunks(g: &Geometry) -> Vec<(usize, usize)> {
+    let nb = chunk(g);
+    (0..g.n).step_by(nb).map(|n0| (n0, nb.min(g.n - n0))).collect()
+}
+
+/// `conv2d_fwd_im2col_<t>`: cols[r * ohw + j * K * ohw + q] for the samples `n0..n0 + nb` of group
+/// `group` ("per sample" layout).
+fn im2col<T: DevElem>(
+    gpu: &Arc<Gpu>,
+    g: &Geometry,
+    group: usize,
+    (n0, nb): (usize, usize),
+    x: &CudaData,
+    cols: &mut cudarc::driver::CudaSlice<T>,
+) -> Result<()> {
+    let f = gpu.function("conv2d", &format!("conv2d_fwd_im2col_{}", T::NAME))?;
+    let geom = Conv2dGeom::of(g);
+    let (k, ohw) = (g.k(), g.ohw());
+    let (grp, n0_, nb_, row, sample) = (group as i64, n0 as i64, nb as i64, ohw as i64, (k * ohw) as i64);
+    let xs = x.slice::<T>(OP)?;
+    let mut b = gpu.stream().launch_builder(&f);
+    b.arg(&geom).arg(&grp).arg(&n0_).arg(&nb_).arg(xs).arg(cols).arg(&row).arg(&sample);
+    // SAFETY: matches `conv2d_fwd_im2col_<t>(Conv2dGeom g, i64 group, i64 n0, i64 nb, const T* x,
+    // T* cols, i64 col_row_stride, i64 col_sample_stride)`. `x` is the whole contiguous (N, C, H, W)
+    // input at offset 0; `cols` holds at least K * nb * OHW elements (the chunk was sized so), and
+    // the kernel writes cols[r * OHW + n * K * OHW + q] for r < K, n < nb, q < OHW.
+    unsafe { b.launch(elementwise_cfg(k * nb * ohw)) }.map(|_| ()).map_err(dev_err(OP))
+}
+
+/// `w` flipped in its two last dimensions (`conv2d_fwd_flip_<t>`), a fresh tensor.
+fn flip<T: DevElem>(w: &CudaData, kh: usize, kw: usize) -> Result<CudaData> {
+    let gpu = w.gpu().clone();
+    let total = w.numel();
+    let f = gpu.function("conv2d", &format!("conv2d_fwd_flip_{}", T::NAME))?;
+    let mut block = fresh::<T>(&gpu, total)?;
+    if total > 0 {
+        let src = w.slice::<T>(OP)?;
+        let out = block_mut::<T>(OP, &mut block)?;
+        let (t, kh_, kw_) = (total as i64, kh as i64, kw as i64);
+        let mut b = gpu.stream().launch_builder(&f);
+        b.arg(&t).arg(&kh_).arg(&kw_).arg(src).arg(out);
+        // SAFETY: matches `conv2d_fwd_flip_<t>(i64 total, i64 kh, i64 kw, const T* w, T* out)`; `w`
+        // is contiguous at offset 0 with `total` elements (a multiple of kh * kw), `out` a fresh
+        // block of `total` elements (no aliasing).
+        unsafe { b.launch(elementwise_cfg(total)) }.map_err(dev_err(OP))?;
+    }
+    Ok(CudaData::new(block, w.dtype(), w.shape()))
+}
+
+/// `y = conv(x, w_eff) + b` for contiguous `x` (N, C, H, W), `w_eff` (O, C/G, kH, kW), `b` (O).
+fn forward<T: DevElem>(g: &Geometry, x: &CudaData, w: &CudaData, b: Option<&CudaData>) -> Result<CudaData> {
+    let gpu = x.gpu().clone();
+    let (k, ohw, hw) = (g.k(), g.ohw(), g.h * g.w);
+    let (cg, og) = (g.cg(), g.og());
+    let out_shape = [g.n, g.o, g.oh, g.ow];
+    let mut y_block = fresh::<T>(&gpu, g.n * g.o * ohw)?;
+    if g.n == 0 {
+        return Ok(CudaData::new(y_block, x.dtype(), &out_shape));
+    }
+    let pw = pointwise(g);
+    let mut cols_block = if pw { None } else { Some(fresh::<T>(&gpu, k * chunk(g) * ohw)?) };
+    let (xs, ws) = (x.slice::<T>(OP)?, w.slice::<T>(OP)?);
+    let y = block_mut::<T>(OP, &mut y_block)?;
+    for grp in 0..g.groups {
+        for (n0, nb) in chunks(g) {
+            let a = ws.slice(grp * og * k..);
+            let mut c = y.slice_mut((n0 * g.o + grp * og) * ohw..);
+            match cols_block.as_mut() {
+                None => {
+                    // B[j][kk, q] = x[n0 + j, grp * cg + kk, q]  (K = cg, OHW = HW)
+                    let bv = xs.slice((n0 * g.c + grp * cg) * hw..);
+                    let mm = Gemm {
+                        m: og,
+                        n: ohw,
+                        k,
+                        batch: nb,
+                        sa: [0, k, 1],
+                        sb: [g.c * hw, hw, 1],
+                        sc: [g.o * ohw, ohw, 1],
+                        alpha: 1.0,
+                        beta: 0.0,
+                    };
+                    gemm::<T>(OP, &gpu, &a, &bv, &mut c, &mm)?;
+                }
+                Some(cb) => {
+                    let cols = block_mut::<T>(OP, cb)?;
+                    im2col::<T>(&gpu, g, grp, (n0, nb), x, cols)?;
+                    let bv = cols.slice(..);
+                    // A = W_g (og x K) at w[grp*og*K..]; B[j] = cols[j] (K x OHW);
+                    // C[j] = y[n0 + j, grp*og .. (grp+1)*og, :] (og x OHW).
+                    let mm = Gemm {
+                        m: og,
+                        n: ohw,
+                        k,
+                        batch: nb,
+                        sa: [0, k, 1],
+                        sb: [k * ohw, ohw, 1],
+                        sc: [g.o * ohw, ohw, 1],
+                        alpha: 1.0,
+                        beta: 0.0,
+                    };
+                    gemm::<T>(OP, &gpu, &a, &bv, &mut c, &mm)?;
+                }
+            }
+        }
+    }
+    if let Some(b) = b {
+        let f = gpu.function("conv2d", &format!("conv2d_fwd_bias_{}", T::NAME))?;
+        let bs = b.slice::<T>(OP)?;
+        let (n_, o_, ohw_) = (g.n as i64, g.o as i64, ohw as i64);
+        let mut l = gpu.stream().launch_builder(&f);
+        l.arg(&n_).arg(&o_).arg(&ohw_).arg(bs).arg(&mut *y);
+        // SAFETY: matches `conv2d_fwd_bias_<t>(i64 n, i64 o, i64 ohw, const T* bias, T* y)`; `bias`
+        // is contiguous with O elements, `y` holds N * O * OHW elements, all written above.
+        unsafe { l.launch(elementwise_cfg(g.n * g.o * ohw)) }.map_err(dev_err(OP))?;
+    }
+    Ok(CudaData::new(y_block, x.dtype(), &out_shape))
+}
+
+/// The gradient of the input, (N, C, H, W).
+fn grad_input<T: DevElem>(g: &Geometry, w: &CudaData, dy: &CudaData) -> Result<CudaData> {
+    let gpu = w.gpu().clone();
+    let (k, ohw, hw) = (g.k(), g.ohw(), g.h * g.w);
+    let (cg, og) = (g.cg(), g.og());
+    let shape = [g.n, g.c, g.h, g.w];
+    let mut dx_block = fresh::<T>(&gpu, g.n * g.c * hw)?;
+    if g.n == 0 {
+        return Ok(CudaData::new(dx_block, w.dtype(), &shape));
+    }
+    let pw = pointwise(g);
+    let mut dcols_block = if pw { None } else { Some(fresh::<T>(&gpu, k * chunk(g) * ohw)?) };
+    let (ws, dys) = (w.slice::<T>(OP)?, dy.slice::<T>(OP)?);
+    let dx = block_mut::<T>(OP, &mut dx_block)?;
+    let col2im = gpu.function("conv2d", &format!("conv2d_bwd_col2im_{}", T::NAME))?;
+    let geom = Conv2dGeom::of(g);
+    for grp in 0..g.groups {
+        for (n0, nb) in chunks(g) {
+            // A[i, kk] = W_g[kk, i] = w[(grp*og + kk)*K + i]  (K x og: the transpose of W_g)
+            let a = ws.slice(grp * og * k..);
+            // B[j] = dy[n0 + j, grp*og .. (grp+1)*og, :]  (og x OHW)
+            let bv = dys.slice((n0 * g.o + grp * og) * ohw..);
+            let mm = |sc: [usize; 3]| Gemm {
+                m: k,
+                n: ohw,
+                k: og,
+                batch: nb,
+                sa: [0, 1, k],
+                sb: [g.o * ohw, ohw, 1],
+                sc,
+                alpha: 1.0,
+                beta: 0.0,
+            };
+            match dcols_block.as_mut() {
+                None => {
+                    // C[j] = dx[n0 + j, grp*cg .. (grp+1)*cg, :] (cg x HW), K = cg, OHW = HW.
+                    let mut c = dx.slice_mut((n0 * g.c + grp * cg) * hw..);
+                    gemm::<T>(OP, &gpu, &a, &bv, &mut c, &mm([g.c * hw, hw, 1]))?;
+                }
+                Some(cb) => {
+                    let dcols = block_mut::<T>(OP, cb)?;
+                    gemm::<T>(OP, &gpu, &a, &bv, &mut dcols.slice_mut(..), &mm([k * ohw, ohw, 1]))?;
+                    let (grp_, n0_, nb_, row, sample) =
+                        (grp as i64, n0 as i64, nb as i64, ohw as i64, (k * ohw) as i64);
+                    let mut l = gpu.stream().launch_builder(&col2im);
+                    l.arg(&geom)
+                        .arg(&grp_)
+                        .arg(&n0_)
+                        .arg(&nb_)
+                        .arg(&*dcols)
+                        .arg(&mut *dx)
+                        .arg(&row)
+                        .arg(&sample);
+                    // SAFETY: matches `conv2d_bwd_col2im_<t>(Conv2dGeom g, i64 group, i64 n0,
+                    // i64 nb, const T* cols, T* dx, i64 col_row_stride, i64 col_sample_stride)`;
+                    // `dcols` holds K * nb * OHW elements in the per-sample layout just written;
+                    // `dx` is the whole (N, C, H, W) gradient; the kernel overwrites the channels
+                    // of group `grp` of samples n0..n0+nb (nb * cg * HW threads).
+                    unsafe { l.launch(elementwise_cfg(nb * cg * hw)) }.map_err(dev_err(OP))?;
+                }
+            }
+        }
+    }
+    Ok(CudaData::new(dx_block, w.dtype(), &shape))
+}
+
+/// The gradient of the (effective) weight, (O, C/G, kH, kW), summed over the samples in order.
+fn grad_weight<T: DevElem>(g: &Geometry, x: &CudaData, dy: &CudaData) -> Result<CudaData> {
+    let gpu = x.gpu().clone();
+    let (k, ohw, hw) = (g.k(), g.ohw(), g.h * g.w);
+    let (cg, og) = (g.cg(), g.og());
+    let shape = [g.o, cg, g.kh, g.kw];
+    if g.n == 0 {
+        return super::ops::full(&gpu, &shape, x.dtype(), 0.0);
+    }
+    let mut dw_block = fresh::<T>(&gpu, g.o * k)?;
+    let pw = pointwise(g);
+    let mut cols_block = if pw { None } else { Some(fresh::<T>(&gpu, k * chunk(g) * ohw)?) };
+    let (xs, dys) = (x.slice::<T>(OP)?, dy.slice::<T>(OP)?);
+    let dw = block_mut::<T>(OP, &mut dw_block)?;
+    for grp in 0..g.groups {
+        for (n0, nb) in chunks(g) {
+            if let Some(cb) = cols_block.as_mut() {
+                im2col::<T>(&gpu, g, grp, (n0, nb), x, block_mut::<T>(OP, cb)?)?;
+            }
+            for j in 0..nb {
+                let n = n0 + j;
+                // A = dy[n, grp*og .. (grp+1)*og, :] (og x OHW)
+                let a = dys.slice((n * g.o + grp * og) * ohw..);
+                let mut c = dw.slice_mut(grp * og * k..);
+                let mm = |sb: [usize; 3]| Gemm {
+                    m: og,
+                    n: k,
+                    k: ohw,
+                    batch: 1,
+                    sa: [0, ohw, 1],
+                    sb,
+                    sc: [0, k, 1],
+                    alpha: 1.0,
+                    beta: if n == 0 { 0.0 } else { 1.0 },
+                };
+                match cols_block.as_ref() {
+                    None => {
+                        // B[q, kk] = x[n, grp*cg + kk, q]  (HW x cg: the transpose of the planes)
+                        let bv = xs.slice((n * g.c + grp * cg) * hw..);
+                        gemm::<T>(OP, &gpu, &a, &bv, &mut c, &mm([0, 1, hw]))?;
+                    }
+                    Some(cb) => {
+                        // B[q, r] = cols[j][r, q] = cols[j*K*OHW + r*OHW + q]  (OHW x K)
+                        let cols = cb.slice::<T>().ok_or_else(|| super::host::internal(OP, "cols"))?;
+                        let bv = cols.slice(j * k * ohw..);
+                        gemm::<T>(OP, &gpu, &a, &bv, &mut c, &mm([0, 1, ohw]))?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(CudaData::new(dw_block, x.dtype(), &shape))
+}
+
+/// The gradient of the bias, (O): `conv2d_bwd_bias_<t>`.
+fn grad_bias<T: DevElem>(g: &Geometry, dy: &CudaData) -> Result<CudaData> {
+    let gpu = dy.gpu().clone();
+    let f = gpu.function("conv2d", &format!("conv2d_bwd_bias_{}", T::NAME))?;
+    let mut block = fresh::<T>(&gpu, g.o)?;
+    let db = block_mut::<T>(OP, &mut block)?;
+    let (n_, o_, ohw_) = (g.n as i64, g.o as i64, g.ohw() as i64);
+    let dys = dy.slice::<T>(OP)?;
+    let mut l = gpu.stream().launch_builder(&f);
+    l.arg(&n_).arg(&o_).arg(&ohw_).arg(dys).arg(&mut *db);
+    let cfg = LaunchConfig {
+        grid_dim: (g.o.clamp(1, 65_535) as u32, 1, 1),
+        block_dim: (256, 1, 1),
+        shared_mem_bytes: 0,
+    };
+    // SAFETY: matches `conv2d_bwd_bias_<t>(i64 n, i64 o, i64 ohw, const T* dy, T* db)`; block of
+    // exactly 256 threads as the kernel requires (static shared memory); `dy` contiguous (N, O,
+    // OHW) at offset 0, `db` holds O elements, each written once.
+    unsafe { l.launch(cfg) }.map_err(dev_err(OP))?;
+    Ok(CudaData::new(block, dy.dtype(), &[g.o]))
+}
+
+type Grads = (Option<CudaData>, Option<CudaData>, Option<CudaData>);
+
+fn backward<T: DevElem>(
+    g: &Geometry,
+    mode: ConvMode,
+    x: &CudaData,
+    w_eff: &CudaData,
+    dy: &CudaData,
+    need: [bool; 3],
+) -> Result<Grads> {
+    let dx = if need[0] { Some(grad_input::<T>(g, w_eff, dy)?) } else { None };
+    let dw = if need[1] {
+        let dw = grad_weight::<T>(g, x, dy)?;
+        Some(match mode {
+            ConvMode::CrossCorrelation => dw,
+            ConvMode::Convolution => flip::<T>(&dw, g.kh, g.kw)?,
+        })
+    } else {
+        None
+    };
+    let db = if need[2] { Some(grad_bias::<T>(g, dy)?) } else { None };
+    Ok((dx, dw, db))
+}
+
+/// `conv2d` of tensors on a GPU (the caller validated shapes and dtypes into `geo`); records the
+/// backward. Any operand not on the same GPU is a device error.
+pub(crate) fn conv2d(
+    x_t: &Tensor,
+    w_t: &Tensor,
+    b_t: Option<&Tensor>,
+    geo: &Geometry,
+    mode: ConvMode,
+) -> Result<Tensor> {
+    let x = match x_t.data() {
+        Data::Cuda(c) => c,
+        _ => cuda_input(OP, x_t, None)?,
+    };
+    let gpu = x.gpu().clone();
+    let w = cuda_input(OP, w_t, Some(&gpu))?;
+    let b = b_t.map(|b| cuda_input(OP, b, Some(&gpu))).transpose()?;
+    let dtype = float_dtype(OP, &x)?;
+    if w.dtype() != dtype || b.as_ref().is_some_and(|b| b.dtype() != dtype) {
+        return Err(Error::DTypeMismatch {
+            op: OP,
+            lhs: dtype,
+            rhs: w.dtype(),
+            lhs_shape: x.shape().to_vec(),
+            rhs_shape: w.shape().to_vec(),
+        });
+    }
+    let (x, w) = (contiguous(&x)?, contiguous(&w)?);
+    let b = b.map(|b| contiguous(&b)).transpose()?;
+    let (y, w_eff) = match dtype {
+        DType::F64 => {
+            let w_eff = if mode == ConvMode::Convolution { flip::<f64>(&w, geo.kh, geo.kw)? } else { w };
+            (forward::<f64>(geo, &x, &w_eff, b.as_ref())?, w_eff)
+        }
+        _ => {
+            let w_eff = if mode == ConvMode::Convolution { flip::<f32>(&w, geo.kh, geo.kw)? } else { w };
+            (forward::<f32>(geo, &x, &w_eff, b.as_ref())?, w_eff)
+        }
+    };
+    let need = [x_t.requires_grad(), w_t.requires_grad(), b_t.is_some_and(|b| b.requires_grad())];
+    let mut inputs = vec![x_t, w_t];
+    inputs.extend(b_t);
+    let (geo, has_bias) = (*geo, b_t.is_some());
+    Ok(record(Data::Cuda(y), OP, &inputs, move |g| {
+        let dy = grad_on(g, &gpu)?;
+        let (dx, dw, db) = match dtype {
+            DType::F64 => backward::<f64>(&geo, mode, &x, &w_eff, &dy, need)?,
+            _ => backward::<f32>(&geo, mode, &x, &w_eff, &dy, need)?,
+        };
+        let wrap = |d: Option<CudaData>| d.map(|d| Tensor::from_data(Data::Cuda(d)));
+        let mut grads = vec![wrap(dx), wrap(dw)];
+        if has_bias {
+            grads.push(wrap(db));
+        }
+        Ok(grads)
+    }))
+}

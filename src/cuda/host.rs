@@ -1,0 +1,156 @@
+//! Host-side helpers shared by the model ops' CUDA paths (`conv`, `pool`, `optim`): the strided
+//! GEMM launch with `alpha`/`beta` (accumulation), fresh typed blocks, and getting tensors' device
+//! data with the device checks that every op repeats.
+
+use std::sync::Arc;
+
+use cudarc::driver::{CudaView, CudaViewMut, LaunchConfig, PushKernelArg};
+
+use super::alloc::DevElem;
+use super::context::{Block, Gpu, dev_err};
+use super::storage::CudaData;
+use crate::error::{Error, Result};
+use crate::tensor::{DType, Data, Tensor};
+
+/// The float element types of the kernels, with the host's rounding of an f64 scalar to them
+/// (`v as f32`, as the CPU's `Element::from_f64`).
+pub(crate) trait FloatElem: DevElem {
+    fn of(v: f64) -> Self;
+}
+impl FloatElem for f32 {
+    fn of(v: f64) -> f32 {
+        v as f32
+    }
+}
+impl FloatElem for f64 {
+    fn of(v: f64) -> f64 {
+        v
+    }
+}
+
+/// The error for an internal inconsistency (a fresh block of the wrong type, a shared block).
+pub(crate) fn internal(op: &'static str, what: &str) -> Error {
+    Error::Device { op, msg: format!("internal: {what}") }
+}
+
+/// The device data of `t`, or a device error naming `op` (an operand on the CPU while another is
+/// on a GPU, or two GPUs).
+pub(crate) fn cuda_input(op: &'static str, t: &Tensor, gpu: Option<&Arc<Gpu>>) -> Result<CudaData> {
+    match t.data() {
+        Data::Cuda(c) => {
+            if let Some(g) = gpu
+                && g.ordinal() != c.ordinal()
+            {
+                return Err(Error::Device {
+                    op,
+                    msg: format!("operands on cuda:{} and cuda:{}", g.ordinal(), c.ordinal()),
+                });
+            }
+            Ok(c)
+        }
+        other => Err(Error::Device {
+            op,
+            msg: format!(
+                "operands on different devices: an operand of shape {:?} is on the CPU while another is on a GPU",
+                other.shape()
+            ),
+        }),
+    }
+}
+
+/// An upstream gradient as contiguous device data on `gpu` (copied there if it arrived on the CPU).
+pub(crate) fn grad_on(g: &Tensor, gpu: &Arc<Gpu>) -> Result<CudaData> {
+    let c = match g.data() {
+        Data::Cuda(c) => c,
+        other => CudaData::from_host(&other, gpu)?,
+    };
+    super::ops::contiguous(&c)
+}
+
+/// A fresh, uninitialised block of `len` elements of `T` (contents undefined: the kernel writes
+/// every element it is asked to).
+pub(crate) fn fresh<T: DevElem>(gpu: &Arc<Gpu>, len: usize) -> Result<Block> {
+    gpu.alloc::<T>(len)
+}
+
+/// The typed mutable slice of a block that nobody else holds yet.
+pub(crate) fn block_mut<'a, T: DevElem>(
+    op: &'static str,
+    b: &'a mut Block,
+) -> Result<&'a mut cudarc::driver::CudaSlice<T>> {
+    b.slice_mut::<T>().ok_or_else(|| internal(op, "fresh block of the wrong type"))
+}
+
+/// The float dtype of `c` as `f32`/`f64`, or an unsupported-dtype error naming `op`.
+pub(crate) fn float_dtype(op: &'static str, c: &CudaData) -> Result<DType> {
+    match c.dtype() {
+        d @ (DType::F32 | DType::F64) => Ok(d),
+        other => Err(Error::UnsupportedDType {
+            op,
+            dtype: other,
+            shape: c.shape().to_vec(),
+            expected: "f32 or f64",
+        }),
+    }
+}
+
+/// One call of the batched strided GEMM of `kernels/matmul.cu`:
+/// `C[b, i, j] = alpha * sum_k A[b, i, k] B[b, k, j] + beta * C[b, i, j]` for `b < batch`,
+/// `i < m`, `j < n`, `k < k`; each operand addressed by (batch, row, column) element strides from
+/// the start of its view.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Gemm {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub batch: usize,
+    /// (batch, row, column) strides of A (M x K).
+    pub sa: [usize; 3],
+    /// (batch, row, column) strides of B (K x N).
+    pub sb: [usize; 3],
+    /// (batch, row, column) strides of C (M x N).
+    pub sc: [usize; 3],
+    pub alpha: f64,
+    /// 0 overwrites C (never reads it); 1 accumulates into it.
+    pub beta: f64,
+}
+
+/// Launches `matmul_fwd_<T>` for `g` (nothing when the result is empty).
+pub(crate) fn gemm<T: DevElem>(
+    op: &'static str,
+    gpu: &Arc<Gpu>,
+    a: &CudaView<'_, T>,
+    b: &CudaView<'_, T>,
+    c: &mut CudaViewMut<'_, T>,
+    g: &Gemm,
+) -> Result<()> {
+    if g.m == 0 || g.n == 0 || g.batch == 0 {
+        return Ok(());
+    }
+    if g.batch > 65_535 || g.m.div_ceil(128) > 65_535 {
+        return Err(Error::invalid(
+            op,
+            format!("GEMM of {} x {} in {} batches exceeds the CUDA grid", g.m, g.n, g.batch),
+        ));
+    }
+    let f = gpu.function("matmul", &format!("matmul_fwd_{}", T::NAME))?;
+    let (m, n, k, nb) = (g.m as i64, g.n as i64, g.k as i64, g.batch as i64);
+    let sa = g.sa.map(|s| s as i64);
+    let sb = g.sb.map(|s| s as i64);
+    let sc = g.sc.map(|s| s as i64);
+    let mut l = gpu.stream().launch_builder(&f);
+    l.arg(a).arg(b).arg(c).arg(&m).arg(&n).arg(&k).arg(&nb);
+    l.arg(&sa[0]).arg(&sa[1]).arg(&sa[2]).arg(&sb[0]).arg(&sb[1]).arg(&sb[2]);
+    l.arg(&sc[0]).arg(&sc[1]).arg(&sc[2]).arg(&g.alpha).arg(&g.beta);
+    let cfg = LaunchConfig {
+        grid_dim: (g.n.div_ceil(128) as u32, g.m.div_ceil(128) as u32, g.batch as u32),
+        block_dim: (256, 1, 1),
+        shared_mem_bytes: 0,
+    };
+    // SAFETY: matches `matmul_fwd_<dt>(const T* A, const T* B, T* C, i64 M, i64 N, i64 K,
+    // i64 batch, i64 sa_b, i64 sa_m, i64 sa_k, i64 sb_b, i64 sb_k, i64 sb_n, i64 sc_b, i64 sc_m,
+    // i64 sc_n, double alpha, double beta)`, block 256, grid (ceil(N/128), ceil(M/128), batch),
+    // static shared memory only. The callers choose views and strides whose every index for
+    // b < batch, i < M, j < N, kk < K lies inside the view (checked by each caller's comments).
+    unsafe { l.launch(cfg) }.map(|_| ()).map_err(dev_err(op))
+}
