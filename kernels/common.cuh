@@ -70,5 +70,40 @@ template <typename T> __device__ __forceinline__ T gg_neg_inf();
 template <> __device__ __forceinline__ float gg_neg_inf<float>() { return -__int_as_float(0x7f800000); }
 template <> __device__ __forceinline__ double gg_neg_inf<double>() { return -__longlong_as_double(0x7ff0000000000000LL); }
 
+// Block-wide reductions for blocks of exactly GG_RED_THREADS threads: a fixed tree (pairs at
+// distance 128, 64, ..., 1), so the result depends only on the 256 inputs, never on timing. Every
+// thread of the block must call them; they return the result to every thread.
+#define GG_RED_THREADS 256
+
+template <typename T> __device__ T gg_block_sum(T v) {
+  __shared__ T sh[GG_RED_THREADS];
+  sh[threadIdx.x] = v;
+  __syncthreads();
+  for (int s = GG_RED_THREADS / 2; s > 0; s >>= 1) {
+    if ((int)threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
+    __syncthreads();
+  }
+  T r = sh[0];
+  __syncthreads(); // sh is reused by the next call
+  return r;
+}
+
+// The maximum, NaN-propagating (a NaN anywhere makes the result NaN, as torch.max).
+template <typename T> __device__ T gg_block_max(T v) {
+  __shared__ T sh[GG_RED_THREADS];
+  sh[threadIdx.x] = v;
+  __syncthreads();
+  for (int s = GG_RED_THREADS / 2; s > 0; s >>= 1) {
+    if ((int)threadIdx.x < s) {
+      T a = sh[threadIdx.x], b = sh[threadIdx.x + s];
+      sh[threadIdx.x] = (a > b || a != a) ? a : b;
+    }
+    __syncthreads();
+  }
+  T r = sh[0];
+  __syncthreads();
+  return r;
+}
+
 // Instantiate `extern "C"` wrappers: GG_F32_F64(X) expands X(float, f32) X(double, f64).
 #define GG_F32_F64(X) X(float, f32) X(double, f64)

@@ -77,23 +77,7 @@ struct Conv2dGeom {
   i64 dh, dw;
 };
 
-#define GG_RED_THREADS 256
-
-// Sum of one value per thread over a block of exactly GG_RED_THREADS threads: a fixed tree
-// (pairs at distance 128, 64, ..., 1), so the result depends only on the 256 inputs. Every thread
-// of the block must call it; it returns the sum to every thread.
-template <typename T> __device__ T gg_block_sum(T v) {
-  __shared__ T sh[GG_RED_THREADS];
-  sh[threadIdx.x] = v;
-  __syncthreads();
-  for (int s = GG_RED_THREADS / 2; s > 0; s >>= 1) {
-    if ((int)threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
-    __syncthreads();
-  }
-  T r = sh[0];
-  __syncthreads(); // sh is reused by the next call
-  return r;
-}
+// gg_block_sum (a fixed-tree block sum over exactly GG_RED_THREADS = 256 threads) is in common.cuh.
 
 // cols[r, n, q] = x[n0 + n, group*C/G + c, i*s0 - p0 + a*d0, j*s1 - p1 + b*d1]   (0 outside x)
 template <typename T>

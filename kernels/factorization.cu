@@ -40,21 +40,7 @@
 //       fixed tree over the 256 partial sums; dmu[0] = the total. (Deterministic; the CPU adds
 //       sequentially, so the last bits may differ from it.)
 
-#define GG_RED_THREADS 256
-
-// Block sum with a fixed tree, for a block of exactly GG_RED_THREADS threads (as in conv2d.cu).
-template <typename T> __device__ T gg_block_sum(T v) {
-  __shared__ T sh[GG_RED_THREADS];
-  sh[threadIdx.x] = v;
-  __syncthreads();
-  for (int s = GG_RED_THREADS / 2; s > 0; s >>= 1) {
-    if ((int)threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
-    __syncthreads();
-  }
-  T r = sh[0];
-  __syncthreads();
-  return r;
-}
+// gg_block_sum (a fixed-tree block sum over exactly GG_RED_THREADS = 256 threads) is in common.cuh.
 
 template <typename T>
 __device__ void fwd(i64 npairs, i64 k, i64 nu, i64 ni, const i64 *user, const i64 *item, const T *p,

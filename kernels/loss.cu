@@ -16,44 +16,28 @@
 // `cross_entropy_bwd_<dt>(const T* x, const i64* t, const T* w, const T* lse, const T* g,
 //                         i64 g_stride, double scale, T* dx, i64 n, i64 c, double eps, double w_sum)`
 //     s_n = scale * g[n * g_stride]  (g_stride 0: one upstream value for every row).
-// Launch: one block of 256 threads per row (rows grid-strided), shared memory 256 * sizeof(T).
+// Launch: one block of exactly 256 threads per row (rows grid-strided; static shared memory).
 #include "common.cuh"
 
-#define GG_LBLOCK 256
+#define GG_LBLOCK GG_RED_THREADS
 
-template <typename T, bool MAX> __device__ T loss_block_reduce(T v, T *part) {
-  part[threadIdx.x] = v;
-  __syncthreads();
-  for (int s = GG_LBLOCK / 2; s > 0; s >>= 1) {
-    if (threadIdx.x < s) {
-      T a = part[threadIdx.x], b = part[threadIdx.x + s];
-      part[threadIdx.x] = MAX ? (a > b || a != a ? a : b) : a + b;
-    }
-    __syncthreads();
-  }
-  T r = part[0];
-  __syncthreads();
-  return r;
-}
 
 template <typename T>
 __device__ void ce_fwd(const T *x, const i64 *t, const T *w, T *lse, T *loss, i64 n, i64 c, double eps) {
-  extern __shared__ unsigned char gg_smem[];
-  T *part = (T *)gg_smem;
   for (i64 r = blockIdx.x; r < n; r += gridDim.x) {
     const T *xr = x + r * c;
     T m = gg_neg_inf<T>();
     for (i64 j = threadIdx.x; j < c; j += GG_LBLOCK) m = (xr[j] > m || xr[j] != xr[j]) ? xr[j] : m;
-    m = loss_block_reduce<T, true>(m, part);
+    m = gg_block_max<T>(m);
     if (m == gg_neg_inf<T>()) m = T(0);
     T s = T(0);
     for (i64 j = threadIdx.x; j < c; j += GG_LBLOCK) s += gg_exp<T>(xr[j] - m);
-    s = loss_block_reduce<T, false>(s, part);
+    s = gg_block_sum<T>(s);
     T l = m + gg_log<T>(s);
     T smooth = T(0);
     if (eps != 0.0) {
       for (i64 j = threadIdx.x; j < c; j += GG_LBLOCK) smooth += w[j] * (l - xr[j]);
-      smooth = loss_block_reduce<T, false>(smooth, part);
+      smooth = gg_block_sum<T>(smooth);
     }
     if (threadIdx.x == 0) {
       lse[r] = l;

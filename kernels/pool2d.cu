@@ -46,21 +46,7 @@ struct Pool2dGeom {
   i64 planes, h, w, oh, ow, kh, kw, sh, sw, ph, pw;
 };
 
-#define GG_RED_THREADS 256
-
-// Block sum with a fixed tree, for a block of exactly GG_RED_THREADS threads (as in conv2d.cu).
-template <typename T> __device__ T gg_block_sum(T v) {
-  __shared__ T sh[GG_RED_THREADS];
-  sh[threadIdx.x] = v;
-  __syncthreads();
-  for (int s = GG_RED_THREADS / 2; s > 0; s >>= 1) {
-    if ((int)threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
-    __syncthreads();
-  }
-  T r = sh[0];
-  __syncthreads();
-  return r;
-}
+// gg_block_sum (a fixed-tree block sum over exactly GG_RED_THREADS = 256 threads) is in common.cuh.
 
 __device__ __forceinline__ i64 gg_max64(i64 a, i64 b) { return a > b ? a : b; }
 __device__ __forceinline__ i64 gg_min64(i64 a, i64 b) { return a < b ? a : b; }

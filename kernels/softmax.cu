@@ -10,32 +10,15 @@
 //
 // `softmax_fwd_<dt>(const T* x, T* y, i64 outer, i64 c, i64 inner)` (and log_softmax_fwd)
 // `softmax_bwd_<dt>(const T* g, const T* y, T* dx, i64 outer, i64 c, i64 inner)` (and log_)
-// Launch: one block of 256 threads per row (rows grid-strided), shared memory 256 * sizeof(T).
+// Launch: one block of exactly 256 threads per row (rows grid-strided; static shared memory).
 // Every row reduction is a fixed tree over 256 partials: deterministic.
 #include "common.cuh"
 
-#define GG_SBLOCK 256
+#define GG_SBLOCK GG_RED_THREADS
 
-// Block-wide reduction of one value per thread by a fixed tree; returns the result to all threads.
-template <typename T, bool MAX> __device__ T block_reduce(T v, T *part) {
-  part[threadIdx.x] = v;
-  __syncthreads();
-  for (int s = GG_SBLOCK / 2; s > 0; s >>= 1) {
-    if (threadIdx.x < s) {
-      T a = part[threadIdx.x], b = part[threadIdx.x + s];
-      part[threadIdx.x] = MAX ? (a > b || a != a ? a : b) : a + b;
-    }
-    __syncthreads();
-  }
-  T r = part[0];
-  __syncthreads();
-  return r;
-}
 
 template <typename T, bool LOG>
 __device__ void softmax_rows(const T *x, T *y, i64 outer, i64 c, i64 inner) {
-  extern __shared__ unsigned char gg_smem[];
-  T *part = (T *)gg_smem;
   for (i64 row = blockIdx.x; row < outer * inner; row += gridDim.x) {
     i64 o = row / inner, i = row % inner;
     const T *xr = x + o * c * inner + i;
@@ -45,11 +28,11 @@ __device__ void softmax_rows(const T *x, T *y, i64 outer, i64 c, i64 inner) {
       T v = xr[j * inner];
       m = (v > m || v != v) ? v : m;
     }
-    m = block_reduce<T, true>(m, part);
+    m = gg_block_max<T>(m);
     if (m == gg_neg_inf<T>()) m = T(0);  // a row of -inf: avoid (-inf) - (-inf)
     T s = T(0);
     for (i64 j = threadIdx.x; j < c; j += GG_SBLOCK) s += gg_exp<T>(xr[j * inner] - m);
-    s = block_reduce<T, false>(s, part);
+    s = gg_block_sum<T>(s);
     T lse = gg_log<T>(s);
     for (i64 j = threadIdx.x; j < c; j += GG_SBLOCK) {
       T z = xr[j * inner] - m;
@@ -60,8 +43,6 @@ __device__ void softmax_rows(const T *x, T *y, i64 outer, i64 c, i64 inner) {
 
 template <typename T, bool LOG>
 __device__ void softmax_bwd_rows(const T *g, const T *y, T *dx, i64 outer, i64 c, i64 inner) {
-  extern __shared__ unsigned char gg_smem[];
-  T *part = (T *)gg_smem;
   for (i64 row = blockIdx.x; row < outer * inner; row += gridDim.x) {
     i64 base = (row / inner) * c * inner + row % inner;
     T s = T(0);
@@ -69,7 +50,7 @@ __device__ void softmax_bwd_rows(const T *g, const T *y, T *dx, i64 outer, i64 c
       i64 p = base + j * inner;
       s += LOG ? g[p] : g[p] * y[p];
     }
-    s = block_reduce<T, false>(s, part);
+    s = gg_block_sum<T>(s);
     for (i64 j = threadIdx.x; j < c; j += GG_SBLOCK) {
       i64 p = base + j * inner;
       dx[p] = LOG ? g[p] - gg_exp<T>(y[p]) * s : y[p] * (g[p] - s);
