@@ -123,3 +123,30 @@ fn moving_a_module_to_a_missing_gpu_is_an_error_and_leaves_it_on_the_cpu() {
         assert_eq!(&p.to_f64_vec(), b);
     }
 }
+
+#[test]
+fn embedding_and_mf_on_a_gpu_reject_bad_ids_and_the_sparse_gradient() {
+    if let Some(why) = selftest::skip_reason() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    use glassgrad::Error;
+    let dev = Device::Cuda(0);
+    let w = Tensor::from_vec(vec![1.0f32; 12], &[4, 3]).unwrap().to(&dev).unwrap();
+    let bad = Tensor::from_vec(vec![0i64, 4, 1], &[3]).unwrap().to(&dev).unwrap();
+    let e = Tensor::embedding(&bad, &w, None).unwrap_err();
+    assert!(matches!(e, Error::Index { index: 4, .. }), "{e}");
+    let ok = Tensor::from_vec(vec![0i64, 3, 1], &[3]).unwrap();
+    let e = Tensor::embedding_sparse_grad(&ok, &w, None).unwrap_err();
+    assert!(matches!(e, Error::Device { .. }), "{e}");
+    let y = Tensor::embedding(&ok, &w, None).unwrap();
+    assert_eq!(y.device(), dev);
+    assert_eq!(y.shape(), vec![3, 3]);
+
+    let f = |s: &[usize]| Tensor::zeros(s, glassgrad::DType::F32).unwrap().to(&dev).unwrap();
+    let (p, q, bu, bi, mu) = (f(&[2, 3]), f(&[3, 3]), f(&[2]), f(&[3]), f(&[]));
+    let u = Tensor::from_vec(vec![0i64, 2], &[2]).unwrap();
+    let i = Tensor::from_vec(vec![0i64, 1], &[2]).unwrap();
+    let e = Tensor::mf_predict(&u, &i, &p, &q, &bu, &bi, &mu).unwrap_err();
+    assert!(matches!(e, Error::Index { index: 2, .. }), "{e}");
+}

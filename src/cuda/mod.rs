@@ -22,11 +22,14 @@
 //! | `conv2d`, `conv1d` (stride, padding, dilation, groups, bias, both `ConvMode`s), fwd + bwd | `conv2d.cu` + the GEMM of `matmul.cu` (with `beta = 1` to accumulate the weight gradient) | `conv.rs`, `host.rs` |
 //! | `max_pool2d`, `avg_pool2d`, `adaptive_avg_pool2d_1x1`, fwd + bwd | `pool2d.cu` | `pool.rs` |
 //! | `Sgd`, `Adam`, `AdamW` steps (state on the device, copy-on-write kept) | `optim.cu` | `optim.rs` |
+//! | `embedding` (dense gradient, `padding_idx`), fwd + bwd (CSR built on the host, no atomics) | `embedding.cu` | `embedding.rs` |
+//! | `mf_predict`, fwd + bwd (row gradients over host-built CSRs, `dmu` a fixed tree) | `factorization.cu` | `factorization.rs` |
 //! | `linear` | a composite of `matmul` and `add` | `ops/linear.rs` |
 //!
 //! `Module::to_device` moves a model's parameters in place, so the document's CNN trains on a GPU.
-//! Not wired yet (their kernels exist and are checked by `kernels/emulate/`): `embedding`, the
-//! fused `rnn_tanh`/`lstm`/`gru`, MF prediction, the sparse optimizers. Any op without a CUDA path
+//! Not wired yet (their kernels exist and are checked by `kernels/emulate/`): the fused
+//! `rnn_tanh`/`lstm`/`gru`, the sparse optimizers; with no kernel at all: `embedding_sparse_grad`
+//! (row-sparse gradient) and the fused MF SGD (`mf_sgd_epoch`, host tables only). Any op without a CUDA path
 //! given a CUDA tensor returns [`crate::error::Error::Device`] naming it; nothing falls back to the
 //! CPU silently.
 //!
@@ -52,6 +55,10 @@ mod compile;
 mod context;
 #[cfg(feature = "cuda")]
 pub(crate) mod conv;
+#[cfg(feature = "cuda")]
+pub(crate) mod embedding;
+#[cfg(feature = "cuda")]
+pub(crate) mod factorization;
 #[cfg(feature = "cuda")]
 mod host;
 #[cfg(feature = "cuda")]

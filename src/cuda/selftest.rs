@@ -144,6 +144,23 @@ fn checks() -> Vec<(&'static str, Vec<Vec<usize>>, bool, OpFn)> {
             x[0].avg_pool2d(&Pool2dParams::new([3, 2]).with_stride([2, 1]).with_padding([1, 1]), false)
         }),
         ("adaptive_avg_pool2d_1x1", vec![vec![2, 3, 17, 19]], false, |x| x[0].adaptive_avg_pool2d_1x1()),
+        // Ids repeated (3 three times, 6 twice) and padding_idx -1 (= 6: its row gets no gradient).
+        ("embedding_repeat_padding", vec![vec![7, 5]], false, |x| {
+            let ids = Tensor::from_vec(vec![3i64, 1, 3, 6, 0, 3, 6, 2], &[2, 4])?.to(&x[0].device())?;
+            Tensor::embedding(&ids, &x[0], Some(-1))
+        }),
+        // Ids left on the CPU with a weight on the device; row 4 untouched, 2 repeated.
+        ("embedding_host_ids", vec![vec![5, 3]], false, |x| {
+            let ids = Tensor::from_vec(vec![2i64, 0, 2, 1, 3, 2], &[6])?;
+            Tensor::embedding(&ids, &x[0], None)
+        }),
+        // Users 0 and 2 repeated, user 3 untouched; item 1 repeated, item 4 untouched.
+        ("mf_predict", vec![vec![4, 3], vec![5, 3], vec![4], vec![5], vec![]], false, |x| {
+            let dev = x[0].device();
+            let u = Tensor::from_vec(vec![0i64, 2, 2, 1, 0, 2, 1], &[7])?.to(&dev)?;
+            let i = Tensor::from_vec(vec![1i64, 1, 3, 0, 2, 1, 1], &[7])?.to(&dev)?;
+            Tensor::mf_predict(&u, &i, &x[0], &x[1], &x[2], &x[3], &x[4])
+        }),
         ("linear_bias", vec![vec![5, 7], vec![3, 7], vec![3]], false, |x| x[0].linear(&x[1], Some(&x[2]))),
         ("linear_3d_no_bias", vec![vec![2, 4, 7], vec![3, 7]], false, |x| x[0].linear(&x[1], None)),
         ("mlp_step", vec![vec![8, 5], vec![16, 5], vec![16], vec![3, 16]], false, |x| {

@@ -16,6 +16,11 @@
 //! (stably, so each id's positions stay in order), then sums each id's rows in that order (rayon
 //! over distinct ids): the result does not depend on the thread count.
 //!
+//! **On a GPU** (feature `cuda`, weight on the device): `kernels/embedding.cu` through
+//! `cuda::embedding`, the same order of additions (a CSR of the ids built on the host), so the
+//! gradient is bit-identical to the CPU's. The ids may be on the CPU or on the weight's GPU; they
+//! are validated on the host. The row-sparse gradient below stays CPU-only (a device error).
+//!
 //! **Row-sparse gradient.** [`Tensor::embedding_sparse_grad`] computes the same gradient but keeps
 //! only the touched rows, a [`SparseGrad`] `{ rows (sorted, unique), values (len, D) }`, stored
 //! beside the weight and read with [`Tensor::sparse_grad`]; the dense `weight.grad()` is left
@@ -189,7 +194,9 @@ fn embedding_op(indices: &Tensor, weight: &Tensor, padding_idx: Option<i64>, spa
         ));
     }
     let (v, d) = (ws[0], ws[1]);
-    let ids = match indices.data() {
+    // Ids on a GPU are copied to the host: they are validated there (and the CUDA backward builds
+    // its CSR from them).
+    let ids = match indices.data().to_host()? {
         Data::I64(a) => a.iter().copied().collect::<Vec<i64>>(),
         other => {
             return Err(Error::UnsupportedDType {
@@ -225,6 +232,22 @@ fn embedding_op(indices: &Tensor, weight: &Tensor, padding_idx: Option<i64>, spa
     };
     let mut out_shape = is.clone();
     out_shape.push(d);
+    #[cfg(feature = "cuda")]
+    match (indices.data(), weight.data()) {
+        (_, Data::Cuda(_)) if sparse => {
+            return Err(Error::Device {
+                op: OP,
+                msg: "the row-sparse gradient (embedding_sparse_grad) has no CUDA path: SparseGrad and \
+                      the sparse optimizers are CPU-only; use embedding (dense gradient) on a GPU"
+                    .into(),
+            });
+        }
+        (_, Data::Cuda(_)) => {
+            return crate::cuda::embedding::embedding(indices, weight, ids, pad, &out_shape);
+        }
+        (i @ Data::Cuda(_), w) => return Err(crate::ops::device_mismatch(OP, &i, &w)),
+        _ => {}
+    }
     match weight.data().contiguous() {
         Data::F32(w) => {
             forward::<f32>(w.as_slice().unwrap_or(&[]), ids, pad, v, d, &out_shape, weight, indices, sparse)

@@ -22,6 +22,12 @@
 //! distinct ids), so the result does not depend on the thread count; $\bar\mu$ is one sequential
 //! sum.
 //!
+//! **On a GPU** (feature `cuda`, factors on the device): `kernels/factorization.cu` through
+//! `cuda::factorization`, forward and backward, with the CPU's order of additions for the rows
+//! (a CSR of the ids built on the host); $\bar\mu$ is a fixed-tree sum there. The ids may be on
+//! the CPU or on the factors' GPU; they are validated on the host. [`mf_sgd_epoch`] works on host
+//! tables and has no GPU path.
+//!
 //! **Fused SGD** ([`mf_sgd_epoch`]). Training with squared error and L2 regularisation, one
 //! rating at a time (Funk's SGD, as scikit-surprise's `SVD`): with $e = r - \hat r$,
 //!
@@ -94,6 +100,16 @@ impl Tensor {
             });
         }
         let inputs = [user, item, user_factors, item_factors, user_bias, item_bias, global_bias];
+        #[cfg(feature = "cuda")]
+        {
+            let on_gpu = |t: &Tensor| matches!(t.data(), Data::Cuda(_));
+            if tensors.iter().any(|t| on_gpu(t)) {
+                return crate::cuda::factorization::mf_predict(&users, &items, nu, ni, k, &inputs);
+            }
+            if let Some(t) = [user, item].into_iter().find(|t| on_gpu(t)) {
+                return Err(crate::ops::device_mismatch(OP, &t.data(), &user_factors.data()));
+            }
+        }
         match dt {
             crate::tensor::DType::F32 => forward::<f32>(users, items, nu, ni, k, &inputs),
             crate::tensor::DType::F64 => forward::<f64>(users, items, nu, ni, k, &inputs),
@@ -106,7 +122,9 @@ fn ids_of(t: &Tensor, name: &str) -> Result<Vec<usize>> {
     if t.dims() != 1 {
         return Err(Error::shape(OP, &t.shape(), format!("{name} must be a (N) vector of i64 ids")));
     }
-    match t.data() {
+    // Ids on a GPU are copied to the host: they are validated there (and the CUDA backward builds
+    // its CSR from them).
+    match t.data().to_host()? {
         Data::I64(a) => {
             let mut out = Vec::with_capacity(a.len());
             for &v in a.iter() {

@@ -1,0 +1,224 @@
+//! `embedding` on a GPU (`kernels/embedding.cu`): the row gather forward and the deterministic
+//! scatter-add backward (dense gradient). The formulas are in [`crate::ops::embedding`] and in the
+//! kernel file's header.
+//!
+//! * forward: one thread per output element copies `W[ids[p], c]`;
+//! * backward: the host builds a CSR of the ids ([`Csr::of`]: `padding_idx` left out, distinct ids
+//!   ascending, each id's positions ascending — the CPU op's order), uploads it, and one thread per
+//!   (touched row, column) sums the upstream rows in that order: bit-identical to the CPU's sums.
+//!
+//! The ids are validated on the host before any launch (an out-of-range id is an
+//! [`Error::Index`], as on the CPU); the kernels' `err` flag is checked after each launch as a
+//! second line of defence. The ids may live on the CPU or on the weight's GPU (they are copied to
+//! the host either way, for the checks and the CSR). The row-sparse gradient
+//! ([`Tensor::embedding_sparse_grad`]) has no CUDA path: [`SparseGrad`](crate::ops::embedding::SparseGrad)
+//! and the sparse optimizers are CPU-only.
+
+use std::sync::Arc;
+
+use cudarc::driver::PushKernelArg;
+
+use super::alloc::DevElem;
+use super::context::{Block, Gpu, dev_err, elementwise_cfg};
+use super::host::{block_mut, cuda_input, float_dtype, fresh, grad_on, internal};
+use super::ops::contiguous;
+use super::storage::CudaData;
+use crate::autograd::record;
+use crate::error::{Error, Result};
+use crate::tensor::{DType, Data, Tensor};
+
+const OP: &str = "embedding";
+
+/// The compressed-sparse-row grouping of positions by id that the backward kernels of
+/// `embedding.cu` and `factorization.cu` read: `rows[k]` the k-th distinct id (ascending),
+/// `pos[row_ptr[k]..row_ptr[k + 1]]` its positions (ascending).
+#[derive(Debug, Clone)]
+pub(crate) struct Csr {
+    pub rows: Vec<i64>,
+    pub row_ptr: Vec<i64>,
+    pub pos: Vec<i64>,
+}
+
+impl Csr {
+    /// The CSR of `ids`, leaving out the positions whose id is `skip`.
+    pub(crate) fn of(ids: &[i64], skip: Option<i64>) -> Csr {
+        let mut order: Vec<usize> = (0..ids.len()).filter(|&p| Some(ids[p]) != skip).collect();
+        order.sort_by_key(|&p| ids[p]); // stable: the positions of one id stay ascending
+        let (mut rows, mut row_ptr) = (Vec::new(), Vec::new());
+        for (q, &p) in order.iter().enumerate() {
+            if rows.last() != Some(&ids[p]) {
+                rows.push(ids[p]);
+                row_ptr.push(q as i64);
+            }
+        }
+        row_ptr.push(order.len() as i64);
+        Csr { rows, row_ptr, pos: order.into_iter().map(|p| p as i64).collect() }
+    }
+}
+
+/// An i64 vector uploaded to `gpu`.
+pub(crate) fn upload_i64(gpu: &Arc<Gpu>, v: Vec<i64>) -> Result<CudaData> {
+    CudaData::from_host(&Data::I64(ndarray::ArcArray::from_vec(v).into_dyn()), gpu)
+}
+
+/// A one-element i64 error flag set to `i64::MAX` (the kernels lower it with `atomicMin`).
+pub(crate) fn err_flag(op: &'static str, gpu: &Arc<Gpu>) -> Result<Block> {
+    let mut b = fresh::<i64>(gpu, 1)?;
+    let s = block_mut::<i64>(op, &mut b)?;
+    gpu.stream().memcpy_htod([i64::MAX].as_slice(), &mut s.slice_mut(0..1)).map_err(dev_err(op))?;
+    Ok(b)
+}
+
+/// The value of an error flag after the launches (waits for them): `None` when untouched.
+pub(crate) fn read_flag(op: &'static str, gpu: &Arc<Gpu>, b: &Block) -> Result<Option<i64>> {
+    let s = b.slice::<i64>().ok_or_else(|| internal(op, "error flag of the wrong type"))?;
+    let v = gpu.stream().clone_dtoh(&s.slice(0..1)).map_err(dev_err(op))?;
+    Ok(v.first().copied().filter(|&e| e != i64::MAX))
+}
+
+/// The i64 ids of `t` on `gpu`, contiguous (uploaded when they are on the CPU as `host`).
+pub(crate) fn ids_on(op: &'static str, t: &Tensor, host: &[i64], gpu: &Arc<Gpu>) -> Result<CudaData> {
+    match t.data() {
+        Data::Cuda(_) => contiguous(&cuda_input(op, t, Some(gpu))?),
+        _ => upload_i64(gpu, host.to_vec()),
+    }
+}
+
+/// `embedding_fwd_<t>`: y (P, D) from the (validated) ids.
+fn forward_kernel<T: DevElem>(
+    ids: &CudaData,
+    w: &CudaData,
+    npos: usize,
+    v: usize,
+    d: usize,
+) -> Result<Block> {
+    let gpu = w.gpu().clone();
+    let n = npos * d;
+    let mut y_block = fresh::<T>(&gpu, n)?;
+    if n == 0 {
+        return Ok(y_block);
+    }
+    let flag = err_flag(OP, &gpu)?;
+    {
+        let f = gpu.function("embedding", &format!("embedding_fwd_{}", T::NAME))?;
+        let (is, ws) = (ids.slice::<i64>(OP)?, w.slice::<T>(OP)?);
+        let y = block_mut::<T>(OP, &mut y_block)?;
+        let es = flag.slice::<i64>().ok_or_else(|| internal(OP, "error flag of the wrong type"))?;
+        let (npos_, d_, v_) = (npos as i64, d as i64, v as i64);
+        let mut l = gpu.stream().launch_builder(&f);
+        l.arg(&npos_).arg(&d_).arg(&v_).arg(is).arg(ws).arg(y).arg(es);
+        // SAFETY: matches `embedding_fwd_<t>(i64 npos, i64 d, i64 v, const i64* ids, const T* w,
+        // T* y, i64* err)`; `ids` is contiguous at offset 0 with npos elements, `w` contiguous
+        // (V, D) at offset 0, `y` holds npos * D elements (one thread each, grid-stride), `err`
+        // one i64. Ids outside 0..V are never read through (the kernel writes 0 and flags them).
+        unsafe { l.launch(elementwise_cfg(n)) }.map_err(dev_err(OP))?;
+    }
+    if let Some(p) = read_flag(OP, &gpu, &flag)? {
+        return Err(Error::Index {
+            op: OP,
+            index: p,
+            size: v,
+            shape: vec![npos],
+            msg: format!("the kernel found the token id at position {p} outside the vocabulary"),
+        });
+    }
+    Ok(y_block)
+}
+
+/// `embedding_bwd_weight_<t>` in dense mode: the (V, D) gradient, zero in untouched rows.
+fn backward_kernel<T: DevElem>(csr: &Csr, dy: &CudaData, v: usize, d: usize, pad: i64) -> Result<CudaData> {
+    let op = "embedding_backward";
+    let gpu = dy.gpu().clone();
+    let mut block = fresh::<T>(&gpu, v * d)?;
+    {
+        let out = block_mut::<T>(op, &mut block)?;
+        gpu.stream().memset_zeros(out).map_err(dev_err(op))?;
+    }
+    let nrows = csr.rows.len();
+    if nrows * d == 0 {
+        return Ok(CudaData::new(block, dy.dtype(), &[v, d]));
+    }
+    let rows = upload_i64(&gpu, csr.rows.clone())?;
+    let row_ptr = upload_i64(&gpu, csr.row_ptr.clone())?;
+    let pos = upload_i64(&gpu, csr.pos.clone())?;
+    let flag = err_flag(op, &gpu)?;
+    {
+        let f = gpu.function("embedding", &format!("embedding_bwd_weight_{}", T::NAME))?;
+        let (rs, ps, qs) = (rows.slice::<i64>(op)?, row_ptr.slice::<i64>(op)?, pos.slice::<i64>(op)?);
+        let dys = dy.slice::<T>(op)?;
+        let out = block_mut::<T>(op, &mut block)?;
+        let es = flag.slice::<i64>().ok_or_else(|| internal(op, "error flag of the wrong type"))?;
+        let (nrows_, d_, v_) = (nrows as i64, d as i64, v as i64);
+        let dense: i32 = 1;
+        let mut l = gpu.stream().launch_builder(&f);
+        l.arg(&nrows_).arg(&d_).arg(&v_).arg(&pad).arg(rs).arg(ps).arg(qs).arg(dys).arg(out);
+        l.arg(&dense).arg(es);
+        // SAFETY: matches `embedding_bwd_weight_<t>(i64 nrows, i64 d, i64 v, i64 pad,
+        // const i64* rows, const i64* row_ptr, const i64* pos, const T* dy, T* out, int dense,
+        // i64* err)` (`dense` an i32, 1); `rows` holds nrows ids, `row_ptr` nrows + 1 offsets into
+        // `pos`, whose entries are positions < P; `dy` is contiguous (P, D) at offset 0; `out`
+        // holds V * D elements, zeroed above, and a rows[k] outside 0..V is skipped and flagged.
+        // One thread per (row, column), grid-stride.
+        unsafe { l.launch(elementwise_cfg(nrows * d)) }.map_err(dev_err(op))?;
+    }
+    if let Some(k) = read_flag(op, &gpu, &flag)? {
+        return Err(Error::Index {
+            op,
+            index: csr.rows.get(k as usize).copied().unwrap_or(k),
+            size: v,
+            shape: vec![v, d],
+            msg: "the kernel found a gradient row outside the table".into(),
+        });
+    }
+    Ok(CudaData::new(block, dy.dtype(), &[v, d]))
+}
+
+/// `embedding` of a weight on a GPU with a dense gradient. `ids` are the host copy of `indices`
+/// (already checked to lie in 0..V), `pad` the normalized `padding_idx`, `out_shape` =
+/// `indices.shape + [D]`.
+pub(crate) fn embedding(
+    indices: &Tensor,
+    weight: &Tensor,
+    ids: Vec<i64>,
+    pad: Option<i64>,
+    out_shape: &[usize],
+) -> Result<Tensor> {
+    let w = cuda_input(OP, weight, None)?;
+    let gpu = w.gpu().clone();
+    let dtype = float_dtype(OP, &w)?;
+    let w = contiguous(&w)?;
+    let (v, d) = (w.shape()[0], w.shape()[1]);
+    let dev_ids = ids_on(OP, indices, &ids, &gpu)?;
+    let npos = ids.len();
+    let y = match dtype {
+        DType::F64 => forward_kernel::<f64>(&dev_ids, &w, npos, v, d)?,
+        _ => forward_kernel::<f32>(&dev_ids, &w, npos, v, d)?,
+    };
+    let y = CudaData::new(y, dtype, out_shape);
+    Ok(record(Data::Cuda(y), OP, &[indices, weight], move |g| {
+        let dy = grad_on(g, &gpu)?;
+        let csr = Csr::of(&ids, pad);
+        let pad = pad.unwrap_or(-1);
+        let dw = match dtype {
+            DType::F64 => backward_kernel::<f64>(&csr, &dy, v, d, pad)?,
+            _ => backward_kernel::<f32>(&csr, &dy, v, d, pad)?,
+        };
+        Ok(vec![None, Some(Tensor::from_data(Data::Cuda(dw)))])
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Csr;
+
+    #[test]
+    fn csr_groups_positions_by_id_in_order_and_skips_padding() {
+        let c = Csr::of(&[3, 1, 3, 0, 1, 2, 3], Some(2));
+        assert_eq!(c.rows, vec![0, 1, 3]);
+        assert_eq!(c.row_ptr, vec![0, 1, 3, 6]);
+        assert_eq!(c.pos, vec![3, 1, 4, 0, 2, 6]);
+        let e = Csr::of(&[], None);
+        assert!(e.rows.is_empty() && e.pos.is_empty());
+        assert_eq!(e.row_ptr, vec![0]);
+    }
+}
