@@ -22,11 +22,12 @@
 //! | `conv2d`, `conv1d` (stride, padding, dilation, groups, bias, both `ConvMode`s), fwd + bwd | `conv2d.cu` + the GEMM of `matmul.cu` (with `beta = 1` to accumulate the weight gradient) | `conv.rs`, `host.rs` |
 //! | `max_pool2d`, `avg_pool2d`, `adaptive_avg_pool2d_1x1`, fwd + bwd | `pool2d.cu` | `pool.rs` |
 //! | `Sgd`, `Adam`, `AdamW` steps (state on the device, copy-on-write kept) | `optim.cu` | `optim.rs` |
+//! | `rnn_tanh`, `lstm`, `gru` (any number of layers, optional `h0`/`c0`, each bias optional), fwd + bwd through time | `rnn.cu`, `lstm.cu`, `gru.cu` (one pointwise launch per step) + the GEMM of `matmul.cu` (per-step recurrence, `beta = 1` to accumulate `dW_hh` and `dh`) + `sum` for the bias gradients | `recurrent.rs` |
 //! | `linear` | a composite of `matmul` and `add` | `ops/linear.rs` |
 //!
 //! `Module::to_device` moves a model's parameters in place, so the document's CNN trains on a GPU.
-//! Not wired yet (their kernels exist and are checked by `kernels/emulate/`): `embedding`, the
-//! fused `rnn_tanh`/`lstm`/`gru`, MF prediction, the sparse optimizers. Any op without a CUDA path
+//! Not wired yet (their kernels exist and are checked by `kernels/emulate/`): `embedding`, MF
+//! prediction, the sparse optimizers. Any op without a CUDA path
 //! given a CUDA tensor returns [`crate::error::Error::Device`] naming it; nothing falls back to the
 //! CPU silently.
 //!
@@ -60,6 +61,8 @@ pub mod ops;
 pub(crate) mod optim;
 #[cfg(feature = "cuda")]
 pub(crate) mod pool;
+#[cfg(feature = "cuda")]
+pub(crate) mod recurrent;
 #[cfg(feature = "cuda")]
 mod storage;
 
