@@ -24,12 +24,13 @@
 //! | `Sgd`, `Adam`, `AdamW` steps (state on the device, copy-on-write kept) | `optim.cu` | `optim.rs` |
 //! | `embedding` (dense gradient, `padding_idx`), fwd + bwd (CSR built on the host, no atomics) | `embedding.cu` | `embedding.rs` |
 //! | `mf_predict`, fwd + bwd (row gradients over host-built CSRs, `dmu` a fixed tree) | `factorization.cu` | `factorization.rs` |
+//! | `rnn_tanh`, `lstm`, `gru` (any number of layers, optional `h0`/`c0`, each bias optional), fwd + bwd through time | `rnn.cu`, `lstm.cu`, `gru.cu` (one pointwise launch per step) + the GEMM of `matmul.cu` (per-step recurrence, `beta = 1` to accumulate `dW_hh` and `dh`) + `sum` for the bias gradients | `recurrent.rs` |
 //! | `linear` | a composite of `matmul` and `add` | `ops/linear.rs` |
 //!
 //! `Module::to_device` moves a model's parameters in place, so the document's CNN trains on a GPU.
-//! Not wired yet (their kernels exist and are checked by `kernels/emulate/`): the fused
-//! `rnn_tanh`/`lstm`/`gru`, the sparse optimizers; with no kernel at all: `embedding_sparse_grad`
-//! (row-sparse gradient) and the fused MF SGD (`mf_sgd_epoch`, host tables only). Any op without a CUDA path
+//! Not wired yet: the sparse optimizers, `batch_norm`, the index/sort/join ops; with no kernel at
+//! all: `embedding_sparse_grad` (row-sparse gradient) and the fused MF SGD (`mf_sgd_epoch`, host
+//! tables only). Any op without a CUDA path
 //! given a CUDA tensor returns [`crate::error::Error::Device`] naming it; nothing falls back to the
 //! CPU silently.
 //!
@@ -67,6 +68,8 @@ pub mod ops;
 pub(crate) mod optim;
 #[cfg(feature = "cuda")]
 pub(crate) mod pool;
+#[cfg(feature = "cuda")]
+pub(crate) mod recurrent;
 #[cfg(feature = "cuda")]
 mod storage;
 

@@ -245,6 +245,16 @@ pub fn run(device: &Device, filter: Option<&str>) -> Vec<Outcome> {
             outcomes.push(outcome(format!("{name}/{}", dtype.name()), tol, result));
         }
     }
+    for (name, kind, l, states, bias) in recurrents() {
+        if filter.is_some_and(|s| !name.contains(s)) {
+            continue;
+        }
+        for dtype in [DType::F32, DType::F64] {
+            let tol = if dtype == DType::F32 { 1e-4 } else { 1e-10 };
+            let result = recurrent_check(kind, l, states, bias, dtype, device);
+            outcomes.push(outcome(format!("{name}/{}", dtype.name()), tol, result));
+        }
+    }
     for (name, make, dtypes) in cnn_trainings() {
         if filter.is_some_and(|s| !name.contains(s)) {
             continue;
@@ -324,6 +334,130 @@ fn optimizer_check(make: MakeOptimizer, dtype: DType, device: &Device) -> Result
     let (cpu, dev) = (run(&Device::Cpu)?, run(device)?);
     if cpu.len() != dev.len() {
         return Err(Error::invalid("selftest", format!("{} vs {} state tensors", cpu.len(), dev.len())));
+    }
+    Ok(cpu.iter().zip(&dev).map(|(a, b)| max_rel_diff(a, b)).fold(0.0, f64::max))
+}
+
+/// The fused recurrent ops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Recurrent {
+    RnnTanh,
+    Lstm,
+    Gru,
+}
+
+type RecurrentCase = (&'static str, Recurrent, usize, bool, (bool, bool));
+
+/// Recurrent configurations: (name, op, layers, with `h0` (and `c0`), with (`b_ih`, `b_hh`)).
+fn recurrents() -> Vec<RecurrentCase> {
+    use Recurrent::{Gru, Lstm, RnnTanh};
+    vec![
+        ("rnn_tanh_1layer", RnnTanh, 1, true, (true, true)),
+        ("rnn_tanh_2layers_no_h0_no_bias", RnnTanh, 2, false, (false, false)),
+        ("lstm_1layer", Lstm, 1, true, (true, true)),
+        ("lstm_2layers", Lstm, 2, true, (true, true)),
+        ("lstm_no_states_bias_hh_only", Lstm, 1, false, (false, true)),
+        ("gru_1layer", Gru, 1, true, (true, true)),
+        ("gru_2layers_no_h0", Gru, 2, false, (true, true)),
+        ("gru_bias_ih_only", Gru, 1, true, (true, false)),
+        ("gru_no_bias", Gru, 2, true, (false, false)),
+    ]
+}
+
+/// One recurrent op (N = 3, T = 4, I = 5, H = 4) on the CPU and on `device` from the same inputs:
+/// the largest relative difference over every output (`output`, `h_n`, `c_n`) and the gradients of
+/// every input ($x$, `h0`, `c0`, each layer's weights and biases) of
+/// $L = \sum_k \sum_i r_{k,i}\, {\rm out}_{k,i}$ with fixed random $r_k$.
+fn recurrent_check(
+    kind: Recurrent,
+    l: usize,
+    states: bool,
+    (bi, bh): (bool, bool),
+    dtype: DType,
+    device: &Device,
+) -> Result<f64> {
+    use crate::ops::rnn::RnnWeights;
+    let (n, t, i, h) = (3, 4, 5, 4);
+    let g = match kind {
+        Recurrent::RnnTanh => 1,
+        Recurrent::Lstm => 4,
+        Recurrent::Gru => 3,
+    };
+    let run = |dev: &Device| -> Result<Vec<Vec<f64>>> {
+        let mut rng = Generator::new(13);
+        let mut leaf = |shape: &[usize], scale: f64| -> Result<Tensor> {
+            Tensor::randn(shape, dtype, &mut rng)?.mul_scalar(scale)?.to(dev)?.detach().requires_grad_()
+        };
+        let x = leaf(&[n, t, i], 1.0)?;
+        let h0 = if states { Some(leaf(&[l, n, h], 1.0)?) } else { None };
+        let c0 = if states && kind == Recurrent::Lstm { Some(leaf(&[l, n, h], 1.0)?) } else { None };
+        let layers: Vec<RnnWeights> = (0..l)
+            .map(|k| {
+                let ik = if k == 0 { i } else { h };
+                Ok(RnnWeights {
+                    weight_ih: leaf(&[g * h, ik], 0.5)?,
+                    weight_hh: leaf(&[g * h, h], 0.5)?,
+                    bias_ih: if bi { Some(leaf(&[g * h], 0.5)?) } else { None },
+                    bias_hh: if bh { Some(leaf(&[g * h], 0.5)?) } else { None },
+                })
+            })
+            .collect::<Result<_>>()?;
+        let outs: Vec<Tensor> = match kind {
+            Recurrent::RnnTanh => {
+                let (y, hn) = Tensor::rnn_tanh(&x, h0.as_ref(), &layers)?;
+                vec![y, hn]
+            }
+            Recurrent::Lstm => {
+                let (y, hn, cn) = Tensor::lstm(&x, h0.as_ref(), c0.as_ref(), &layers)?;
+                vec![y, hn, cn]
+            }
+            Recurrent::Gru => {
+                let (y, hn) = Tensor::gru(&x, h0.as_ref(), &layers)?;
+                vec![y, hn]
+            }
+        };
+        let mut rr = Generator::new(17);
+        let mut loss: Option<Tensor> = None;
+        for o in &outs {
+            if o.device() != *dev {
+                return Err(Error::Device {
+                    op: "selftest",
+                    msg: format!("an output on {} not {dev}", o.device()),
+                });
+            }
+            let r = Tensor::randn(&o.shape(), dtype, &mut rr)?.to(dev)?;
+            let term = o.mul(&r)?.sum()?;
+            loss = Some(match loss {
+                Some(l) => l.add(&term)?,
+                None => term,
+            });
+        }
+        loss.ok_or_else(|| Error::invalid("selftest", "no output"))?.backward()?;
+        let mut out: Vec<Vec<f64>> = outs.iter().map(Tensor::to_f64_vec).collect();
+        let mut leaves: Vec<&Tensor> = vec![&x];
+        leaves.extend(h0.iter());
+        leaves.extend(c0.iter());
+        for w in &layers {
+            leaves.extend(w.tensors());
+        }
+        for p in leaves {
+            let gr = p.grad().ok_or_else(|| Error::invalid("selftest", "an input received no gradient"))?;
+            if gr.device() != *dev {
+                return Err(Error::Device {
+                    op: "selftest",
+                    msg: format!("gradient on {} not {dev}", gr.device()),
+                });
+            }
+            out.push(gr.to_f64_vec());
+        }
+        Ok(out)
+    };
+    let (cpu, dev) = (run(&Device::Cpu)?, run(device)?);
+    if cpu.len() != dev.len() {
+        return Err(Error::invalid(
+            "selftest",
+            format!("{} vs {} outputs and gradients", cpu.len(), dev.len()),
+        ));
     }
     Ok(cpu.iter().zip(&dev).map(|(a, b)| max_rel_diff(a, b)).fold(0.0, f64::max))
 }

@@ -183,6 +183,18 @@ pub(crate) fn run(
     layers: &[RnnWeights],
 ) -> Result<Vec<Tensor>> {
     let d = validate(kind, x, h0, c0, layers)?;
+    #[cfg(feature = "cuda")]
+    {
+        let mut all: Vec<&Tensor> = vec![x];
+        all.extend(h0);
+        all.extend(c0);
+        for w in layers {
+            all.extend(w.tensors());
+        }
+        if all.iter().any(|t| t.device().is_cuda()) {
+            return crate::cuda::recurrent::run(kind, d, x, h0, c0, layers);
+        }
+    }
     match x.dtype() {
         DType::F32 => run_typed::<f32>(kind, d, x, h0, c0, layers),
         DType::F64 => run_typed::<f64>(kind, d, x, h0, c0, layers),

@@ -1,0 +1,639 @@
+//! The fused recurrent ops on a GPU: `rnn_tanh` (`kernels/rnn.cu`), `lstm` (`kernels/lstm.cu`) and
+//! `gru` (`kernels/gru.cu`), forward and backward through time, every configuration the CPU op
+//! takes (any number of layers, optional `h0`/`c0`, with or without each bias). The formulas are
+//! in [`crate::ops::rnn`], [`crate::ops::lstm`] and [`crate::ops::gru`]; the composition of a layer
+//! is the one written in the kernel headers (and checked against finite differences on the CPU by
+//! `kernels/emulate/test_recurrent.inc`), in the batch-first layout (`time_major = 0`):
+//!
+//! * forward: `P = 1·b_ih (+ 1·b_hh) + X W_ihᵀ` for all steps (GEMMs of `kernels/matmul.cu`; the
+//!   biases enter as rank-1 products with a column of ones, so each row of `P` starts at the
+//!   bias, as on the CPU), then per step `P_s += h_{s-1} W_hhᵀ` (GRU: `Q = 1·b_hh + h_{s-1}
+//!   W_hhᵀ` into an `(N, 3H)` scratch) and the fused pointwise step kernel;
+//! * backward, steps in reverse: the pointwise backward kernel (writes `dA_s`, updates `dh`, `dc`),
+//!   `dW_hh += dA_sᵀ h_{s-1}` (steps in this order: a fixed summation order) and `dh += dA_s W_hh`;
+//!   then `dW_ih = dAᵀ X`, `dX = dA W_ih` (the upstream gradient of the layer below), and the bias
+//!   gradients as column sums of `dA` (GRU: of `dQ` for `b_hh`) by the `sum` reduction.
+
+use std::sync::Arc;
+
+use cudarc::driver::{CudaSlice, CudaView, PushKernelArg};
+
+use super::context::{Block, Gpu, dev_err, elementwise_cfg};
+use super::host::{FloatElem, Gemm, block_mut, cuda_input, fresh, gemm, grad_on};
+use super::ops::{contiguous, full, sum_dims};
+use super::storage::CudaData;
+use crate::autograd::record_multi;
+use crate::error::{Error, Result};
+use crate::ops::rnn::RnnWeights;
+use crate::ops::rnn::cpu::{Dims, Kind};
+use crate::tensor::{DType, Data, Tensor};
+
+/// One layer's weights on the device, contiguous (values as at forward time).
+#[derive(Clone)]
+struct LayerW {
+    w_ih: CudaData,
+    w_hh: CudaData,
+    b_ih: Option<CudaData>,
+    b_hh: Option<CudaData>,
+}
+
+/// What one layer saves for backward.
+struct LayerTape {
+    /// The layer's input (N, T, I_k).
+    x: CudaData,
+    /// The output sequence h_1..h_T (N, T, H).
+    y: CudaData,
+    /// LSTM/GRU: the activations of every step (N, T, G·H).
+    acts: Option<CudaData>,
+    /// LSTM: the cell states c_1..c_T; GRU: q^n of every step (N, T, H).
+    extra: Option<CudaData>,
+}
+
+/// Everything the backward needs.
+struct Saved {
+    layers: Vec<LayerTape>,
+    w: Vec<LayerW>,
+    /// Initial states (L, N, H), contiguous (zeros when absent).
+    h0: CudaData,
+    c0: Option<CudaData>,
+}
+
+fn view<'a, T: FloatElem>(op: &'static str, c: &'a CudaData) -> Result<CudaView<'a, T>> {
+    Ok(c.slice::<T>(op)?.slice(c.offset..))
+}
+
+/// `len` elements of `src` from `from` copied into `dst` from `to`.
+fn copy<T: FloatElem>(
+    op: &'static str,
+    gpu: &Arc<Gpu>,
+    src: &CudaView<'_, T>,
+    from: usize,
+    dst: &mut CudaSlice<T>,
+    to: usize,
+    len: usize,
+) -> Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    let s = src.slice(from..from + len);
+    let mut d = dst.slice_mut(to..to + len);
+    gpu.stream().memcpy_dtod(&s, &mut d).map_err(dev_err(op))
+}
+
+/// `C (rows x cols) (beta = 0: overwritten; 1: accumulated) += ones(rows) · b (cols)`: each row of
+/// C gets the vector `b` added (a rank-1 GEMM with K = 1; exact: 1·b = b).
+fn add_rows<T: FloatElem>(
+    op: &'static str,
+    gpu: &Arc<Gpu>,
+    ones: &CudaView<'_, T>,
+    b: &CudaView<'_, T>,
+    c: &mut cudarc::driver::CudaViewMut<'_, T>,
+    (rows, cols, row_stride): (usize, usize, usize),
+    beta: f64,
+) -> Result<()> {
+    let mm = Gemm {
+        m: rows,
+        n: cols,
+        k: 1,
+        batch: 1,
+        sa: [0, 1, 0],
+        sb: [0, 0, 1],
+        sc: [0, row_stride, 1],
+        alpha: 1.0,
+        beta,
+    };
+    gemm::<T>(op, gpu, ones, b, c, &mm)
+}
+
+fn step_args(d: Dims, s: usize) -> (i64, i64, i64, i64, i32) {
+    (d.n as i64, d.t as i64, d.h as i64, s as i64, 0i32)
+}
+
+/// Forward of one layer: the output sequence and what backward needs.
+#[allow(clippy::too_many_arguments)]
+fn forward_layer<T: FloatElem>(
+    kind: Kind,
+    d: Dims,
+    x: &CudaData,
+    ik: usize,
+    w: &LayerW,
+    h0: &CudaView<'_, T>,
+    c0: Option<&CudaView<'_, T>>,
+    ones: &CudaView<'_, T>,
+) -> Result<LayerTape> {
+    let op = kind.op();
+    let gpu = x.gpu().clone();
+    let dtype = x.dtype();
+    let (n, t, h) = (d.n, d.t, d.h);
+    let gh = kind.gates() * h;
+    let nt = n * t;
+    let (wih, whh) = (view::<T>(op, &w.w_ih)?, view::<T>(op, &w.w_hh)?);
+    let mut p_block = fresh::<T>(&gpu, nt * gh)?;
+    {
+        let p = block_mut::<T>(op, &mut p_block)?;
+        // P = 1·b_ih (+ 1·b_hh, not for the GRU) + X W_ihᵀ.
+        let mut folded: Vec<&CudaData> = w.b_ih.iter().collect();
+        if kind != Kind::Gru {
+            folded.extend(w.b_hh.iter());
+        }
+        for (k, b) in folded.iter().enumerate() {
+            let bv = view::<T>(op, b)?;
+            let beta = if k == 0 { 0.0 } else { 1.0 };
+            add_rows::<T>(op, &gpu, ones, &bv, &mut p.slice_mut(..), (nt, gh, gh), beta)?;
+        }
+        let mm = Gemm {
+            m: nt,
+            n: gh,
+            k: ik,
+            batch: 1,
+            sa: [0, ik, 1],
+            sb: [0, 1, ik],
+            sc: [0, gh, 1],
+            alpha: 1.0,
+            beta: if folded.is_empty() { 0.0 } else { 1.0 },
+        };
+        gemm::<T>(op, &gpu, &view::<T>(op, x)?, &wih, &mut p.slice_mut(..), &mm)?;
+    }
+    let mut y_block = fresh::<T>(&gpu, nt * h)?;
+    let mut extra_block = if kind == Kind::RnnTanh { None } else { Some(fresh::<T>(&gpu, nt * h)?) };
+    let mut q_block = if kind == Kind::Gru { Some(fresh::<T>(&gpu, n * gh)?) } else { None };
+    let fname = match kind {
+        Kind::RnnTanh => format!("rnn_tanh_fwd_{}", T::NAME),
+        Kind::Lstm => format!("lstm_fwd_{}", T::NAME),
+        Kind::Gru => format!("gru_fwd_{}", T::NAME),
+    };
+    let stem = match kind {
+        Kind::RnnTanh => "rnn",
+        Kind::Lstm => "lstm",
+        Kind::Gru => "gru",
+    };
+    let f = gpu.function(stem, &fname)?;
+    for s in 0..t {
+        // The recurrence GEMM: h_{s-1} W_hhᵀ (N x GH), h_{-1} = h0.
+        {
+            let y = block_mut::<T>(op, &mut y_block)?;
+            let (hp, sa) =
+                if s == 0 { (h0.slice(..), [0, h, 1]) } else { (y.slice((s - 1) * h..), [0, t * h, 1]) };
+            match q_block.as_mut() {
+                Some(qb) => {
+                    // GRU: Q = 1·b_hh + h_{s-1} W_hhᵀ into the (N, 3H) scratch.
+                    let q = block_mut::<T>(op, qb)?;
+                    if let Some(b) = &w.b_hh {
+                        add_rows::<T>(
+                            op,
+                            &gpu,
+                            ones,
+                            &view::<T>(op, b)?,
+                            &mut q.slice_mut(..),
+                            (n, gh, gh),
+                            0.0,
+                        )?;
+                    }
+                    let mm = Gemm {
+                        m: n,
+                        n: gh,
+                        k: h,
+                        batch: 1,
+                        sa,
+                        sb: [0, 1, h],
+                        sc: [0, gh, 1],
+                        alpha: 1.0,
+                        beta: if w.b_hh.is_some() { 1.0 } else { 0.0 },
+                    };
+                    gemm::<T>(op, &gpu, &hp, &whh, &mut q.slice_mut(..), &mm)?;
+                }
+                None => {
+                    let p = block_mut::<T>(op, &mut p_block)?;
+                    let mm = Gemm {
+                        m: n,
+                        n: gh,
+                        k: h,
+                        batch: 1,
+                        sa,
+                        sb: [0, 1, h],
+                        sc: [0, t * gh, 1],
+                        alpha: 1.0,
+                        beta: 1.0,
+                    };
+                    gemm::<T>(op, &gpu, &hp, &whh, &mut p.slice_mut(s * gh..), &mm)?;
+                }
+            }
+        }
+        // The fused pointwise step.
+        let (n_, t_, h_, s_, tm) = step_args(d, s);
+        let p = block_mut::<T>(op, &mut p_block)?;
+        let y = block_mut::<T>(op, &mut y_block)?;
+        let mut l = gpu.stream().launch_builder(&f);
+        l.arg(&n_).arg(&t_).arg(&h_).arg(&s_).arg(&tm);
+        match kind {
+            Kind::RnnTanh => {
+                l.arg(&*p).arg(&mut *y);
+                // SAFETY: matches `rnn_tanh_fwd_<t>(i64 n, i64 t, i64 h, i64 s, int time_major,
+                // const T* p, T* y)`; `p` holds N*T*H and `y` N*T*H elements in the batch-first
+                // layout (time_major = 0); the kernel touches step s of both (N*H threads).
+                unsafe { l.launch(elementwise_cfg(n * h)) }.map_err(dev_err(op))?;
+            }
+            Kind::Lstm => {
+                let c =
+                    block_mut::<T>(op, extra_block.as_mut().ok_or_else(|| super::host::internal(op, "c"))?)?;
+                let c0 = c0.ok_or_else(|| super::host::internal(op, "c0"))?;
+                l.arg(&mut *p).arg(c0).arg(&mut *c).arg(&mut *y);
+                // SAFETY: matches `lstm_fwd_<t>(i64 n, i64 t, i64 h, i64 s, int time_major, T* p,
+                // const T* c0, T* c, T* y)`; `p` holds N*T*4H elements, `c` and `y` N*T*H, `c0` is
+                // this layer's (N, H) state (a view of at least N*H elements); batch-first layout.
+                unsafe { l.launch(elementwise_cfg(n * h)) }.map_err(dev_err(op))?;
+            }
+            Kind::Gru => {
+                let q = q_block
+                    .as_ref()
+                    .and_then(|b| b.slice::<T>())
+                    .ok_or_else(|| super::host::internal(op, "q"))?;
+                let qn =
+                    block_mut::<T>(op, extra_block.as_mut().ok_or_else(|| super::host::internal(op, "qn"))?)?;
+                l.arg(&mut *p).arg(q).arg(h0).arg(&mut *qn).arg(&mut *y);
+                // SAFETY: matches `gru_fwd_<t>(i64 n, i64 t, i64 h, i64 s, int time_major, T* p,
+                // const T* q, const T* h0, T* qn, T* y)`; `p` holds N*T*3H elements, `q` N*3H (this
+                // step's), `h0` this layer's (N, H) state (a view of at least N*H elements), `qn`
+                // and `y` N*T*H; batch-first layout.
+                unsafe { l.launch(elementwise_cfg(n * h)) }.map_err(dev_err(op))?;
+            }
+        }
+    }
+    let seq = |b: Block| CudaData::new(b, dtype, &[n, t, h]);
+    Ok(LayerTape {
+        x: x.clone(),
+        y: seq(y_block),
+        acts: if kind == Kind::RnnTanh { None } else { Some(CudaData::new(p_block, dtype, &[n, t, gh])) },
+        extra: extra_block.map(seq),
+    })
+}
+
+/// The last step of each layer's (N, T, H) sequence, stacked to (L, N, H).
+fn last_steps<T: FloatElem>(
+    op: &'static str,
+    gpu: &Arc<Gpu>,
+    d: Dims,
+    seqs: &[&CudaData],
+) -> Result<CudaData> {
+    let (n, t, h) = (d.n, d.t, d.h);
+    let mut block = fresh::<T>(gpu, seqs.len() * n * h)?;
+    let out = block_mut::<T>(op, &mut block)?;
+    for (k, sq) in seqs.iter().enumerate() {
+        let last = contiguous(&sq.narrowed(1, t - 1, 1))?;
+        copy::<T>(op, gpu, &view::<T>(op, &last)?, 0, out, k * n * h, n * h)?;
+    }
+    Ok(CudaData::new(block, seqs.first().map_or(DType::F32, |s| s.dtype()), &[seqs.len(), n, h]))
+}
+
+/// Forward of the stack; returns the outputs (output, h_n, and c_n for the LSTM) and the tape.
+fn forward<T: FloatElem>(
+    kind: Kind,
+    d: Dims,
+    x: &CudaData,
+    saved_w: Vec<LayerW>,
+    h0: CudaData,
+    c0: Option<CudaData>,
+) -> Result<(Vec<Data>, Saved)> {
+    let op = kind.op();
+    let gpu = x.gpu().clone();
+    let nh = d.n * d.h;
+    let ones_c = full(&gpu, &[d.n * d.t], x.dtype(), 1.0)?;
+    let ones = view::<T>(op, &ones_c)?;
+    let h0v = view::<T>(op, &h0)?;
+    let c0v = c0.as_ref().map(|c| view::<T>(op, c)).transpose()?;
+    let mut layers: Vec<LayerTape> = Vec::with_capacity(d.l);
+    for (k, w) in saved_w.iter().enumerate() {
+        let (input, ik) = if k == 0 { (x.clone(), d.i) } else { (layers[k - 1].y.clone(), d.h) };
+        let h0k = h0v.slice(k * nh..(k + 1) * nh);
+        let c0k = c0v.as_ref().map(|c| c.slice(k * nh..(k + 1) * nh));
+        layers.push(forward_layer::<T>(kind, d, &input, ik, w, &h0k, c0k.as_ref(), &ones)?);
+    }
+    let ys: Vec<&CudaData> = layers.iter().map(|l| &l.y).collect();
+    let mut outs =
+        vec![Data::Cuda(layers[d.l - 1].y.clone()), Data::Cuda(last_steps::<T>(op, &gpu, d, &ys)?)];
+    if kind == Kind::Lstm {
+        let cs: Vec<&CudaData> = layers.iter().filter_map(|l| l.extra.as_ref()).collect();
+        outs.push(Data::Cuda(last_steps::<T>(op, &gpu, d, &cs)?));
+    }
+    drop(ys);
+    Ok((outs, Saved { layers, w: saved_w, h0, c0 }))
+}
+
+/// One layer's gradients.
+struct LayerGrads {
+    dw_ih: CudaData,
+    dw_hh: CudaData,
+    db_ih: Option<CudaData>,
+    db_hh: Option<CudaData>,
+}
+
+/// Backward through time of the stack, top layer first: (dx when asked, dh0, dc0, per layer).
+#[allow(clippy::type_complexity)]
+fn backward<T: FloatElem>(
+    kind: Kind,
+    d: Dims,
+    sv: &Saved,
+    g_y: CudaData,
+    g_hn: &CudaData,
+    g_cn: Option<&CudaData>,
+    need_dx: bool,
+) -> Result<(Option<CudaData>, CudaData, Option<CudaData>, Vec<LayerGrads>)> {
+    let op = kind.op();
+    let gpu = g_y.gpu().clone();
+    let dtype = g_y.dtype();
+    let (n, t, h) = (d.n, d.t, d.h);
+    let (nh, gh, nt) = (n * h, kind.gates() * h, n * t);
+    let lstm = kind == Kind::Lstm;
+    let gru = kind == Kind::Gru;
+    let (stem, fname) = match kind {
+        Kind::RnnTanh => ("rnn", format!("rnn_tanh_bwd_{}", T::NAME)),
+        Kind::Lstm => ("lstm", format!("lstm_bwd_{}", T::NAME)),
+        Kind::Gru => ("gru", format!("gru_bwd_{}", T::NAME)),
+    };
+    let f = gpu.function(stem, &fname)?;
+    let mut dh0_block = fresh::<T>(&gpu, d.l * nh)?;
+    let mut dc0_block = if lstm { Some(fresh::<T>(&gpu, d.l * nh)?) } else { None };
+    let g_hn_v = view::<T>(op, g_hn)?;
+    let g_cn_v = g_cn.map(|c| view::<T>(op, c)).transpose()?;
+    let h0v = view::<T>(op, &sv.h0)?;
+    let c0v = sv.c0.as_ref().map(|c| view::<T>(op, c)).transpose()?;
+    let mut dy = g_y;
+    let mut dx = None;
+    let mut grads = Vec::with_capacity(d.l);
+    for k in (0..d.l).rev() {
+        let (lt, w) = (&sv.layers[k], &sv.w[k]);
+        let ik = if k == 0 { d.i } else { d.h };
+        let h0k = h0v.slice(k * nh..(k + 1) * nh);
+        let c0k = c0v.as_ref().map(|c| c.slice(k * nh..(k + 1) * nh));
+        let mut dh_block = fresh::<T>(&gpu, nh)?;
+        copy::<T>(op, &gpu, &g_hn_v, k * nh, block_mut::<T>(op, &mut dh_block)?, 0, nh)?;
+        let mut dc_block = match &g_cn_v {
+            Some(gc) if lstm => {
+                let mut b = fresh::<T>(&gpu, nh)?;
+                copy::<T>(op, &gpu, gc, k * nh, block_mut::<T>(op, &mut b)?, 0, nh)?;
+                Some(b)
+            }
+            _ => None,
+        };
+        let mut da_block = fresh::<T>(&gpu, nt * gh)?;
+        let mut dq_block = if gru { Some(fresh::<T>(&gpu, nt * gh)?) } else { None };
+        let mut dwhh_block = fresh::<T>(&gpu, gh * h)?;
+        let yv = view::<T>(op, &lt.y)?;
+        let dyv = view::<T>(op, &dy)?;
+        let whh = view::<T>(op, &w.w_hh)?;
+        for s in (0..t).rev() {
+            let (n_, t_, h_, s_, tm) = step_args(d, s);
+            {
+                let dh = block_mut::<T>(op, &mut dh_block)?;
+                let da = block_mut::<T>(op, &mut da_block)?;
+                let mut l = gpu.stream().launch_builder(&f);
+                l.arg(&n_).arg(&t_).arg(&h_).arg(&s_).arg(&tm);
+                match kind {
+                    Kind::RnnTanh => {
+                        l.arg(&yv).arg(&dyv).arg(&mut *dh).arg(&mut *da);
+                        // SAFETY: matches `rnn_tanh_bwd_<t>(i64 n, i64 t, i64 h, i64 s, int
+                        // time_major, const T* y, const T* dy, T* dh, T* da)`; `y`, `dy` hold
+                        // N*T*H elements, `dh` N*H, `da` N*T*H; batch-first layout; step s only.
+                        unsafe { l.launch(elementwise_cfg(nh)) }.map_err(dev_err(op))?;
+                    }
+                    Kind::Lstm => {
+                        let acts = view::<T>(
+                            op,
+                            lt.acts.as_ref().ok_or_else(|| super::host::internal(op, "acts"))?,
+                        )?;
+                        let c =
+                            view::<T>(op, lt.extra.as_ref().ok_or_else(|| super::host::internal(op, "c"))?)?;
+                        let c0 = c0k.as_ref().ok_or_else(|| super::host::internal(op, "c0"))?;
+                        let dc = block_mut::<T>(
+                            op,
+                            dc_block.as_mut().ok_or_else(|| super::host::internal(op, "dc"))?,
+                        )?;
+                        l.arg(&acts).arg(&c).arg(c0).arg(&dyv).arg(&mut *dh).arg(&mut *dc).arg(&mut *da);
+                        // SAFETY: matches `lstm_bwd_<t>(i64 n, i64 t, i64 h, i64 s, int time_major,
+                        // const T* acts, const T* c, const T* c0, const T* dy, T* dh, T* dc,
+                        // T* da)`; `acts`, `da` hold N*T*4H elements, `c`, `dy` N*T*H, `c0`, `dh`,
+                        // `dc` N*H; batch-first layout; step s only.
+                        unsafe { l.launch(elementwise_cfg(nh)) }.map_err(dev_err(op))?;
+                    }
+                    Kind::Gru => {
+                        let acts = view::<T>(
+                            op,
+                            lt.acts.as_ref().ok_or_else(|| super::host::internal(op, "acts"))?,
+                        )?;
+                        let qn =
+                            view::<T>(op, lt.extra.as_ref().ok_or_else(|| super::host::internal(op, "qn"))?)?;
+                        let dq = block_mut::<T>(
+                            op,
+                            dq_block.as_mut().ok_or_else(|| super::host::internal(op, "dq"))?,
+                        )?;
+                        l.arg(&acts)
+                            .arg(&qn)
+                            .arg(&yv)
+                            .arg(&h0k)
+                            .arg(&dyv)
+                            .arg(&mut *dh)
+                            .arg(&mut *da)
+                            .arg(&mut *dq);
+                        // SAFETY: matches `gru_bwd_<t>(i64 n, i64 t, i64 h, i64 s, int time_major,
+                        // const T* acts, const T* qn, const T* y, const T* h0, const T* dy, T* dh,
+                        // T* dp, T* dq)`; `acts`, `dp` (= da), `dq` hold N*T*3H elements, `qn`,
+                        // `y`, `dy` N*T*H, `h0`, `dh` N*H; batch-first layout; step s only.
+                        unsafe { l.launch(elementwise_cfg(nh)) }.map_err(dev_err(op))?;
+                    }
+                }
+            }
+            // The gradient that goes through W_hh: dA_s (GRU: dQ_s).
+            let dah: &CudaSlice<T> = match dq_block.as_ref() {
+                Some(b) => b.slice::<T>().ok_or_else(|| super::host::internal(op, "dq"))?,
+                None => da_block.slice::<T>().ok_or_else(|| super::host::internal(op, "da"))?,
+            };
+            let (hp, sb) =
+                if s == 0 { (h0k.slice(..), [0, h, 1]) } else { (yv.slice((s - 1) * h..), [0, t * h, 1]) };
+            // W̄_hh (+)= dA_sᵀ h_{s-1}: (GH x N)·(N x H), steps in reverse order.
+            let mm = Gemm {
+                m: gh,
+                n: h,
+                k: n,
+                batch: 1,
+                sa: [0, 1, t * gh],
+                sb,
+                sc: [0, h, 1],
+                alpha: 1.0,
+                beta: if s == t - 1 { 0.0 } else { 1.0 },
+            };
+            let dwhh = block_mut::<T>(op, &mut dwhh_block)?;
+            gemm::<T>(op, &gpu, &dah.slice(s * gh..), &hp, &mut dwhh.slice_mut(..), &mm)?;
+            // h̄_{s-1} += dA_s W_hh: (N x GH)·(GH x H).
+            let mm = Gemm {
+                m: n,
+                n: h,
+                k: gh,
+                batch: 1,
+                sa: [0, t * gh, 1],
+                sb: [0, h, 1],
+                sc: [0, h, 1],
+                alpha: 1.0,
+                beta: 1.0,
+            };
+            let dh = block_mut::<T>(op, &mut dh_block)?;
+            gemm::<T>(op, &gpu, &dah.slice(s * gh..), &whh, &mut dh.slice_mut(..), &mm)?;
+        }
+        let dh = dh_block.slice::<T>().ok_or_else(|| super::host::internal(op, "dh"))?;
+        copy::<T>(op, &gpu, &dh.slice(..), 0, block_mut::<T>(op, &mut dh0_block)?, k * nh, nh)?;
+        if let (Some(dcb), Some(dc0b)) = (dc_block.as_ref(), dc0_block.as_mut()) {
+            let dc = dcb.slice::<T>().ok_or_else(|| super::host::internal(op, "dc"))?;
+            copy::<T>(op, &gpu, &dc.slice(..), 0, block_mut::<T>(op, dc0b)?, k * nh, nh)?;
+        }
+        let da = da_block.slice::<T>().ok_or_else(|| super::host::internal(op, "da"))?;
+        let xv = view::<T>(op, &lt.x)?;
+        // W̄_ih = dAᵀ X: (GH x NT)·(NT x I_k).
+        let mut dwih_block = fresh::<T>(&gpu, gh * ik)?;
+        let mm = Gemm {
+            m: gh,
+            n: ik,
+            k: nt,
+            batch: 1,
+            sa: [0, 1, gh],
+            sb: [0, ik, 1],
+            sc: [0, ik, 1],
+            alpha: 1.0,
+            beta: 0.0,
+        };
+        gemm::<T>(
+            op,
+            &gpu,
+            &da.slice(..),
+            &xv,
+            &mut block_mut::<T>(op, &mut dwih_block)?.slice_mut(..),
+            &mm,
+        )?;
+        let new_dx = if k > 0 || need_dx {
+            // X̄ = dA W_ih: (NT x GH)·(GH x I_k).
+            let mut b = fresh::<T>(&gpu, nt * ik)?;
+            let mm = Gemm {
+                m: nt,
+                n: ik,
+                k: gh,
+                batch: 1,
+                sa: [0, gh, 1],
+                sb: [0, ik, 1],
+                sc: [0, ik, 1],
+                alpha: 1.0,
+                beta: 0.0,
+            };
+            let wih = view::<T>(op, &w.w_ih)?;
+            gemm::<T>(op, &gpu, &da.slice(..), &wih, &mut block_mut::<T>(op, &mut b)?.slice_mut(..), &mm)?;
+            Some(CudaData::new(b, dtype, &[n, t, ik]))
+        } else {
+            None
+        };
+        let da_c = CudaData::new(da_block, dtype, &[nt, gh]);
+        let db_ih = if w.b_ih.is_some() { Some(sum_dims(&da_c, &[0], false, 1.0)?) } else { None };
+        let db_hh = match (&w.b_hh, dq_block) {
+            (None, _) => None,
+            (Some(_), Some(dq)) => Some(sum_dims(&CudaData::new(dq, dtype, &[nt, gh]), &[0], false, 1.0)?),
+            (Some(_), None) => Some(sum_dims(&da_c, &[0], false, 1.0)?),
+        };
+        grads.push(LayerGrads {
+            dw_ih: CudaData::new(dwih_block, dtype, &[gh, ik]),
+            dw_hh: CudaData::new(dwhh_block, dtype, &[gh, h]),
+            db_ih,
+            db_hh,
+        });
+        match new_dx {
+            Some(g) if k > 0 => dy = g,
+            g => dx = g,
+        }
+    }
+    grads.reverse();
+    let dh0 = CudaData::new(dh0_block, dtype, &[d.l, n, h]);
+    let dc0 = dc0_block.map(|b| CudaData::new(b, dtype, &[d.l, n, h]));
+    Ok((dx, dh0, dc0, grads))
+}
+
+/// A recurrent op (validated into `d` by the caller) with its operands on a GPU; records the
+/// backward. Outputs as the CPU op's: `output`, `h_n`, and `c_n` for the LSTM.
+pub(crate) fn run(
+    kind: Kind,
+    d: Dims,
+    x_t: &Tensor,
+    h0_t: Option<&Tensor>,
+    c0_t: Option<&Tensor>,
+    layers: &[RnnWeights],
+) -> Result<Vec<Tensor>> {
+    let op = kind.op();
+    let x = cuda_input(op, x_t, None)?;
+    let gpu = x.gpu().clone();
+    let on = |t: &Tensor| -> Result<CudaData> { contiguous(&cuda_input(op, t, Some(&gpu))?) };
+    let x = contiguous(&x)?;
+    let dtype = x.dtype();
+    if !matches!(dtype, DType::F32 | DType::F64) {
+        return Err(Error::UnsupportedDType { op, dtype, shape: x.shape().to_vec(), expected: "f32 or f64" });
+    }
+    let state = [d.l, d.n, d.h];
+    let h0 = match h0_t {
+        Some(t) => on(t)?,
+        None => full(&gpu, &state, dtype, 0.0)?,
+    };
+    let c0 = match (kind, c0_t) {
+        (Kind::Lstm, Some(t)) => Some(on(t)?),
+        (Kind::Lstm, None) => Some(full(&gpu, &state, dtype, 0.0)?),
+        (_, Some(t)) => {
+            on(t)?;
+            None
+        }
+        _ => None,
+    };
+    let ws: Vec<LayerW> = layers
+        .iter()
+        .map(|w| {
+            Ok(LayerW {
+                w_ih: on(&w.weight_ih)?,
+                w_hh: on(&w.weight_hh)?,
+                b_ih: w.bias_ih.as_ref().map(&on).transpose()?,
+                b_hh: w.bias_hh.as_ref().map(&on).transpose()?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let (datas, saved) = match dtype {
+        DType::F64 => forward::<f64>(kind, d, &x, ws, h0, c0)?,
+        _ => forward::<f32>(kind, d, &x, ws, h0, c0)?,
+    };
+
+    let mut inputs: Vec<&Tensor> = vec![x_t];
+    inputs.extend(h0_t);
+    inputs.extend(c0_t);
+    for w in layers {
+        inputs.extend(w.tensors());
+    }
+    let need_dx = x_t.requires_grad();
+    let (has_h0, has_c0) = (h0_t.is_some(), c0_t.is_some());
+    Ok(record_multi(datas, op, &inputs, move |g: &[Tensor]| {
+        let g_y = grad_on(&g[0], &gpu)?;
+        let g_hn = grad_on(&g[1], &gpu)?;
+        let g_cn = if kind == Kind::Lstm { Some(grad_on(&g[2], &gpu)?) } else { None };
+        let (dx, dh0, dc0, grads) = match dtype {
+            DType::F64 => backward::<f64>(kind, d, &saved, g_y, &g_hn, g_cn.as_ref(), need_dx)?,
+            _ => backward::<f32>(kind, d, &saved, g_y, &g_hn, g_cn.as_ref(), need_dx)?,
+        };
+        let wrap = |c: CudaData| Tensor::from_data(Data::Cuda(c));
+        let mut out: Vec<Option<Tensor>> = vec![dx.map(wrap)];
+        if has_h0 {
+            out.push(Some(wrap(dh0)));
+        }
+        if has_c0 {
+            out.push(dc0.map(wrap));
+        }
+        for (lg, w) in grads.into_iter().zip(&saved.w) {
+            out.push(Some(wrap(lg.dw_ih)));
+            out.push(Some(wrap(lg.dw_hh)));
+            if w.b_ih.is_some() {
+                out.push(lg.db_ih.map(wrap));
+            }
+            if w.b_hh.is_some() {
+                out.push(lg.db_hh.map(wrap));
+            }
+        }
+        Ok(out)
+    }))
+}
