@@ -5,7 +5,7 @@
 //! * forward: one thread per output element copies `W[ids[p], c]`;
 //! * backward: the host builds a CSR of the ids ([`Csr::of`]: `padding_idx` left out, distinct ids
 //!   ascending, each id's positions ascending — the CPU op's order), uploads it, and one thread per
-//!   (touched row, column) sums the upstream rows in that order: bit-identical to the CPU's sums.
+//!   (touched row, column) sums the upstream rows in that order, the CPU's order of additions (so it should match the CPU bit for bit; not yet run on a GPU).
 //!
 //! The ids are validated on the host before any launch (an out-of-range id is an
 //! [`Error::Index`], as on the CPU); the kernels' `err` flag is checked after each launch as a
