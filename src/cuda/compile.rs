@@ -9,9 +9,7 @@ use crate::error::{Error, Result};
 /// NVRTC include folders from `NVRTC_INCLUDE_PATH` (colon-separated; `../shared/tools/with-nvrtc.sh`
 /// sets it to the CUDA runtime and CCCL headers of the NVRTC wheels).
 pub fn include_paths() -> Vec<String> {
-    std::env::var("NVRTC_INCLUDE_PATH")
-        .map(|v| v.split(':').filter(|p| !p.is_empty()).map(str::to_string).collect())
-        .unwrap_or_default()
+    super::check_kernels_include_paths()
 }
 
 /// Compiles one kernel file to PTX for `arch` (e.g. `compute_90`). A file that does not compile
