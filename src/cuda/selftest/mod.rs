@@ -40,8 +40,17 @@ impl Outcome {
 
 type OpFn = fn(&[Tensor]) -> Result<Tensor>;
 
-/// (name, input shapes, whether inputs are positive, the op).
-fn checks() -> Vec<(&'static str, Vec<Vec<usize>>, bool, OpFn)> {
+/// One op check: (name, input shapes, whether inputs are positive, the op). An op whose output is
+/// not f32/f64 (a comparison's bool, an argmax's i64) is compared on its values only; otherwise
+/// every input must receive a gradient.
+pub(super) type Check = (&'static str, Vec<Vec<usize>>, bool, OpFn);
+
+/// Every op check: the ones below, then each topic's own file.
+fn checks() -> Vec<Check> {
+    base_checks()
+}
+
+fn base_checks() -> Vec<Check> {
     vec![
         ("add_broadcast", vec![vec![4, 3, 5], vec![3, 1]], false, |x| x[0].add(&x[1])),
         ("sub", vec![vec![7, 5], vec![7, 5]], false, |x| x[0].sub(&x[1])),
@@ -193,6 +202,13 @@ fn run_on(f: OpFn, xs: &[Tensor], device: &Device, rng: &mut Generator) -> Resul
         })
         .collect::<Result<_>>()?;
     let y = f(&leaves)?;
+    if y.device() != *device {
+        return Err(Error::Device { op: "selftest", msg: format!("output on {} not {device}", y.device()) });
+    }
+    if !y.dtype().is_float() {
+        // Values only: a bool or i64 output carries no gradient.
+        return Ok(vec![y.to_f64_vec()]);
+    }
     let r = Tensor::randn(&y.shape(), y.dtype(), rng)?.to(device)?;
     y.mul(&r)?.sum()?.backward()?;
     let mut out = vec![y.to_f64_vec()];
