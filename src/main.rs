@@ -131,6 +131,11 @@ fn doctor(require_gpu: bool) -> ExitCode {
             "driver: {}",
             if r.driver { format!("found, CUDA{}", ver(r.driver_version)) } else { "not found".into() }
         );
+        println!(
+            "cublas: {} (GEMM comparison path; GLASSGRAD_GEMM={})",
+            if glassgrad::cuda::probe::cublas_present() { "found" } else { "not found" },
+            std::env::var("GLASSGRAD_GEMM").unwrap_or_else(|_| "own (unset)".into())
+        );
         let inc = glassgrad::cuda::check_kernels_include_paths();
         println!("NVRTC_INCLUDE_PATH: {}", if inc.is_empty() { "unset".to_string() } else { inc.join(":") });
     }

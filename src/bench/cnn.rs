@@ -11,9 +11,14 @@
 //!
 //! The fwd+bwd cases count the backward as twice the forward (the $\partial X$ and $\partial W$
 //! GEMMs each have the forward's size); the bias gradient and col2im are not counted.
+//!
+//! The same cases run on a GPU ([`cases_on`] with `Device::Cuda(0)`, in `glassgrad bench
+//! --device cuda`): inputs drawn on the CPU, then moved; the model moved with
+//! `Module::to_device`; each iteration ends with a stream synchronisation.
 
-use super::{Case, Work, keep};
+use super::{Case, Work, finish, keep};
 use crate::autograd::no_grad;
+use crate::device::Device;
 use crate::models::cnn::SeedCnn;
 use crate::nn::Module;
 use crate::ops::conv2d::Conv2dParams;
@@ -35,7 +40,8 @@ pub fn cnn_fwd_flops() -> f64 {
     conv_flops(3, 32, 28) + conv_flops(32, 64, 14) + 2.0 * (BATCH * (3136 * 128 + 128 * 10)) as f64
 }
 
-fn conv_case(id: &'static str, c: usize, o: usize, hw: usize, backward: bool) -> Case {
+fn conv_case(id: &'static str, c: usize, o: usize, hw: usize, backward: bool, dev: &Device) -> Case {
+    let dev = *dev;
     let fwd = conv_flops(c, o, hw);
     let (work, about) = if backward {
         (
@@ -47,45 +53,56 @@ fn conv_case(id: &'static str, c: usize, o: usize, hw: usize, backward: bool) ->
     };
     Case::new(id, work, about, move |rng| {
         let p = Conv2dParams { padding: [1, 1], ..Conv2dParams::default() };
-        let x = Tensor::randn(&[BATCH, c, hw, hw], DType::F32, rng)?;
-        let w = Tensor::randn(&[o, c, 3, 3], DType::F32, rng)?;
-        let b = Tensor::randn(&[o], DType::F32, rng)?;
+        let x = Tensor::randn(&[BATCH, c, hw, hw], DType::F32, rng)?.to(&dev)?;
+        let w = Tensor::randn(&[o, c, 3, 3], DType::F32, rng)?.to(&dev)?;
+        let b = Tensor::randn(&[o], DType::F32, rng)?.to(&dev)?;
         if !backward {
-            return Ok(Box::new(move || keep(x.conv2d(&w, Some(&b), &p)?)));
+            return Ok(Box::new(move || {
+                keep(x.conv2d(&w, Some(&b), &p)?)?;
+                finish(&dev)
+            }));
         }
         let (x, w, b) = (x.requires_grad_()?, w.requires_grad_()?, b.requires_grad_()?);
-        let g = Tensor::randn(&[BATCH, o, hw, hw], DType::F32, rng)?;
+        let g = Tensor::randn(&[BATCH, o, hw, hw], DType::F32, rng)?.to(&dev)?;
         Ok(Box::new(move || {
             for t in [&x, &w, &b] {
                 t.zero_grad();
             }
             x.conv2d(&w, Some(&b), &p)?.backward_with(&g)?;
-            keep(w.grad())
+            keep(w.grad())?;
+            finish(&dev)
         }))
     })
 }
 
-/// Every case of this file, in report order.
+/// Every case of this file, in report order, on the CPU.
 pub fn cases() -> Vec<Case> {
+    cases_on(&Device::Cpu)
+}
+
+/// Every case of this file on `dev`.
+pub fn cases_on(dev: &Device) -> Vec<Case> {
     let (c, hw) = (32usize, 28usize);
+    let d = *dev;
     let x_bytes = 4.0 * (BATCH * c * hw * hw) as f64;
     vec![
-        conv_case("conv1_fwd", 3, 32, 28, false),
-        conv_case("conv1_fwd_bwd", 3, 32, 28, true),
-        conv_case("conv2_fwd", 32, 64, 14, false),
-        conv_case("conv2_fwd_bwd", 32, 64, 14, true),
+        conv_case("conv1_fwd", 3, 32, 28, false, dev),
+        conv_case("conv1_fwd_bwd", 3, 32, 28, true, dev),
+        conv_case("conv2_fwd", 32, 64, 14, false, dev),
+        conv_case("conv2_fwd_bwd", 32, 64, 14, true, dev),
         Case::new(
             "maxpool_fwd_bwd",
             Work::Bytes(2.0 * x_bytes + 2.0 * x_bytes / 4.0),
             format!("f32 max_pool2d 2×2 of ({BATCH}, {c}, {hw}, {hw}): fwd + bwd"),
             move |rng| {
-                let x = Tensor::randn(&[BATCH, c, hw, hw], DType::F32, rng)?.requires_grad_()?;
-                let g = Tensor::randn(&[BATCH, c, hw / 2, hw / 2], DType::F32, rng)?;
+                let x = Tensor::randn(&[BATCH, c, hw, hw], DType::F32, rng)?.to(&d)?.requires_grad_()?;
+                let g = Tensor::randn(&[BATCH, c, hw / 2, hw / 2], DType::F32, rng)?.to(&d)?;
                 let p = Pool2dParams::new([2, 2]);
                 Ok(Box::new(move || {
                     x.zero_grad();
                     x.max_pool2d(&p)?.backward_with(&g)?;
-                    keep(x.grad())
+                    keep(x.grad())?;
+                    finish(&d)
                 }))
             },
         ),
@@ -93,10 +110,14 @@ pub fn cases() -> Vec<Case> {
             "cnn_fwd",
             Work::Flops(cnn_fwd_flops()),
             format!("the listing's CNN, forward only (no tape), f32 batch {BATCH} of 3×28×28"),
-            |rng| {
+            move |rng| {
                 let model = SeedCnn::new(DType::F32, rng)?;
-                let x = Tensor::randn(&[BATCH, 3, 28, 28], DType::F32, rng)?;
-                Ok(Box::new(move || keep(no_grad(|| model.forward(&x))?)))
+                model.to_device(&d)?;
+                let x = Tensor::randn(&[BATCH, 3, 28, 28], DType::F32, rng)?.to(&d)?;
+                Ok(Box::new(move || {
+                    keep(no_grad(|| model.forward(&x))?)?;
+                    finish(&d)
+                }))
             },
         ),
         Case::new(
@@ -105,16 +126,18 @@ pub fn cases() -> Vec<Case> {
             format!(
                 "the listing's CNN, one SGD step (forward, cross-entropy, backward, update), batch {BATCH}"
             ),
-            |rng| {
+            move |rng| {
                 let model = SeedCnn::new(DType::F32, rng)?;
-                let x = Tensor::randn(&[BATCH, 3, 28, 28], DType::F32, rng)?;
-                let y = Tensor::randint(&[BATCH], 0, 10, rng)?;
+                model.to_device(&d)?;
+                let x = Tensor::randn(&[BATCH, 3, 28, 28], DType::F32, rng)?.to(&d)?;
+                let y = Tensor::randint(&[BATCH], 0, 10, rng)?.to(&d)?;
                 let mut opt = Sgd::new(model.parameters(), SgdConfig::new(0.01))?;
                 Ok(Box::new(move || {
                     opt.zero_grad();
                     let loss = model.forward(&x)?.cross_entropy(&y, Reduction::Mean)?;
                     loss.backward()?;
-                    opt.step()
+                    opt.step()?;
+                    finish(&d)
                 }))
             },
         ),

@@ -91,6 +91,16 @@ impl Case {
     }
 }
 
+/// Ends an iteration on `dev`: waits for the GPU's queued kernels (nothing on the CPU), so that a
+/// GPU case times the kernels and not their launch.
+pub fn finish(dev: &crate::device::Device) -> Result<()> {
+    match dev {
+        #[cfg(feature = "cuda")]
+        crate::device::Device::Cuda(n) => crate::cuda::gpu(*n)?.synchronize(),
+        _ => Ok(()),
+    }
+}
+
 /// Keeps a result alive as far as the optimiser can tell, so the work that made it is not dropped.
 pub fn keep<T>(value: T) -> Result<()> {
     black_box(value);
@@ -123,25 +133,37 @@ pub fn cases() -> Vec<Case> {
 
 /// The GPU cases of `glassgrad bench --device cuda` (inputs made on the CPU from the seeded generator,
 /// then copied to `cuda:0`; each timed iteration ends with a stream synchronisation, so the time is
-/// the kernels' and not the launch's): `sgemm_1024`, `sgemm_4096` (the own tiled GEMM),
-/// `softmax_4096x1000`, and `mlp_train_step` (Linear 784→512→10, batch 256: matmuls, ReLU,
-/// cross-entropy, backward, SGD written as tensor ops).
+/// the kernels' and not the launch's): `sgemm_1024`, `sgemm_4096` (the own tiled GEMM) and
+/// `sgemm_1024_cublas`, `sgemm_4096_cublas` (the same product through cuBLAS, see
+/// `cuda::cublas`), `softmax_4096x1000`, `mlp_train_step` (Linear 784→512→10, batch 256: matmuls,
+/// ReLU, cross-entropy, backward, SGD written as tensor ops), then the CNN cases of
+/// [`cnn::cases_on`] and the sequence cases of [`sequence_cases_on`] on the GPU.
 pub fn cuda_cases() -> Vec<Case> {
     #[cfg(feature = "cuda")]
     {
+        use crate::cuda::cublas::{GemmBackend, gemm_backend, set_gemm_backend};
         use crate::device::Device;
         let dev = Device::Cuda(0);
         let sync = || -> Result<()> { crate::cuda::gpu(0)?.synchronize() };
-        let gemm = move |n: usize| {
+        let gemm = move |n: usize, backend: GemmBackend| {
+            let (id, who) = match backend {
+                GemmBackend::Own => (format!("sgemm_{n}"), "own tiled kernel"),
+                GemmBackend::Cublas => (format!("sgemm_{n}_cublas"), "cuBLAS (cublasSgemmStridedBatched)"),
+            };
             Case::new(
-                format!("sgemm_{n}"),
+                id,
                 Work::Flops(2.0 * (n * n * n) as f64),
-                format!("C = A B, {n}×{n} f32, own tiled kernel"),
+                format!("C = A B, {n}×{n} f32, {who}"),
                 move |rng| {
                     let a = Tensor::randn(&[n, n], DType::F32, rng)?.to(&dev)?;
                     let b = Tensor::randn(&[n, n], DType::F32, rng)?.to(&dev)?;
                     Ok(Box::new(move || {
-                        keep(a.matmul(&b)?)?;
+                        // The backend is process-wide: chosen for this product, then restored.
+                        let before = gemm_backend()?;
+                        set_gemm_backend(backend)?;
+                        let y = a.matmul(&b);
+                        set_gemm_backend(before)?;
+                        keep(y?)?;
                         sync()
                     }) as RunFn)
                 },
@@ -181,7 +203,17 @@ pub fn cuda_cases() -> Vec<Case> {
                 }) as RunFn)
             },
         );
-        vec![gemm(1024), gemm(4096), softmax, mlp]
+        let mut v = vec![
+            gemm(1024, GemmBackend::Own),
+            gemm(1024, GemmBackend::Cublas),
+            gemm(4096, GemmBackend::Own),
+            gemm(4096, GemmBackend::Cublas),
+            softmax,
+            mlp,
+        ];
+        v.extend(cnn::cases_on(&dev));
+        v.extend(sequence_cases_on(&dev));
+        v
     }
     #[cfg(not(feature = "cuda"))]
     {
@@ -194,6 +226,12 @@ pub fn cuda_cases() -> Vec<Case> {
 /// gate blocks does $2 N T \, G H (I + H)$ flops forward (the two GEMMs of every step); a
 /// training step counts three times the forward (forward, and the two GEMMs of each backward).
 pub fn sequence_cases() -> Vec<Case> {
+    sequence_cases_on(&crate::device::Device::Cpu)
+}
+
+/// [`sequence_cases`] on `dev` (models moved with `Module::to_device`, inputs drawn on the CPU
+/// then moved, each iteration ending with [`finish`]).
+pub fn sequence_cases_on(dev: &crate::device::Device) -> Vec<Case> {
     use crate::nn::{Embedding, Linear, Module, RecurrentConfig, Rnn};
     use crate::ops::loss::Reduction;
     use crate::optim::{Optimizer, Sgd, SgdConfig};
@@ -223,10 +261,19 @@ pub fn sequence_cases() -> Vec<Case> {
         fn params(&self) -> Vec<Tensor> {
             [self.emb.parameters(), self.rnn.parameters(), self.fc.parameters()].concat()
         }
+        fn to_device(&self, dev: &crate::device::Device) -> Result<()> {
+            self.emb.to_device(dev)?;
+            self.rnn.to_device(dev)?;
+            self.fc.to_device(dev)
+        }
     }
-    let tokens = move |rng: &mut Generator| -> Result<(Tensor, Tensor)> {
-        Ok((Tensor::randint(&[n, t], 0, 1000, rng)?, Tensor::randint(&[n * t], 0, 1000, rng)?))
+    let tokens = move |rng: &mut Generator, dev: &crate::device::Device| -> Result<(Tensor, Tensor)> {
+        Ok((
+            Tensor::randint(&[n, t], 0, 1000, rng)?.to(dev)?,
+            Tensor::randint(&[n * t], 0, 1000, rng)?.to(dev)?,
+        ))
     };
+    let d = *dev;
     vec![
         Case::new(
             "rnn_fwd",
@@ -234,8 +281,12 @@ pub fn sequence_cases() -> Vec<Case> {
             format!("f32 tanh RNN 128→128 over ({n}, {t}, 128), forward"),
             move |rng| {
                 let rnn = Rnn::new(128, 128, RecurrentConfig::new(), rng)?;
-                let x = Tensor::randn(&[n, t, 128], DType::F32, rng)?;
-                Ok(Box::new(move || keep(crate::no_grad(|| rnn.forward(&x))?)))
+                rnn.to_device(&d)?;
+                let x = Tensor::randn(&[n, t, 128], DType::F32, rng)?.to(&d)?;
+                Ok(Box::new(move || {
+                    keep(crate::no_grad(|| rnn.forward(&x))?)?;
+                    finish(&d)
+                }))
             },
         ),
         Case::new(
@@ -246,8 +297,12 @@ pub fn sequence_cases() -> Vec<Case> {
             ),
             move |rng| {
                 let m = RnnLm::new(rng)?;
-                let (x, y) = tokens(rng)?;
-                Ok(Box::new(move || keep(crate::no_grad(|| m.loss(&x, &y))?)))
+                m.to_device(&d)?;
+                let (x, y) = tokens(rng, &d)?;
+                Ok(Box::new(move || {
+                    keep(crate::no_grad(|| m.loss(&x, &y))?)?;
+                    finish(&d)
+                }))
             },
         ),
         Case::new(
@@ -256,13 +311,15 @@ pub fn sequence_cases() -> Vec<Case> {
             format!("f32 RNN language model over ({n}, {t}) tokens: forward, backward, SGD step"),
             move |rng| {
                 let m = RnnLm::new(rng)?;
-                let (x, y) = tokens(rng)?;
+                m.to_device(&d)?;
+                let (x, y) = tokens(rng, &d)?;
                 let mut opt = Sgd::new(m.params(), SgdConfig::new(0.01))?;
                 Ok(Box::new(move || {
                     let loss = m.loss(&x, &y)?;
                     opt.zero_grad();
                     loss.backward()?;
-                    opt.step()
+                    opt.step()?;
+                    finish(&d)
                 }))
             },
         ),
@@ -274,8 +331,12 @@ pub fn sequence_cases() -> Vec<Case> {
             ),
             move |rng| {
                 let m = Lstm2::new(rng)?;
-                let x = Tensor::randn(&[n, t, 64], DType::F32, rng)?;
-                Ok(Box::new(move || keep(crate::no_grad(|| m.logits(&x))?)))
+                m.to_device(&d)?;
+                let x = Tensor::randn(&[n, t, 64], DType::F32, rng)?.to(&d)?;
+                Ok(Box::new(move || {
+                    keep(crate::no_grad(|| m.logits(&x))?)?;
+                    finish(&d)
+                }))
             },
         ),
         Case::new(
@@ -286,14 +347,16 @@ pub fn sequence_cases() -> Vec<Case> {
             ),
             move |rng| {
                 let m = Lstm2::new(rng)?;
-                let x = Tensor::randn(&[n, t, 64], DType::F32, rng)?;
-                let y = Tensor::randint(&[n], 0, 10, rng)?;
+                m.to_device(&d)?;
+                let x = Tensor::randn(&[n, t, 64], DType::F32, rng)?.to(&d)?;
+                let y = Tensor::randint(&[n], 0, 10, rng)?.to(&d)?;
                 let mut opt = Sgd::new(m.params(), SgdConfig::new(0.01))?;
                 Ok(Box::new(move || {
                     let loss = m.logits(&x)?.cross_entropy(&y, Reduction::Mean)?;
                     opt.zero_grad();
                     loss.backward()?;
-                    opt.step()
+                    opt.step()?;
+                    finish(&d)
                 }))
             },
         ),
@@ -321,6 +384,11 @@ impl Lstm2 {
     fn params(&self) -> Vec<Tensor> {
         use crate::nn::Module;
         [self.rnn.parameters(), self.fc.parameters()].concat()
+    }
+    fn to_device(&self, dev: &crate::device::Device) -> Result<()> {
+        use crate::nn::Module;
+        self.rnn.to_device(dev)?;
+        self.fc.to_device(dev)
     }
 }
 

@@ -66,9 +66,9 @@ def mlp_train_step(g):
 
 def rnn_fwd():
     def setup(g):
-        rnn = torch.nn.RNN(128, 128, batch_first=True)
-        x = torch.randn(64, 50, 128, generator=g)
-        return lambda: rnn(x)
+        rnn = torch.nn.RNN(128, 128, batch_first=True).to(DEVICE)
+        x = torch.randn(64, 50, 128, generator=g).to(DEVICE)
+        return lambda: (rnn(x), sync())
     return setup
 
 
@@ -103,28 +103,29 @@ def train_step(model, loss_fn):
         opt.zero_grad()
         loss.backward()
         opt.step()
+        sync()
     return run
 
 
 def rnnlm(train):
     def setup(g):
-        m = RnnLm()
-        tokens = torch.randint(0, 1000, (64, 50), generator=g)
-        target = torch.randint(0, 1000, (64 * 50,), generator=g)
+        m = RnnLm().to(DEVICE)
+        tokens = torch.randint(0, 1000, (64, 50), generator=g).to(DEVICE)
+        target = torch.randint(0, 1000, (64 * 50,), generator=g).to(DEVICE)
         if train:
             return train_step(m, lambda: m(tokens, target))
-        return lambda: m(tokens, target)
+        return lambda: (m(tokens, target), sync())
     return setup
 
 
 def lstm(train):
     def setup(g):
-        m = Lstm2()
-        x = torch.randn(64, 50, 64, generator=g)
-        y = torch.randint(0, 10, (64,), generator=g)
+        m = Lstm2().to(DEVICE)
+        x = torch.randn(64, 50, 64, generator=g).to(DEVICE)
+        y = torch.randint(0, 10, (64,), generator=g).to(DEVICE)
         if train:
             return train_step(m, lambda: torch.nn.functional.cross_entropy(m(x), y))
-        return lambda: m(x)
+        return lambda: (m(x), sync())
     return setup
 
 
@@ -160,28 +161,30 @@ def mf_train_step(n=4096, v=1000, k=50):
 
 def conv(c, o, hw, backward):
     def setup(g):
-        x = torch.randn(64, c, hw, hw, generator=g)
-        w = torch.randn(o, c, 3, 3, generator=g)
-        b = torch.randn(o, generator=g)
+        x = torch.randn(64, c, hw, hw, generator=g).to(DEVICE)
+        w = torch.randn(o, c, 3, 3, generator=g).to(DEVICE)
+        b = torch.randn(o, generator=g).to(DEVICE)
         if not backward:
-            return lambda: F.conv2d(x, w, b, padding=1)
+            return lambda: (F.conv2d(x, w, b, padding=1), sync())
         x.requires_grad_(); w.requires_grad_(); b.requires_grad_()
-        gy = torch.randn(64, o, hw, hw, generator=g)
+        gy = torch.randn(64, o, hw, hw, generator=g).to(DEVICE)
 
         def run():
             x.grad = w.grad = b.grad = None
             F.conv2d(x, w, b, padding=1).backward(gy)
+            sync()
         return run
     return setup
 
 
 def maxpool_fwd_bwd(g):
-    x = torch.randn(64, 32, 28, 28, generator=g).requires_grad_()
-    gy = torch.randn(64, 32, 14, 14, generator=g)
+    x = torch.randn(64, 32, 28, 28, generator=g).to(DEVICE).requires_grad_()
+    gy = torch.randn(64, 32, 14, 14, generator=g).to(DEVICE)
 
     def run():
         x.grad = None
         F.max_pool2d(x, 2, 2).backward(gy)
+        sync()
     return run
 
 
@@ -205,21 +208,22 @@ class CNN(nn.Module):
 
 
 def cnn_fwd(g):
-    model = CNN()
-    x = torch.randn(64, 3, 28, 28, generator=g)
-    return lambda: model(x)
+    model = CNN().to(DEVICE)
+    x = torch.randn(64, 3, 28, 28, generator=g).to(DEVICE)
+    return lambda: (model(x), sync())
 
 
 def cnn_train_step(g):
-    model = CNN()
-    x = torch.randn(64, 3, 28, 28, generator=g)
-    y = torch.randint(0, 10, (64,), generator=g)
+    model = CNN().to(DEVICE)
+    x = torch.randn(64, 3, 28, 28, generator=g).to(DEVICE)
+    y = torch.randint(0, 10, (64,), generator=g).to(DEVICE)
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
 
     def run():
         opt.zero_grad()
         F.cross_entropy(model(x), y).backward()
         opt.step()
+        sync()
     return run
 
 
@@ -227,6 +231,9 @@ CASES = {
     "sgemm_1024": sgemm(1024),
     "sgemm_256": sgemm(256),
     "sgemm_4096": sgemm(4096),
+    # glassgrad's cuBLAS path beside torch's (also cuBLAS): the ratio checks the path adds nothing.
+    "sgemm_1024_cublas": sgemm(1024),
+    "sgemm_4096_cublas": sgemm(4096),
     "mlp_train_step": mlp_train_step,
     "softmax_4096x1000": softmax(4096, 1000),
     "rnn_fwd": rnn_fwd(),
@@ -244,7 +251,12 @@ CASES = {
     "cnn_train_step": cnn_train_step,
 }
 
-CUDA_CASES = {"sgemm_1024", "sgemm_4096", "softmax_4096x1000", "mlp_train_step"}
+CUDA_CASES = {
+    "sgemm_1024", "sgemm_4096", "sgemm_1024_cublas", "sgemm_4096_cublas", "softmax_4096x1000",
+    "mlp_train_step", "rnn_fwd", "rnnlm_fwd", "rnnlm_train_step", "lstm_fwd", "lstm_train_step",
+    "conv1_fwd", "conv1_fwd_bwd", "conv2_fwd", "conv2_fwd_bwd", "maxpool_fwd_bwd", "cnn_fwd",
+    "cnn_train_step",
+}
 GRAD_CASES_EXTRA = {"mlp_train_step"}
 
 

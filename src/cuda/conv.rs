@@ -20,7 +20,7 @@ use cudarc::driver::{DeviceRepr, LaunchConfig, PushKernelArg};
 
 use super::alloc::DevElem;
 use super::context::{Gpu, dev_err, elementwise_cfg};
-use super::host::{Gemm, block_mut, cuda_input, float_dtype, fresh, gemm, grad_on};
+use super::host::{FloatElem, Gemm, block_mut, cuda_input, float_dtype, fresh, gemm, grad_on};
 use super::ops::contiguous;
 use super::storage::CudaData;
 use crate::autograd::record;
@@ -145,7 +145,7 @@ fn flip<T: DevElem>(w: &CudaData, kh: usize, kw: usize) -> Result<CudaData> {
 }
 
 /// `y = conv(x, w_eff) + b` for contiguous `x` (N, C, H, W), `w_eff` (O, C/G, kH, kW), `b` (O).
-fn forward<T: DevElem>(g: &Geometry, x: &CudaData, w: &CudaData, b: Option<&CudaData>) -> Result<CudaData> {
+fn forward<T: FloatElem>(g: &Geometry, x: &CudaData, w: &CudaData, b: Option<&CudaData>) -> Result<CudaData> {
     let gpu = x.gpu().clone();
     let (k, ohw, hw) = (g.k(), g.ohw(), g.h * g.w);
     let (cg, og) = (g.cg(), g.og());
@@ -215,7 +215,7 @@ fn forward<T: DevElem>(g: &Geometry, x: &CudaData, w: &CudaData, b: Option<&Cuda
 }
 
 /// The gradient of the input, (N, C, H, W).
-fn grad_input<T: DevElem>(g: &Geometry, w: &CudaData, dy: &CudaData) -> Result<CudaData> {
+fn grad_input<T: FloatElem>(g: &Geometry, w: &CudaData, dy: &CudaData) -> Result<CudaData> {
     let gpu = w.gpu().clone();
     let (k, ohw, hw) = (g.k(), g.ohw(), g.h * g.w);
     let (cg, og) = (g.cg(), g.og());
@@ -281,7 +281,7 @@ fn grad_input<T: DevElem>(g: &Geometry, w: &CudaData, dy: &CudaData) -> Result<C
 }
 
 /// The gradient of the (effective) weight, (O, C/G, kH, kW), summed over the samples in order.
-fn grad_weight<T: DevElem>(g: &Geometry, x: &CudaData, dy: &CudaData) -> Result<CudaData> {
+fn grad_weight<T: FloatElem>(g: &Geometry, x: &CudaData, dy: &CudaData) -> Result<CudaData> {
     let gpu = x.gpu().clone();
     let (k, ohw, hw) = (g.k(), g.ohw(), g.h * g.w);
     let (cg, og) = (g.cg(), g.og());
@@ -358,7 +358,7 @@ fn grad_bias<T: DevElem>(g: &Geometry, dy: &CudaData) -> Result<CudaData> {
 
 type Grads = (Option<CudaData>, Option<CudaData>, Option<CudaData>);
 
-fn backward<T: DevElem>(
+fn backward<T: FloatElem>(
     g: &Geometry,
     mode: ConvMode,
     x: &CudaData,

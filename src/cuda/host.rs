@@ -14,7 +14,7 @@ use crate::tensor::{DType, Data, Tensor};
 
 /// The float element types of the kernels, with the host's rounding of an f64 scalar to them
 /// (`v as f32`, as the CPU's `Element::from_f64`).
-pub(crate) trait FloatElem: DevElem {
+pub(crate) trait FloatElem: DevElem + super::cublas::BlasElem {
     fn of(v: f64) -> Self;
 }
 impl FloatElem for f32 {
@@ -115,8 +115,10 @@ pub(crate) struct Gemm {
     pub beta: f64,
 }
 
-/// Launches `matmul_fwd_<T>` for `g` (nothing when the result is empty).
-pub(crate) fn gemm<T: DevElem>(
+/// Runs `g`: `matmul_fwd_<T>` of `kernels/matmul.cu`, or cuBLAS when that backend is selected
+/// and can express the layout (see `cublas.rs`). Nothing when the result is empty; with $K = 0$
+/// the kernel writes $\beta C$.
+pub(crate) fn gemm<T: FloatElem>(
     op: &'static str,
     gpu: &Arc<Gpu>,
     a: &CudaView<'_, T>,
@@ -125,6 +127,12 @@ pub(crate) fn gemm<T: DevElem>(
     g: &Gemm,
 ) -> Result<()> {
     if g.m == 0 || g.n == 0 || g.batch == 0 {
+        return Ok(());
+    }
+    if g.k > 0
+        && super::cublas::gemm_backend()? == super::cublas::GemmBackend::Cublas
+        && super::cublas::gemm(op, gpu, a, b, c, g)?
+    {
         return Ok(());
     }
     if g.batch > 65_535 || g.m.div_ceil(128) > 65_535 {

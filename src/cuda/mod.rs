@@ -27,6 +27,9 @@
 //! | `rnn_tanh`, `lstm`, `gru` (any number of layers, optional `h0`/`c0`, each bias optional), fwd + bwd through time | `rnn.cu`, `lstm.cu`, `gru.cu` (one pointwise launch per step) + the GEMM of `matmul.cu` (per-step recurrence, `beta = 1` to accumulate `dW_hh` and `dh`) + `sum` for the bias gradients | `recurrent.rs` |
 //! | `linear` | a composite of `matmul` and `add` | `ops/linear.rs` |
 //!
+//! Every GEMM above runs the own kernel by default; `cublas::set_gemm_backend` (or
+//! `GLASSGRAD_GEMM=cublas`) sends the same calls to cuBLAS for comparison (`cublas.rs`).
+//!
 //! `Module::to_device` moves a model's parameters in place, so the document's CNN trains on a GPU.
 //! Not wired yet: the sparse optimizers, `batch_norm`, the index/sort/join ops; with no kernel at
 //! all: `embedding_sparse_grad` (row-sparse gradient) and the fused MF SGD (`mf_sgd_epoch`, host
@@ -56,6 +59,8 @@ mod compile;
 mod context;
 #[cfg(feature = "cuda")]
 pub(crate) mod conv;
+#[cfg(feature = "cuda")]
+pub mod cublas;
 #[cfg(feature = "cuda")]
 pub(crate) mod embedding;
 #[cfg(feature = "cuda")]

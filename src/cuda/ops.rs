@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use cudarc::driver::{LaunchConfig, PushKernelArg};
+use cudarc::driver::PushKernelArg;
 
 use super::alloc::DevElem;
 use super::context::{Gpu, dev_err, elementwise_cfg, rows_cfg};
@@ -284,7 +284,7 @@ fn flat_batch_stride(d: &CudaData, batch: &[usize]) -> Result<Option<isize>> {
 pub fn matmul(a: &CudaData, b: &CudaData) -> Result<CudaData> {
     let op = "matmul";
     same_gpu(op, a, b)?;
-    let suffix = float_suffix(op, a)?;
+    float_suffix(op, a)?; // f32 or f64
     let (ra, rb) = (a.shape.len(), b.shape.len());
     let (m, k, n) = (a.shape[ra - 2], a.shape[ra - 1], b.shape[rb - 1]);
     let batch = broadcast_shapes(op, &a.shape[..ra - 2], &b.shape[..rb - 2])?;
@@ -307,8 +307,7 @@ pub fn matmul(a: &CudaData, b: &CudaData) -> Result<CudaData> {
     out_shape.extend_from_slice(&[m, n]);
     let (am, ak) = (a2.strides[a2.shape.len() - 2], a2.strides[a2.shape.len() - 1]);
     let (bk, bn) = (b2.strides[b2.shape.len() - 2], b2.strides[b2.shape.len() - 1]);
-    fn run<T: DevElem>(
-        suffix: &str,
+    fn run<T: super::host::FloatElem>(
         a: &CudaData,
         b: &CudaData,
         dims: [usize; 4],
@@ -318,27 +317,25 @@ pub fn matmul(a: &CudaData, b: &CudaData) -> Result<CudaData> {
         let op = "matmul";
         let [m, n, k, nb] = dims;
         let gpu = a.gpu().clone();
-        let f = gpu.function("matmul", &format!("matmul_fwd_{suffix}"))?;
         let (sa, sb) = (a.slice::<T>(op)?, b.slice::<T>(op)?);
-        // The kernel takes base pointers; views start at their offsets.
+        // The GEMM takes base pointers; views start at their offsets.
         let (va, vb) = (sa.slice(a.offset..), sb.slice(b.offset..));
+        let s = strides.map(|v| v as usize);
+        let g = super::host::Gemm {
+            m,
+            n,
+            k,
+            batch: nb,
+            sa: [s[0], s[1], s[2]],
+            sb: [s[3], s[4], s[5]],
+            sc: [m * n, n, 1],
+            alpha: 1.0,
+            beta: 0.0,
+        };
+        // Every index the strides produce for i < m, j < n, kk < k, b < nb lies inside the
+        // operands' views (they are the views' own strides, or a contiguous broadcast copy).
         with_output::<T>(&gpu, op, a.dtype, out_shape, |c| {
-            let mut l = gpu.stream().launch_builder(&f);
-            let s: Vec<i64> = strides.iter().map(|&v| v as i64).collect();
-            let (m64, n64, k64, b64) = (m as i64, n as i64, k as i64, nb as i64);
-            let (sc_b, sc_m, sc_n) = ((m * n) as i64, n as i64, 1i64);
-            let (alpha, beta) = (1.0f64, 0.0f64);
-            l.arg(&va).arg(&vb).arg(c).arg(&m64).arg(&n64).arg(&k64).arg(&b64);
-            l.arg(&s[0]).arg(&s[1]).arg(&s[2]).arg(&s[3]).arg(&s[4]).arg(&s[5]);
-            l.arg(&sc_b).arg(&sc_m).arg(&sc_n).arg(&alpha).arg(&beta);
-            let cfg = LaunchConfig {
-                grid_dim: (n.div_ceil(128) as u32, m.div_ceil(128) as u32, nb as u32),
-                block_dim: (256, 1, 1),
-                shared_mem_bytes: 0,
-            };
-            // SAFETY: matches `matmul_fwd_<dt>` (see kernels/matmul.cu); every index the strides
-            // produce for i < m, j < n, kk < k, b < nb lies inside the operands' views.
-            unsafe { l.launch(cfg) }.map(|_| ()).map_err(dev_err(op))
+            super::host::gemm::<T>(op, &gpu, &va, &vb, &mut c.slice_mut(..), &g)
         })
     }
     if nb > 65_535 {
@@ -353,8 +350,8 @@ pub fn matmul(a: &CudaData, b: &CudaData) -> Result<CudaData> {
         return full(a.gpu(), &out_shape, a.dtype, 0.0);
     }
     match a.dtype {
-        DType::F64 => run::<f64>(suffix, &a2, &b2, dims, strides, &out_shape),
-        _ => run::<f32>(suffix, &a2, &b2, dims, strides, &out_shape),
+        DType::F64 => run::<f64>(&a2, &b2, dims, strides, &out_shape),
+        _ => run::<f32>(&a2, &b2, dims, strides, &out_shape),
     }
 }
 

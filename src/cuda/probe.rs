@@ -67,6 +67,18 @@ pub fn nvrtc_present() -> bool {
     }
 }
 
+/// Whether `libcublas` (the GEMM comparison path, `cuda::cublas`) can be opened. Never panics.
+pub fn cublas_present() -> bool {
+    #[cfg(feature = "cuda")]
+    {
+        crate::cuda::cublas::cublas_present()
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        false
+    }
+}
+
 /// NVRTC's (major, minor) version, when NVRTC is present.
 pub fn nvrtc_version() -> Option<(i32, i32)> {
     #[cfg(feature = "cuda")]
