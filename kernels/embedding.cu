@@ -30,6 +30,13 @@
 //       pad: the normalized padding_idx (0..V), or -1 for none; a row equal to pad gets zeros
 //       (the host should leave it out of the CSR anyway, as the CPU op does).
 //       err: a rows[k] outside 0..V (dense mode) is skipped and recorded as k.
+//   embedding_merge_rows_<t>(i64 nout, i64 d, const i64* ia, const i64* ib, const T* a,
+//                            const T* b, T* out)
+//       nout*d threads: out[k, c] = a[ia[k], c] + b[ib[k], c] when ia[k] >= 0 and ib[k] >= 0,
+//       a[ia[k], c] or b[ib[k], c] when only one is, 0 when both are -1. With the union of two
+//       row-sparse gradients' rows this is their sum (SparseGrad::add: a row in both adds a + b,
+//       a row in one is copied); with ib all -1 and ia[v] = the k holding row v, it is the dense
+//       (V, D) gradient (SparseGrad::to_dense). The host builds ia, ib from its own row lists.
 
 template <typename T>
 __device__ void fwd(i64 npos, i64 d, i64 v, const i64 *ids, const T *w, T *y, i64 *err) {
@@ -64,6 +71,19 @@ __device__ void bwd_weight(i64 nrows, i64 d, i64 v, i64 pad, const i64 *rows, co
   }
 }
 
+template <typename T>
+__device__ void merge_rows(i64 nout, i64 d, const i64 *ia, const i64 *ib, const T *a, const T *b,
+                           T *out) {
+  GG_FOR(e, nout * d) {
+    const i64 k = e / d, c = e % d;
+    const i64 i = ia[k], j = ib[k];
+    if (i >= 0 && j >= 0) out[e] = a[i * d + c] + b[j * d + c];
+    else if (i >= 0) out[e] = a[i * d + c];
+    else if (j >= 0) out[e] = b[j * d + c];
+    else out[e] = T(0);
+  }
+}
+
 #define EMBEDDING_KERNELS(T, t)                                                                   \
   extern "C" __global__ void embedding_fwd_##t(i64 npos, i64 d, i64 v, const i64 *ids,           \
                                                const T *w, T *y, i64 *err) {                      \
@@ -73,6 +93,11 @@ __device__ void bwd_weight(i64 nrows, i64 d, i64 v, i64 pad, const i64 *rows, co
       i64 nrows, i64 d, i64 v, i64 pad, const i64 *rows, const i64 *row_ptr, const i64 *pos,      \
       const T *dy, T *out, int dense, i64 *err) {                                                 \
     bwd_weight<T>(nrows, d, v, pad, rows, row_ptr, pos, dy, out, dense, err);                     \
+  }                                                                                               \
+  extern "C" __global__ void embedding_merge_rows_##t(i64 nout, i64 d, const i64 *ia,             \
+                                                      const i64 *ib, const T *a, const T *b,      \
+                                                      T *out) {                                   \
+    merge_rows<T>(nout, d, ia, ib, a, b, out);                                                    \
   }
 
 GG_F32_F64(EMBEDDING_KERNELS)

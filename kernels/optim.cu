@@ -36,6 +36,19 @@
 //       vmax = max(vmax, v) (NaN propagates, as torch.maximum)          [amsgrad]
 //       w += neg_step_size * m / (sqrt(amsgrad ? vmax : v) / bc2_sqrt + eps)
 //
+// Row-sparse updates (src/optim/sparse.rs), one thread per (row k < nrows, column c < d); `rows`
+// holds nrows distinct ids inside 0..V (checked on the host), so no two threads write one element;
+// w is the (V, D) table, g the compact (nrows, D) gradient:
+// sparse_sgd_rows_<t>(i64 nrows, i64 d, T* w, const i64* rows, const T* g, T neg_lr, int maximize)
+//       w[rows[k], c] += neg_lr * (maximize ? -g[k, c] : g[k, c])
+// sparse_adam_rows_<t>(i64 nrows, i64 d, T* w, T* m, T* v, const i64* rows, const T* g,
+//                      T neg_step, T one_minus_beta1, T one_minus_beta2, T eps, int maximize)
+//     SparseAdam ("lazy" Adam: only the rows in the gradient move); m, v are (V, D), zero at first;
+//     neg_step = -lr sqrt(1 - beta2^t) / (1 - beta1^t) in f64, rounded. With e = (rows[k], c):
+//       gt = maximize ? -g[k, c] : g[k, c]
+//       m[e] += (gt - m[e]) * one_minus_beta1;   v[e] += (gt * gt - v[e]) * one_minus_beta2
+//       w[e] += neg_step * (m[e] / (sqrt(v[e]) + eps))
+//
 // Rounding: with NVRTC's default --fmad=true the compiler may fuse a*b + c into one FMA, so
 // results can differ from the CPU in the last bit; compiled with --fmad=false these kernels do
 // the CPU's operations in the CPU's order (IEEE division and sqrt are NVRTC's defaults).
@@ -83,6 +96,34 @@ __device__ void adam(i64 n, T *w, const T *g, T *m, T *v, T *vmax, T neg_step_si
   }
 }
 
+template <typename T>
+__device__ void sparse_sgd_rows(i64 nrows, i64 d, T *w, const i64 *rows, const T *g, T neg_lr,
+                                int maximize) {
+  GG_FOR(e, nrows * d) {
+    const i64 k = e / d, c = e % d;
+    const T gk = maximize ? -g[e] : g[e];
+    const i64 at = rows[k] * d + c;
+    w[at] = w[at] + neg_lr * gk;
+  }
+}
+
+template <typename T>
+__device__ void sparse_adam_rows(i64 nrows, i64 d, T *w, T *m, T *v, const i64 *rows, const T *g,
+                                 T neg_step, T one_minus_beta1, T one_minus_beta2, T eps,
+                                 int maximize) {
+  GG_FOR(e, nrows * d) {
+    const i64 k = e / d, c = e % d;
+    const T gk = maximize ? -g[e] : g[e];
+    const i64 at = rows[k] * d + c;
+    const T u = (gk - m[at]) * one_minus_beta1;
+    const T s = (gk * gk - v[at]) * one_minus_beta2;
+    const T m_new = m[at] + u, v_new = v[at] + s;
+    m[at] = m_new;
+    v[at] = v_new;
+    w[at] = w[at] + neg_step * (m_new / (gg_sqrt<T>(v_new) + eps));
+  }
+}
+
 #define OPTIM_KERNELS(T, t_)                                                                      \
   extern "C" __global__ void sgd_step_##t_(i64 n, T *w, const T *g, T *buf, T neg_lr,             \
                                            T weight_decay, T momentum, T one_minus_dampening,     \
@@ -98,6 +139,17 @@ __device__ void adam(i64 n, T *w, const T *g, T *m, T *v, T *vmax, T neg_step_si
                                             int decoupled) {                                      \
     adam<T>(n, w, g, m, v, vmax, neg_step_size, bc2_sqrt, one_minus_beta1, beta2,                 \
             one_minus_beta2, eps, weight_decay, keep, maximize, decay, amsgrad, decoupled);       \
+  }                                                                                               \
+  extern "C" __global__ void sparse_sgd_rows_##t_(i64 nrows, i64 d, T *w, const i64 *rows,        \
+                                                  const T *g, T neg_lr, int maximize) {           \
+    sparse_sgd_rows<T>(nrows, d, w, rows, g, neg_lr, maximize);                                   \
+  }                                                                                               \
+  extern "C" __global__ void sparse_adam_rows_##t_(i64 nrows, i64 d, T *w, T *m, T *v,            \
+                                                   const i64 *rows, const T *g, T neg_step,       \
+                                                   T one_minus_beta1, T one_minus_beta2, T eps,   \
+                                                   int maximize) {                                \
+    sparse_adam_rows<T>(nrows, d, w, m, v, rows, g, neg_step, one_minus_beta1, one_minus_beta2,   \
+                        eps, maximize);                                                           \
   }
 
 GG_F32_F64(OPTIM_KERNELS)

@@ -62,8 +62,50 @@ template <typename T> void run(const char *tn, double tol) {
   }
 }
 
+// Row-sparse SGD and SparseAdam (3 steps on rows {0, 2, 5} of a (6, 4) table, then rows {2, 3})
+// against a direct transcription of src/optim/sparse.rs's loops; untouched rows keep their values
+// and moments.
+void sparse_rows() {
+  const i64 V = 6, D = 4;
+  Rng rng(9);
+  auto w0 = randv<double>(rng, V * D);
+  std::vector<std::vector<i64>> steps = {{0, 2, 5}, {2, 3}, {0, 2, 5}};
+  for (int maximize = 0; maximize < 2; ++maximize) {
+    auto w = w0, wref = w0;
+    std::vector<double> m(V * D, 0), v(V * D, 0), mref(V * D, 0), vref(V * D, 0);
+    auto ws = w0, wsref = w0;
+    const double lr = 0.05, b1 = 0.8, b2 = 0.95, eps = 1e-8;
+    for (size_t t = 1; t <= steps.size(); ++t) {
+      const auto &rows = steps[t - 1];
+      const i64 n = (i64)rows.size();
+      auto g = randv<double>(rng, n * D);
+      const double step_size = lr * std::sqrt(1.0 - std::pow(b2, (double)t)) / (1.0 - std::pow(b1, (double)t));
+      LAUNCH(2, 3, sparse_adam_rows_f64(n, D, w.data(), m.data(), v.data(), rows.data(), g.data(), -step_size, 1.0 - b1, 1.0 - b2, eps, maximize));
+      LAUNCH(1, 5, sparse_sgd_rows_f64(n, D, ws.data(), rows.data(), g.data(), -lr, maximize));
+      for (i64 k = 0; k < n; ++k)
+        for (i64 c = 0; c < D; ++c) {
+          const i64 e = rows[k] * D + c;
+          const double gk = maximize ? -g[k * D + c] : g[k * D + c];
+          const double u = (gk - mref[e]) * (1.0 - b1), s = (gk * gk - vref[e]) * (1.0 - b2);
+          mref[e] += u;
+          vref[e] += s;
+          wref[e] += -step_size * (mref[e] / (std::sqrt(vref[e]) + eps));
+          wsref[e] += -lr * gk;
+        }
+    }
+    const std::string tag = maximize ? " (maximize)" : "";
+    expect_close("sparse adam rows: table" + tag, w, wref, 0);
+    expect_close("sparse adam rows: exp_avg" + tag, m, mref, 0);
+    expect_close("sparse adam rows: exp_avg_sq" + tag, v, vref, 0);
+    expect_close("sparse sgd rows: table" + tag, ws, wsref, 0);
+    expect_true("untouched rows (1, 4) keep their values" + tag,
+                w[1 * D] == w0[1 * D] && w[4 * D + 3] == w0[4 * D + 3] && m[4 * D] == 0.0);
+  }
+}
+
 int main() {
   run<double>("f64", 1e-14);
   run<float>("f32", 2e-6);
+  sparse_rows();
   return finish("optim");
 }

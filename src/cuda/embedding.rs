@@ -10,9 +10,13 @@
 //! The ids are validated on the host before any launch (an out-of-range id is an
 //! [`Error::Index`], as on the CPU); the kernels' `err` flag is checked after each launch as a
 //! second line of defence. The ids may live on the CPU or on the weight's GPU (they are copied to
-//! the host either way, for the checks and the CSR). The row-sparse gradient
-//! ([`Tensor::embedding_sparse_grad`]) has no CUDA path: [`SparseGrad`](crate::ops::embedding::SparseGrad)
-//! and the sparse optimizers are CPU-only.
+//! the host either way, for the checks and the CSR).
+//!
+//! The row-sparse gradient ([`Tensor::embedding_sparse_grad`]) keeps its row list on the host and
+//! its compact values on the GPU: the same kernel in compact mode writes row k of the values for
+//! `rows[k]`. Accumulating two of them (`SparseGrad::add`) and the dense form
+//! (`SparseGrad::to_dense`) are one gather kernel, `embedding_merge_rows`, over index lists the
+//! host builds from the row lists. The sparse optimizers' row updates are in `optim.rs`.
 
 use std::sync::Arc;
 
@@ -25,6 +29,7 @@ use super::ops::contiguous;
 use super::storage::CudaData;
 use crate::autograd::record;
 use crate::error::{Error, Result};
+use crate::ops::embedding::SparseGrad;
 use crate::tensor::{DType, Data, Tensor};
 
 const OP: &str = "embedding";
@@ -125,18 +130,28 @@ fn forward_kernel<T: DevElem>(
     Ok(y_block)
 }
 
-/// `embedding_bwd_weight_<t>` in dense mode: the (V, D) gradient, zero in untouched rows.
-fn backward_kernel<T: DevElem>(csr: &Csr, dy: &CudaData, v: usize, d: usize, pad: i64) -> Result<CudaData> {
+/// `embedding_bwd_weight_<t>`: with `dense`, the (V, D) gradient, zero in untouched rows; else the
+/// compact (rows, D) values of the row-sparse gradient, row k for `csr.rows[k]`.
+fn backward_kernel<T: DevElem>(
+    csr: &Csr,
+    dy: &CudaData,
+    v: usize,
+    d: usize,
+    pad: i64,
+    dense: bool,
+) -> Result<CudaData> {
     let op = "embedding_backward";
     let gpu = dy.gpu().clone();
-    let mut block = fresh::<T>(&gpu, v * d)?;
-    {
+    let nrows = csr.rows.len();
+    let out_shape = if dense { [v, d] } else { [nrows, d] };
+    let mut block = fresh::<T>(&gpu, out_shape[0] * d)?;
+    if dense {
+        // Untouched rows stay 0; in compact mode the kernel writes every element.
         let out = block_mut::<T>(op, &mut block)?;
         gpu.stream().memset_zeros(out).map_err(dev_err(op))?;
     }
-    let nrows = csr.rows.len();
     if nrows * d == 0 {
-        return Ok(CudaData::new(block, dy.dtype(), &[v, d]));
+        return Ok(CudaData::new(block, dy.dtype(), &out_shape));
     }
     let rows = upload_i64(&gpu, csr.rows.clone())?;
     let row_ptr = upload_i64(&gpu, csr.row_ptr.clone())?;
@@ -149,16 +164,16 @@ fn backward_kernel<T: DevElem>(csr: &Csr, dy: &CudaData, v: usize, d: usize, pad
         let out = block_mut::<T>(op, &mut block)?;
         let es = flag.slice::<i64>().ok_or_else(|| internal(op, "error flag of the wrong type"))?;
         let (nrows_, d_, v_) = (nrows as i64, d as i64, v as i64);
-        let dense: i32 = 1;
+        let dense = i32::from(dense);
         let mut l = gpu.stream().launch_builder(&f);
         l.arg(&nrows_).arg(&d_).arg(&v_).arg(&pad).arg(rs).arg(ps).arg(qs).arg(dys).arg(out);
         l.arg(&dense).arg(es);
         // SAFETY: matches `embedding_bwd_weight_<t>(i64 nrows, i64 d, i64 v, i64 pad,
         // const i64* rows, const i64* row_ptr, const i64* pos, const T* dy, T* out, int dense,
-        // i64* err)` (`dense` an i32, 1); `rows` holds nrows ids, `row_ptr` nrows + 1 offsets into
+        // i64* err)` (`dense` an i32); `rows` holds nrows ids, `row_ptr` nrows + 1 offsets into
         // `pos`, whose entries are positions < P; `dy` is contiguous (P, D) at offset 0; `out`
-        // holds V * D elements, zeroed above, and a rows[k] outside 0..V is skipped and flagged.
-        // One thread per (row, column), grid-stride.
+        // holds V * D elements (dense: zeroed above, a rows[k] outside 0..V skipped and flagged)
+        // or nrows * D (compact: row k written). One thread per (row, column), grid-stride.
         unsafe { l.launch(elementwise_cfg(nrows * d)) }.map_err(dev_err(op))?;
     }
     if let Some(k) = read_flag(op, &gpu, &flag)? {
@@ -170,10 +185,11 @@ fn backward_kernel<T: DevElem>(csr: &Csr, dy: &CudaData, v: usize, d: usize, pad
             msg: "the kernel found a gradient row outside the table".into(),
         });
     }
-    Ok(CudaData::new(block, dy.dtype(), &[v, d]))
+    Ok(CudaData::new(block, dy.dtype(), &out_shape))
 }
 
-/// `embedding` of a weight on a GPU with a dense gradient. `ids` are the host copy of `indices`
+/// `embedding` of a weight on a GPU; with `sparse` the gradient is row-sparse (compact values on
+/// the GPU, accumulated into the weight's `sparse_grad`), else dense. `ids` are the host copy of `indices`
 /// (already checked to lie in 0..V), `pad` the normalized `padding_idx`, `out_shape` =
 /// `indices.shape + [D]`.
 pub(crate) fn embedding(
@@ -182,6 +198,7 @@ pub(crate) fn embedding(
     ids: Vec<i64>,
     pad: Option<i64>,
     out_shape: &[usize],
+    sparse: bool,
 ) -> Result<Tensor> {
     let w = cuda_input(OP, weight, None)?;
     let gpu = w.gpu().clone();
@@ -195,16 +212,133 @@ pub(crate) fn embedding(
         _ => forward_kernel::<f32>(&dev_ids, &w, npos, v, d)?,
     };
     let y = CudaData::new(y, dtype, out_shape);
+    let table = sparse.then(|| weight.clone());
     Ok(record(Data::Cuda(y), OP, &[indices, weight], move |g| {
         let dy = grad_on(g, &gpu)?;
         let csr = Csr::of(&ids, pad);
         let pad = pad.unwrap_or(-1);
+        let dense = table.is_none();
         let dw = match dtype {
-            DType::F64 => backward_kernel::<f64>(&csr, &dy, v, d, pad)?,
-            _ => backward_kernel::<f32>(&csr, &dy, v, d, pad)?,
+            DType::F64 => backward_kernel::<f64>(&csr, &dy, v, d, pad, dense)?,
+            _ => backward_kernel::<f32>(&csr, &dy, v, d, pad, dense)?,
         };
-        Ok(vec![None, Some(Tensor::from_data(Data::Cuda(dw)))])
+        let dw = Tensor::from_data(Data::Cuda(dw));
+        match &table {
+            Some(table) => {
+                table.accumulate_sparse_grad(SparseGrad { rows: csr.rows, values: dw })?;
+                Ok(vec![None, None])
+            }
+            None => Ok(vec![None, Some(dw)]),
+        }
     }))
+}
+
+/// `embedding_merge_rows_<t>`: row k of the result is `a[ia[k]] + b[ib[k]]`, the one present,
+/// or zeros (an index of -1 is absent). `ia`, `ib` hold `nout` entries, each -1 or a row of its
+/// operand.
+fn merge_rows(
+    op: &'static str,
+    a: &CudaData,
+    b: &CudaData,
+    ia: Vec<i64>,
+    ib: Vec<i64>,
+    d: usize,
+) -> Result<CudaData> {
+    fn run<T: DevElem>(
+        op: &'static str,
+        a: &CudaData,
+        b: &CudaData,
+        ia: &CudaData,
+        ib: &CudaData,
+        nout: usize,
+        d: usize,
+    ) -> Result<CudaData> {
+        let gpu = a.gpu().clone();
+        let mut block = fresh::<T>(&gpu, nout * d)?;
+        if nout * d > 0 {
+            let f = gpu.function("embedding", &format!("embedding_merge_rows_{}", T::NAME))?;
+            let (ias, ibs) = (ia.slice::<i64>(op)?, ib.slice::<i64>(op)?);
+            let (sa, sb) = (a.slice::<T>(op)?, b.slice::<T>(op)?);
+            let out = block_mut::<T>(op, &mut block)?;
+            let (n_, d_) = (nout as i64, d as i64);
+            let mut l = gpu.stream().launch_builder(&f);
+            l.arg(&n_).arg(&d_).arg(ias).arg(ibs).arg(sa).arg(sb).arg(out);
+            // SAFETY: matches `embedding_merge_rows_<t>(i64 nout, i64 d, const i64* ia,
+            // const i64* ib, const T* a, const T* b, T* out)`; ia, ib contiguous with nout
+            // entries at offset 0, each -1 or a row index of a (resp. b), which are contiguous
+            // (rows, d) at offset 0 (made so by the caller); out holds nout * d elements.
+            unsafe { l.launch(elementwise_cfg(nout * d)) }.map_err(dev_err(op))?;
+        }
+        Ok(CudaData::new(block, a.dtype(), &[nout, d]))
+    }
+    let gpu = a.gpu().clone();
+    let nout = ia.len();
+    let (ia, ib) = (upload_i64(&gpu, ia)?, upload_i64(&gpu, ib)?);
+    match float_dtype(op, a)? {
+        DType::F64 => run::<f64>(op, a, b, &ia, &ib, nout, d),
+        _ => run::<f32>(op, a, b, &ia, &ib, nout, d),
+    }
+}
+
+/// The values of a row-sparse gradient on a GPU, contiguous, checked to be (rows, D).
+fn sparse_values(op: &'static str, sg: &SparseGrad, gpu: Option<&Arc<Gpu>>) -> Result<CudaData> {
+    let c = contiguous(&cuda_input(op, &sg.values, gpu)?)?;
+    let s = c.shape();
+    if s.len() != 2 || s[0] != sg.rows.len() {
+        return Err(Error::shape(op, s, format!("values must be (rows, D) with {} rows", sg.rows.len())));
+    }
+    Ok(c)
+}
+
+/// `a + b` of two row-sparse gradients of one table with values on one GPU: the union of the
+/// rows, as `SparseGrad::add` on the CPU (a row in both is `a + b`, a row in one is copied).
+pub(crate) fn sparse_add(a: &SparseGrad, b: &SparseGrad) -> Result<SparseGrad> {
+    let op = "sparse_grad";
+    let va = sparse_values(op, a, None)?;
+    let vb = sparse_values(op, b, Some(va.gpu()))?;
+    if va.shape()[1] != vb.shape()[1] || va.dtype() != vb.dtype() {
+        return Err(Error::mismatch(
+            op,
+            va.shape(),
+            vb.shape(),
+            "values must both be (rows, D) of one D and dtype",
+        ));
+    }
+    let (mut rows, mut ia, mut ib) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    while i < a.rows.len() || j < b.rows.len() {
+        let take_a = j == b.rows.len() || (i < a.rows.len() && a.rows[i] <= b.rows[j]);
+        let take_b = i == a.rows.len() || (j < b.rows.len() && b.rows[j] <= a.rows[i]);
+        rows.push(if take_a { a.rows[i] } else { b.rows[j] });
+        ia.push(if take_a { i as i64 } else { -1 });
+        ib.push(if take_b { j as i64 } else { -1 });
+        i += usize::from(take_a);
+        j += usize::from(take_b);
+    }
+    let values = merge_rows(op, &va, &vb, ia, ib, va.shape()[1])?;
+    Ok(SparseGrad { rows, values: Tensor::from_data(Data::Cuda(values)) })
+}
+
+/// The dense $(V, D)$ form of a row-sparse gradient whose values are on a GPU.
+pub(crate) fn sparse_to_dense(sg: &SparseGrad, num_rows: usize) -> Result<Tensor> {
+    let op = "sparse_grad";
+    let va = sparse_values(op, sg, None)?;
+    let mut ia = vec![-1i64; num_rows];
+    for (k, &r) in sg.rows.iter().enumerate() {
+        if r < 0 || r as u64 >= num_rows as u64 {
+            return Err(Error::Index {
+                op,
+                index: r,
+                size: num_rows,
+                shape: va.shape().to_vec(),
+                msg: "sparse gradient row outside the table".into(),
+            });
+        }
+        ia[r as usize] = k as i64;
+    }
+    let ib = vec![-1i64; num_rows];
+    let d = va.shape()[1];
+    Ok(Tensor::from_data(Data::Cuda(merge_rows(op, &va, &va, ia, ib, d)?)))
 }
 
 #[cfg(test)]

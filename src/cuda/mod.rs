@@ -21,8 +21,8 @@
 //! |---|---|---|
 //! | `conv2d`, `conv1d` (stride, padding, dilation, groups, bias, both `ConvMode`s), fwd + bwd | `conv2d.cu` + the GEMM of `matmul.cu` (with `beta = 1` to accumulate the weight gradient) | `conv.rs`, `host.rs` |
 //! | `max_pool2d`, `avg_pool2d`, `adaptive_avg_pool2d_1x1`, fwd + bwd | `pool2d.cu` | `pool.rs` |
-//! | `Sgd`, `Adam`, `AdamW` steps (state on the device, copy-on-write kept) | `optim.cu` | `optim.rs` |
-//! | `embedding` (dense gradient, `padding_idx`), fwd + bwd (CSR built on the host, no atomics) | `embedding.cu` | `embedding.rs` |
+//! | `Sgd`, `Adam`, `AdamW` steps (state on the device, copy-on-write kept); `SparseSgd`, `SparseAdam` row updates | `optim.cu` | `optim.rs` |
+//! | `embedding` (dense gradient, `padding_idx`), fwd + bwd (CSR built on the host, no atomics); `embedding_sparse_grad` (rows on the host, compact values on the device; accumulation and `to_dense` by a row merge) | `embedding.cu` | `embedding.rs` |
 //! | `mf_predict`, fwd + bwd (row gradients over host-built CSRs, `dmu` a fixed tree) | `factorization.cu` | `factorization.rs` |
 //! | `rnn_tanh`, `lstm`, `gru` (any number of layers, optional `h0`/`c0`, each bias optional), fwd + bwd through time | `rnn.cu`, `lstm.cu`, `gru.cu` (one pointwise launch per step) + the GEMM of `matmul.cu` (per-step recurrence, `beta = 1` to accumulate `dW_hh` and `dh`) + `sum` for the bias gradients | `recurrent.rs` |
 //! | `linear` | a composite of `matmul` and `add` | `ops/linear.rs` |
@@ -31,9 +31,9 @@
 //! `GLASSGRAD_GEMM=cublas`) sends the same calls to cuBLAS for comparison (`cublas.rs`).
 //!
 //! `Module::to_device` moves a model's parameters in place, so the document's CNN trains on a GPU.
-//! Not wired yet: the sparse optimizers, `batch_norm`, the index/sort/join ops; with no kernel at
-//! all: `embedding_sparse_grad` (row-sparse gradient) and the fused MF SGD (`mf_sgd_epoch`, host
-//! tables only). Any op without a CUDA path
+//! Not wired yet: `batch_norm`, the index/sort/join ops; CPU by design: the fused MF SGD
+//! (`mf_sgd_epoch`: a sequential per-rating update whose result depends on the order, host tables
+//! only). Any op without a CUDA path
 //! given a CUDA tensor returns [`crate::error::Error::Device`] naming it; nothing falls back to the
 //! CPU silently.
 //!

@@ -20,7 +20,8 @@ use super::host::{FloatElem, block_mut, cuda_input, float_dtype, fresh, internal
 use super::ops::contiguous;
 use super::storage::CudaData;
 use crate::error::{Error, Result};
-use crate::optim::{AdamConfig, SgdConfig};
+use crate::ops::embedding::SparseGrad;
+use crate::optim::{AdamConfig, SgdConfig, SparseAdamConfig};
 use crate::tensor::{DType, Data, Tensor};
 
 /// Makes `c` a contiguous view at offset 0 of a block that only `c` holds (copying the values
@@ -307,6 +308,131 @@ pub(crate) fn adam_step(
     match dtype {
         DType::F64 => run::<f64>(p, &gd, c, s, keep),
         _ => run::<f32>(p, &gd, c, s, keep),
+    }
+}
+
+/// The compact values of a row-sparse gradient of the CUDA table `p`, contiguous on its GPU, and
+/// its rows uploaded (the caller checked them: unique, inside the table, one per value row).
+fn sparse_inputs(
+    op: &'static str,
+    p: &Tensor,
+    sg: &SparseGrad,
+    gpu: &Arc<Gpu>,
+) -> Result<(CudaData, CudaData)> {
+    let g = contiguous(&cuda_input(op, &sg.values, Some(gpu))?)?;
+    if g.dtype() != p.dtype() {
+        return Err(Error::DTypeMismatch {
+            op,
+            lhs: p.dtype(),
+            rhs: g.dtype(),
+            lhs_shape: p.shape(),
+            rhs_shape: g.shape().to_vec(),
+        });
+    }
+    let rows = super::embedding::upload_i64(gpu, sg.rows.clone())?;
+    Ok((g, rows))
+}
+
+/// The row-sparse SGD step of `src/optim/sparse.rs` on the CUDA table `p` (V, D):
+/// $W_{r_k} \mathrel{+}= (-\gamma)(\pm g_k)$, one thread per (row, column).
+pub(crate) fn sparse_sgd_rows(p: &Tensor, sg: &SparseGrad, lr: f64, maximize: bool) -> Result<()> {
+    let op = "SparseSGD";
+    let (gpu, dtype) = param_info(op, p)?;
+    let (g, rows) = sparse_inputs(op, p, sg, &gpu)?;
+    fn run<T: FloatElem>(p: &Tensor, g: &CudaData, rows: &CudaData, lr: f64, maximize: bool) -> Result<()> {
+        let op = "SparseSGD";
+        let nrows = rows.numel();
+        p.update_cuda_data(op, |w| {
+            make_unique::<T>(op, w)?;
+            let d = w.shape().get(1).copied().unwrap_or(0);
+            if nrows * d == 0 {
+                return Ok(());
+            }
+            let gpu = w.gpu().clone();
+            let f = gpu.function("optim", &format!("sparse_sgd_rows_{}", T::NAME))?;
+            let (n_, d_, neg_lr, max) = (nrows as i64, d as i64, T::of(-lr), i32::from(maximize));
+            let (gs, rs) = (g.slice::<T>(op)?, rows.slice::<i64>(op)?);
+            let ws = unique_slice::<T>(op, w)?;
+            let mut l = gpu.stream().launch_builder(&f);
+            l.arg(&n_).arg(&d_).arg(ws).arg(rs).arg(gs).arg(&neg_lr).arg(&max);
+            // SAFETY: matches `sparse_sgd_rows_<t>(i64 nrows, i64 d, T* w, const i64* rows,
+            // const T* g, T neg_lr, int maximize)`; w is the contiguous (V, D) table at offset 0,
+            // held by nobody else (make_unique); rows holds nrows distinct ids in 0..V (checked
+            // by the caller), g is contiguous (nrows, D) at offset 0.
+            unsafe { l.launch(elementwise_cfg(nrows * d)) }.map(|_| ()).map_err(dev_err(op))
+        })
+    }
+    match dtype {
+        DType::F64 => run::<f64>(p, &g, &rows, lr, maximize),
+        _ => run::<f32>(p, &g, &rows, lr, maximize),
+    }
+}
+
+/// One `SparseAdam` step of the CUDA table `p` (formulas in `src/optim/sparse.rs`): `step` is the
+/// count after incrementing; the moments (V, D) live on `p`'s GPU, zero at first.
+pub(crate) fn sparse_adam_rows(
+    p: &Tensor,
+    sg: &SparseGrad,
+    c: &SparseAdamConfig,
+    step: u64,
+    exp_avg: &mut Option<Data>,
+    exp_avg_sq: &mut Option<Data>,
+) -> Result<()> {
+    let op = "SparseAdam";
+    let (gpu, dtype) = param_info(op, p)?;
+    let (g, rows) = sparse_inputs(op, p, sg, &gpu)?;
+    let shape = p.shape();
+    state_slot(op, exp_avg, &gpu, &shape, dtype, true)?;
+    state_slot(op, exp_avg_sq, &gpu, &shape, dtype, true)?;
+    fn run<T: FloatElem>(
+        p: &Tensor,
+        g: &CudaData,
+        rows: &CudaData,
+        c: &SparseAdamConfig,
+        step: u64,
+        m: &mut CudaData,
+        v: &mut CudaData,
+    ) -> Result<()> {
+        let op = "SparseAdam";
+        let (beta1, beta2) = c.betas;
+        let t = step as f64;
+        // α_t = γ √(1 - β₂ᵗ) / (1 - β₁ᵗ) in f64, as src/optim/sparse.rs.
+        let step_size = c.lr * (1.0 - beta2.powf(t)).sqrt() / (1.0 - beta1.powf(t));
+        let scalars: [T; 4] = [T::of(-step_size), T::of(1.0 - beta1), T::of(1.0 - beta2), T::of(c.eps)];
+        make_unique::<T>(op, m)?;
+        make_unique::<T>(op, v)?;
+        let nrows = rows.numel();
+        p.update_cuda_data(op, |w| {
+            make_unique::<T>(op, w)?;
+            let d = w.shape().get(1).copied().unwrap_or(0);
+            if nrows * d == 0 {
+                return Ok(());
+            }
+            let gpu = w.gpu().clone();
+            let f = gpu.function("optim", &format!("sparse_adam_rows_{}", T::NAME))?;
+            let (n_, d_, max) = (nrows as i64, d as i64, i32::from(c.maximize));
+            let (gs, rs) = (g.slice::<T>(op)?, rows.slice::<i64>(op)?);
+            let ws = unique_slice::<T>(op, w)?;
+            let (ms, vs) = (unique_slice::<T>(op, m)?, unique_slice::<T>(op, v)?);
+            let mut l = gpu.stream().launch_builder(&f);
+            l.arg(&n_).arg(&d_).arg(ws).arg(ms).arg(vs).arg(rs).arg(gs);
+            for sc in &scalars {
+                l.arg(sc);
+            }
+            l.arg(&max);
+            // SAFETY: matches `sparse_adam_rows_<t>(i64 nrows, i64 d, T* w, T* m, T* v,
+            // const i64* rows, const T* g, T neg_step, T one_minus_beta1, T one_minus_beta2,
+            // T eps, int maximize)`; w, m, v are distinct contiguous (V, D) blocks at offset 0
+            // held by nobody else (make_unique), m and v zeroed on first use; rows holds nrows
+            // distinct ids in 0..V (checked by the caller); g is contiguous (nrows, D).
+            unsafe { l.launch(elementwise_cfg(nrows * d)) }.map(|_| ()).map_err(dev_err(op))
+        })
+    }
+    let m = slot_data(op, exp_avg)?;
+    let v = slot_data(op, exp_avg_sq)?;
+    match dtype {
+        DType::F64 => run::<f64>(p, &g, &rows, c, step, m, v),
+        _ => run::<f32>(p, &g, &rows, c, step, m, v),
     }
 }
 

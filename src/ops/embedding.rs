@@ -18,8 +18,9 @@
 //!
 //! **On a GPU** (feature `cuda`, weight on the device): `kernels/embedding.cu` through
 //! `cuda::embedding`, the same order of additions (a CSR of the ids built on the host), so the
-//! gradient is bit-identical to the CPU's. The ids may be on the CPU or on the weight's GPU; they
-//! are validated on the host. The row-sparse gradient below stays CPU-only (a device error).
+//! gradient sums in the CPU's order (not yet run on a GPU). The ids may be on the CPU or on the
+//! weight's GPU; they are validated on the host. The row-sparse gradient below works there too:
+//! its rows stay on the host, its values on the weight's GPU.
 //!
 //! **Row-sparse gradient.** [`Tensor::embedding_sparse_grad`] computes the same gradient but keeps
 //! only the touched rows, a [`SparseGrad`] `{ rows (sorted, unique), values (len, D) }`, stored
@@ -57,6 +58,10 @@ pub struct SparseGrad {
 impl SparseGrad {
     /// The dense $(V \times D)$ gradient.
     pub fn to_dense(&self, num_rows: usize) -> Result<Tensor> {
+        #[cfg(feature = "cuda")]
+        if self.values.device().is_cuda() {
+            return crate::cuda::embedding::sparse_to_dense(self, num_rows);
+        }
         let vs = self.values.shape();
         let d = vs.get(1).copied().unwrap_or(0);
         let data = match self.values.data().contiguous() {
@@ -76,6 +81,10 @@ impl SparseGrad {
 
     /// The sum of two sparse gradients of one table: the union of their rows.
     pub fn add(&self, other: &SparseGrad) -> Result<SparseGrad> {
+        #[cfg(feature = "cuda")]
+        if self.values.device().is_cuda() || other.values.device().is_cuda() {
+            return crate::cuda::embedding::sparse_add(self, other);
+        }
         let (sa, sb) = (self.values.shape(), other.values.shape());
         if sa.len() != 2 || sb.len() != 2 || sa[1] != sb[1] {
             return Err(Error::mismatch("sparse_grad", &sa, &sb, "values must both be (rows, D) with one D"));
@@ -173,7 +182,7 @@ impl Tensor {
     }
 
     /// `sparse_grad += g`.
-    fn accumulate_sparse_grad(&self, g: SparseGrad) -> Result<()> {
+    pub(crate) fn accumulate_sparse_grad(&self, g: SparseGrad) -> Result<()> {
         let mut slot = self.0.sparse_grad.lock().unwrap_or_else(|e| e.into_inner());
         *slot = Some(match slot.take() {
             Some(old) => old.add(&g)?,
@@ -234,16 +243,8 @@ fn embedding_op(indices: &Tensor, weight: &Tensor, padding_idx: Option<i64>, spa
     out_shape.push(d);
     #[cfg(feature = "cuda")]
     match (indices.data(), weight.data()) {
-        (_, Data::Cuda(_)) if sparse => {
-            return Err(Error::Device {
-                op: OP,
-                msg: "the row-sparse gradient (embedding_sparse_grad) has no CUDA path: SparseGrad and \
-                      the sparse optimizers are CPU-only; use embedding (dense gradient) on a GPU"
-                    .into(),
-            });
-        }
         (_, Data::Cuda(_)) => {
-            return crate::cuda::embedding::embedding(indices, weight, ids, pad, &out_shape);
+            return crate::cuda::embedding::embedding(indices, weight, ids, pad, &out_shape, sparse);
         }
         (i @ Data::Cuda(_), w) => return Err(crate::ops::device_mismatch(OP, &i, &w)),
         _ => {}

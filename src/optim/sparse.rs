@@ -58,8 +58,9 @@ trait RowUpdate {
     ) -> Result<()>;
 }
 
-/// Checks a sparse gradient against its table and runs `update` on the table in place.
-fn apply_rows<U: RowUpdate>(op: &'static str, p: &Tensor, sg: &SparseGrad, update: &mut U) -> Result<()> {
+/// Checks a sparse gradient against its $(V, D)$ table: values $(n, D)$ for $n$ rows, rows sorted,
+/// unique and inside the table. Returns the rows as indices.
+fn check_rows(op: &'static str, p: &Tensor, sg: &SparseGrad) -> Result<Vec<usize>> {
     let (ps, gs) = (p.shape(), sg.values.shape());
     if ps.len() != 2 || gs.len() != 2 || gs[1] != ps[1] || gs[0] != sg.rows.len() {
         return Err(Error::mismatch(
@@ -89,6 +90,13 @@ fn apply_rows<U: RowUpdate>(op: &'static str, p: &Tensor, sg: &SparseGrad, updat
         }
         rows.push(r as usize);
     }
+    Ok(rows)
+}
+
+/// Checks a sparse gradient against its table and runs `update` on the table in place.
+fn apply_rows<U: RowUpdate>(op: &'static str, p: &Tensor, sg: &SparseGrad, update: &mut U) -> Result<()> {
+    let rows = check_rows(op, p, sg)?;
+    let (ps, gs) = (p.shape(), sg.values.shape());
     let mut result = Ok(());
     match (p.dtype(), sg.values.data()) {
         (DType::F32, Data::F32(g)) => {
@@ -150,7 +158,17 @@ impl Update for SgdRows {
 /// One SGD step on the rows of `p` named by `grad` (module docs): $W_{r_k} \mathrel{-}= \gamma\, g_k$.
 pub fn sgd_sparse_step(p: &Tensor, grad: &SparseGrad, lr: f64) -> Result<()> {
     non_negative("SparseSGD", "learning rate", lr)?;
-    apply_rows("SparseSGD", p, grad, &mut SgdRows { lr, maximize: false })
+    sgd_rows(p, grad, lr, false)
+}
+
+/// The SGD row rule on `p`'s device: the CPU loop, or `kernels/optim.cu` on a GPU.
+fn sgd_rows(p: &Tensor, sg: &SparseGrad, lr: f64, maximize: bool) -> Result<()> {
+    #[cfg(feature = "cuda")]
+    if p.device().is_cuda() {
+        check_rows("SparseSGD", p, sg)?;
+        return crate::cuda::optim::sparse_sgd_rows(p, sg, lr, maximize);
+    }
+    apply_rows("SparseSGD", p, sg, &mut SgdRows { lr, maximize })
 }
 
 /// Plain SGD (no momentum, no weight decay) that consumes row-sparse gradients, `torch.optim.SGD`
@@ -182,10 +200,19 @@ impl Optimizer for SparseSgd {
         let mut rule = SgdRows { lr: self.lr, maximize: self.maximize };
         for p in &self.params {
             if let Some(g) = p.grad() {
+                #[cfg(feature = "cuda")]
+                if p.device().is_cuda() {
+                    // Plain SGD (no momentum, decay or dampening): the same rule, w += (-lr)(±g).
+                    let c = super::SgdConfig::new(self.lr).maximize(self.maximize);
+                    crate::cuda::optim::sgd_step(p, &g, &c, &mut None)?;
+                } else {
+                    apply_update("SparseSGD", p, &g, &mut rule)?;
+                }
+                #[cfg(not(feature = "cuda"))]
                 apply_update("SparseSGD", p, &g, &mut rule)?;
             }
             if let Some(sg) = p.take_sparse_grad() {
-                apply_rows("SparseSGD", p, &sg, &mut rule)?;
+                sgd_rows(p, &sg, self.lr, self.maximize)?;
             }
         }
         Ok(())
@@ -371,6 +398,19 @@ impl Optimizer for SparseAdam {
             s.step += 1;
             if sg.rows.is_empty() {
                 continue; // torch skips the update of an empty gradient (the step still counts)
+            }
+            #[cfg(feature = "cuda")]
+            if p.device().is_cuda() {
+                check_rows("SparseAdam", p, &sg)?;
+                crate::cuda::optim::sparse_adam_rows(
+                    p,
+                    &sg,
+                    &self.config,
+                    s.step,
+                    &mut s.exp_avg,
+                    &mut s.exp_avg_sq,
+                )?;
+                continue;
             }
             apply_rows("SparseAdam", p, &sg, &mut AdamRows { c: self.config, s })?;
         }

@@ -43,6 +43,8 @@ type OpFn = fn(&[Tensor]) -> Result<Tensor>;
 /// One op check: (name, input shapes, whether inputs are positive, the op). An op whose output is
 /// not f32/f64 (a comparison's bool, an argmax's i64) is compared on its values only; otherwise
 /// every input must receive a gradient.
+mod sparse;
+
 pub(super) type Check = (&'static str, Vec<Vec<usize>>, bool, OpFn);
 
 /// Every op check: the ones below, then each topic's own file.
@@ -261,6 +263,7 @@ pub fn run(device: &Device, filter: Option<&str>) -> Vec<Outcome> {
             outcomes.push(outcome(format!("{name}/{}", dtype.name()), tol, result));
         }
     }
+    outcomes.extend(sparse::run(device, filter));
     for (name, kind, l, states, bias) in recurrents() {
         if filter.is_some_and(|s| !name.contains(s)) {
             continue;
