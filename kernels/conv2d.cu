@@ -25,11 +25,12 @@
 //                then conv2d_fwd_bias once over the whole y.
 //   grad input:  dcols[n] = W_g^T . dy[n, gOg:(g+1)Og]   (K x OHW, beta = 0)
 //                then conv2d_bwd_col2im(dcols -> dx[channels of group g]) (overwrites them).
-//   grad weight: conv2d_fwd_im2col(x -> cols) again (cols are not kept), then for n = n0, n0+1, ... in
-//                increasing order  dW_g += dy[n, group g] . cols[n]^T  (O/G x K; beta = 0 for the
-//                very first sample, 1 after), so dW is summed over the samples in a fixed order.
+//   grad weight: conv2d_fwd_im2col(x -> cols) again (cols are not kept), then one batched GEMM
+//                P[n] = dy[n, group g] . cols[n]^T  (O/G x K each, into a workspace, beta = 0), then
+//                one GEMM  dW_g (1 x O/G*K) = ones(1 x nb) . P (nb x O/G*K)  summing the samples in
+//                increasing n (beta = 0 for the first chunk, 1 after): a fixed order, no atomics.
 //                (With the "wide" layout one GEMM per chunk reduces over nb*OHW in one fixed order;
-//                also deterministic, but a different rounding than sample by sample.)
+//                also deterministic, but a different rounding.)
 //   grad bias:   conv2d_bwd_bias over the whole dy.
 //   Convolution mode (the document's true convolution): w' = conv2d_fwd_flip(w) before, and the
 //                weight gradient flipped back with conv2d_fwd_flip after (flip is its own inverse).

@@ -65,14 +65,21 @@ template <typename T> void run(const char *tn, Conv2dGeom g, double tol) {
           for (i64 r = 0; r < k; ++r) s += w[(grp * og + oo) * k + r] * cols[(n * k + r) * ohw + q];
           y[(n * g.o + grp * og + oo) * ohw + q] = s;
         }
-    // grad weight: dW_g += dy[n, g] . cols[n]^T, samples in order
-    for (i64 oo = 0; oo < og; ++oo)
-      for (i64 r = 0; r < k; ++r) {
-        T s = 0;
-        for (i64 n = 0; n < g.n; ++n)
+    // grad weight (src/cuda/conv.rs): P[n] = dy[n, g] . cols[n]^T per sample (batched GEMM), then
+    // dW_g = ones . P, the samples summed in increasing n
+    std::vector<T> parts(g.n * og * k);
+    for (i64 n = 0; n < g.n; ++n)
+      for (i64 oo = 0; oo < og; ++oo)
+        for (i64 r = 0; r < k; ++r) {
+          T s = 0;
           for (i64 q = 0; q < ohw; ++q) s += dy[(n * g.o + grp * og + oo) * ohw + q] * cols[(n * k + r) * ohw + q];
-        dw[(grp * og + oo) * k + r] = s;
-      }
+          parts[(n * og + oo) * k + r] = s;
+        }
+    for (i64 col = 0; col < og * k; ++col) {
+      T s = 0;
+      for (i64 n = 0; n < g.n; ++n) s += T(1) * parts[n * og * k + col];
+      dw[grp * og * k + col] = s;
+    }
     // grad input: dcols[n] = W_g^T dy[n, g], then col2im
     for (i64 n = 0; n < g.n; ++n)
       for (i64 r = 0; r < k; ++r)

@@ -8,8 +8,9 @@
 //!   `y[n, group g] = W_g · cols[n]` written straight into `y` (N, O, OH·OW), then the bias;
 //! * grad input: `dcols[n] = W_gᵀ · dy[n, group g]` (batched GEMM), then `col2im` (a gather that
 //!   overwrites the group's channels of `dx`);
-//! * grad weight: `im2col(x)` again, then `dW_g += dy[n, group g] · cols[n]ᵀ` one sample at a time
-//!   in increasing `n` (`beta = 0` for sample 0, 1 after): a fixed summation order;
+//! * grad weight: `im2col(x)` again, then one batched GEMM `P[n] = dy[n, group g] · cols[n]ᵀ` for
+//!   the chunk's samples into a workspace, and one GEMM with a row of ones summing the `P[n]` in
+//!   increasing `n` into `dW_g` (`beta = 0` for the first chunk, 1 after): a fixed summation order;
 //! * grad bias: a fixed-tree sum per channel;
 //! * a 1×1 kernel with stride 1 and no padding skips im2col/col2im (the input planes are `cols`);
 //! * `Convolution` mode flips the weight before and the weight gradient after.
@@ -88,9 +89,10 @@ fn pointwise(g: &Geometry) -> bool {
     g.kh == 1 && g.kw == 1 && g.stride == [1, 1] && g.padding == [0, 0]
 }
 
-/// Samples per chunk: the im2col buffer (K x chunk x OHW) stays under [`COLS_LIMIT`] elements.
+/// Samples per chunk: the im2col buffer (K x chunk x OHW) and the weight gradient's per-sample
+/// workspace (chunk x og x K) stay under [`COLS_LIMIT`] elements.
 fn chunk(g: &Geometry) -> usize {
-    let per = (g.k() * g.ohw()).max(1);
+    let per = (g.k() * g.ohw().max(g.og())).max(1);
     (COLS_LIMIT / per).clamp(1, g.n.clamp(1, 65_535))
 }
 
@@ -280,55 +282,80 @@ fn grad_input<T: FloatElem>(g: &Geometry, w: &CudaData, dy: &CudaData) -> Result
     Ok(CudaData::new(dx_block, w.dtype(), &shape))
 }
 
-/// The gradient of the (effective) weight, (O, C/G, kH, kW), summed over the samples in order.
+/// The gradient of the (effective) weight, (O, C/G, kH, kW), summed over the samples.
+///
+/// Per group and chunk of samples, two launches of the GEMM: a batched one computes every
+/// sample's contribution $P_n = \bar Y_n\, \mathrm{cols}_n^\top$ (og × K) into a workspace at once
+/// (one launch for the chunk instead of one small GEMM per sample), then a GEMM with a row of ones
+/// sums them over the samples, $\bar W_g \mathrel{+}= \mathbf 1^\top [P_{n_0}; \dots]$, in sample order
+/// (`beta = 0` for the first chunk, 1 after): deterministic, no atomics.
 fn grad_weight<T: FloatElem>(g: &Geometry, x: &CudaData, dy: &CudaData) -> Result<CudaData> {
     let gpu = x.gpu().clone();
     let (k, ohw, hw) = (g.k(), g.ohw(), g.h * g.w);
     let (cg, og) = (g.cg(), g.og());
     let shape = [g.o, cg, g.kh, g.kw];
-    if g.n == 0 {
+    if g.n == 0 || g.o * k == 0 {
         return super::ops::full(&gpu, &shape, x.dtype(), 0.0);
     }
+    let per_chunk = chunk(g);
     let mut dw_block = fresh::<T>(&gpu, g.o * k)?;
     let pw = pointwise(g);
-    let mut cols_block = if pw { None } else { Some(fresh::<T>(&gpu, k * chunk(g) * ohw)?) };
-    let (xs, dys) = (x.slice::<T>(OP)?, dy.slice::<T>(OP)?);
+    let mut cols_block = if pw { None } else { Some(fresh::<T>(&gpu, k * per_chunk * ohw)?) };
+    let mut parts_block = fresh::<T>(&gpu, per_chunk * og * k)?;
+    let ones = super::ops::full(&gpu, &[per_chunk], x.dtype(), 1.0)?;
+    let (xs, dys, ones_s) = (x.slice::<T>(OP)?, dy.slice::<T>(OP)?, ones.slice::<T>(OP)?);
     let dw = block_mut::<T>(OP, &mut dw_block)?;
     for grp in 0..g.groups {
-        for (n0, nb) in chunks(g) {
-            if let Some(cb) = cols_block.as_mut() {
-                im2col::<T>(&gpu, g, grp, (n0, nb), x, block_mut::<T>(OP, cb)?)?;
-            }
-            for j in 0..nb {
-                let n = n0 + j;
-                // A = dy[n, grp*og .. (grp+1)*og, :] (og x OHW)
-                let a = dys.slice((n * g.o + grp * og) * ohw..);
-                let mut c = dw.slice_mut(grp * og * k..);
-                let mm = |sb: [usize; 3]| Gemm {
-                    m: og,
-                    n: k,
-                    k: ohw,
-                    batch: 1,
-                    sa: [0, ohw, 1],
-                    sb,
-                    sc: [0, k, 1],
-                    alpha: 1.0,
-                    beta: if n == 0 { 0.0 } else { 1.0 },
-                };
-                match cols_block.as_ref() {
-                    None => {
-                        // B[q, kk] = x[n, grp*cg + kk, q]  (HW x cg: the transpose of the planes)
-                        let bv = xs.slice((n * g.c + grp * cg) * hw..);
-                        gemm::<T>(OP, &gpu, &a, &bv, &mut c, &mm([0, 1, hw]))?;
-                    }
-                    Some(cb) => {
-                        // B[q, r] = cols[j][r, q] = cols[j*K*OHW + r*OHW + q]  (OHW x K)
-                        let cols = cb.slice::<T>().ok_or_else(|| super::host::internal(OP, "cols"))?;
-                        let bv = cols.slice(j * k * ohw..);
-                        gemm::<T>(OP, &gpu, &a, &bv, &mut c, &mm([0, 1, ohw]))?;
-                    }
+        for (ci, (n0, nb)) in chunks(g).into_iter().enumerate() {
+            // A[j] = dy[n0 + j, grp*og .. (grp+1)*og, :]  (og x OHW)
+            let a = dys.slice((n0 * g.o + grp * og) * ohw..);
+            let mm = |sb: [usize; 3]| Gemm {
+                m: og,
+                n: k,
+                k: ohw,
+                batch: nb,
+                sa: [g.o * ohw, ohw, 1],
+                sb,
+                sc: [og * k, k, 1],
+                alpha: 1.0,
+                beta: 0.0,
+            };
+            // P[j] = parts[j*og*K ..] (og x K)
+            let mut parts = block_mut::<T>(OP, &mut parts_block)?.slice_mut(..);
+            match cols_block.as_mut() {
+                None => {
+                    // B[j][q, kk] = x[n0 + j, grp*cg + kk, q]  (HW x cg: the transposed planes)
+                    let bv = xs.slice((n0 * g.c + grp * cg) * hw..);
+                    gemm::<T>(OP, &gpu, &a, &bv, &mut parts, &mm([g.c * hw, 1, hw]))?;
+                }
+                Some(cb) => {
+                    im2col::<T>(&gpu, g, grp, (n0, nb), x, block_mut::<T>(OP, cb)?)?;
+                    // B[j][q, r] = cols[j*K*OHW + r*OHW + q]  (OHW x K)
+                    let cols = cb.slice::<T>().ok_or_else(|| super::host::internal(OP, "cols"))?;
+                    gemm::<T>(OP, &gpu, &a, &cols.slice(..), &mut parts, &mm([k * ohw, 1, ohw]))?;
                 }
             }
+            // dW_g (1 x og*K) = ones (1 x nb) · P (nb x og*K) [+ dW_g from the earlier chunks]
+            let sum = Gemm {
+                m: 1,
+                n: og * k,
+                k: nb,
+                batch: 1,
+                sa: [0, nb, 1],
+                sb: [0, og * k, 1],
+                sc: [0, og * k, 1],
+                alpha: 1.0,
+                beta: if ci == 0 { 0.0 } else { 1.0 },
+            };
+            let parts = parts_block.slice::<T>().ok_or_else(|| super::host::internal(OP, "parts"))?;
+            gemm::<T>(
+                OP,
+                &gpu,
+                &ones_s.slice(..),
+                &parts.slice(..),
+                &mut dw.slice_mut(grp * og * k..),
+                &sum,
+            )?;
         }
     }
     Ok(CudaData::new(dw_block, x.dtype(), &shape))
