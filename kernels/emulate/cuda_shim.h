@@ -44,6 +44,11 @@ inline long long atomicMin(long long *p, long long v) {
   if (v < old) *p = v;
   return old;
 }
+struct alignas(16) float4 {
+  float x, y, z, w;
+};
+inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
+
 using std::exp;
 using std::log;
 using std::sqrt;
@@ -66,4 +71,29 @@ inline void gg_launch(unsigned grid, unsigned block, const std::function<void()>
     for (auto &th : ts) th.join();
     gg_block_barrier = nullptr;
   }
+}
+
+// A 3-D grid (gx, gy, gz) of 1-D blocks: the blocks run one after another, x fastest.
+inline void gg_launch3(unsigned gx, unsigned gy, unsigned gz, unsigned block, const std::function<void()> &kernel) {
+  gridDim.x = gx;
+  gridDim.y = gy;
+  gridDim.z = gz;
+  blockDim.x = block;
+  for (unsigned bz = 0; bz < gz; ++bz)
+    for (unsigned by = 0; by < gy; ++by)
+      for (unsigned bx = 0; bx < gx; ++bx) {
+        std::barrier<> bar(block);
+        gg_block_barrier = &bar;
+        std::vector<std::thread> ts;
+        for (unsigned t = 0; t < block; ++t)
+          ts.emplace_back([&, bx, by, bz, t] {
+            blockIdx.x = bx;
+            blockIdx.y = by;
+            blockIdx.z = bz;
+            threadIdx.x = t;
+            kernel();
+          });
+        for (auto &th : ts) th.join();
+        gg_block_barrier = nullptr;
+      }
 }

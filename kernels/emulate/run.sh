@@ -11,16 +11,19 @@
 #   factorization  mf_predict forward, CSR row gradients, dmu, out-of-range flag
 #   rnn lstm gru   one layer composed as the headers say (both sequence layouts), every input's
 #                  gradient vs central finite differences (f64); f32 vs f64
-#   optim          SGD / Adam / AdamW (amsgrad, nesterov, maximize, decay) vs torch.optim values
+#   optim          SGD / Adam / AdamW (amsgrad, nesterov, maximize, decay) vs torch.optim values;
+#                  the row-sparse SGD / SparseAdam updates vs direct loops
+#   matmul         the general strided GEMM and the fast contiguous f32 kernel vs a double
+#                  reference (partial tiles, batches, alpha/beta, broadcast), fast = general bitwise
 set -euo pipefail
 cd "$(dirname "$0")"
 OUT=${TMPDIR:-/tmp}/gg-kernel-emulate
 mkdir -p "$OUT"
 tests=("$@")
-[[ ${#tests[@]} -gt 0 ]] || tests=(conv2d pool2d embedding factorization rnn lstm gru optim)
+[[ ${#tests[@]} -gt 0 ]] || tests=(matmul conv2d pool2d embedding factorization rnn lstm gru optim)
 fail=0
 for t in "${tests[@]}"; do
-  g++ -std=c++20 -O1 -Wall -Wextra -Werror -pthread -o "$OUT/test_$t" "test_$t.cpp"
+  g++ -std=c++20 -O1 -Wall -Wextra -Werror -Wno-unknown-pragmas -pthread -o "$OUT/test_$t" "test_$t.cpp"
   if "$OUT/test_$t" > "$OUT/test_$t.log"; then
     tail -1 "$OUT/test_$t.log"
   else

@@ -115,7 +115,26 @@ pub(crate) struct Gemm {
     pub beta: f64,
 }
 
-/// Runs `g`: `matmul_fwd_<T>` of `kernels/matmul.cu`, or cuBLAS when that backend is selected
+/// Whether `g`, with A at device address `pa` and B at `pb`, meets `matmul_fast_f32`'s conditions
+/// (`kernels/matmul.cu`): rows of A and B contiguous, K, N, the row and batch strides of A and B
+/// multiples of 4 elements, both operands 16-byte aligned, so every 4-element vector load is
+/// aligned and wholly inside or wholly outside its matrix.
+fn fast_layout(g: &Gemm, pa: u64, pb: u64) -> bool {
+    let m4 = |v: usize| v.is_multiple_of(4);
+    g.sa[2] == 1
+        && g.sb[2] == 1
+        && m4(g.k)
+        && m4(g.n)
+        && m4(g.sa[1])
+        && m4(g.sb[1])
+        && m4(g.sa[0])
+        && m4(g.sb[0])
+        && pa.is_multiple_of(16)
+        && pb.is_multiple_of(16)
+}
+
+/// Runs `g`: `matmul_fwd_<T>` of `kernels/matmul.cu` (or its contiguous f32 twin
+/// `matmul_fast_f32`, same arithmetic, when [`fast_layout`] holds), or cuBLAS when that backend is selected
 /// and can express the layout (see `cublas.rs`). Nothing when the result is empty; with $K = 0$
 /// the kernel writes $\beta C$.
 pub(crate) fn gemm<T: FloatElem>(
@@ -141,7 +160,13 @@ pub(crate) fn gemm<T: FloatElem>(
             format!("GEMM of {} x {} in {} batches exceeds the CUDA grid", g.m, g.n, g.batch),
         ));
     }
-    let f = gpu.function("matmul", &format!("matmul_fwd_{}", T::NAME))?;
+    let fast = T::NAME == "f32" && {
+        use cudarc::driver::DevicePtr;
+        let ((pa, _ra), (pb, _rb)) = (a.device_ptr(gpu.stream()), b.device_ptr(gpu.stream()));
+        fast_layout(g, pa, pb)
+    };
+    let name = if fast { "matmul_fast_f32".to_string() } else { format!("matmul_fwd_{}", T::NAME) };
+    let f = gpu.function("matmul", &name)?;
     let (m, n, k, nb) = (g.m as i64, g.n as i64, g.k as i64, g.batch as i64);
     let sa = g.sa.map(|s| s as i64);
     let sb = g.sb.map(|s| s as i64);
@@ -155,10 +180,33 @@ pub(crate) fn gemm<T: FloatElem>(
         block_dim: (256, 1, 1),
         shared_mem_bytes: 0,
     };
-    // SAFETY: matches `matmul_fwd_<dt>(const T* A, const T* B, T* C, i64 M, i64 N, i64 K,
-    // i64 batch, i64 sa_b, i64 sa_m, i64 sa_k, i64 sb_b, i64 sb_k, i64 sb_n, i64 sc_b, i64 sc_m,
+    // SAFETY: matches `matmul_fwd_<dt>` and `matmul_fast_f32` (same parameters): `(const T* A,
+    // const T* B, T* C, i64 M, i64 N, i64 K, i64 batch, i64 sa_b, i64 sa_m, i64 sa_k, i64 sb_b, i64 sb_k, i64 sb_n, i64 sc_b, i64 sc_m,
     // i64 sc_n, double alpha, double beta)`, block 256, grid (ceil(N/128), ceil(M/128), batch),
     // static shared memory only. The callers choose views and strides whose every index for
     // b < batch, i < M, j < N, kk < K lies inside the view (checked by each caller's comments).
     unsafe { l.launch(cfg) }.map(|_| ()).map_err(dev_err(op))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Gemm, fast_layout};
+
+    fn g(m: usize, n: usize, k: usize, sa: [usize; 3], sb: [usize; 3]) -> Gemm {
+        Gemm { m, n, k, batch: 1, sa, sb, sc: [0, n, 1], alpha: 1.0, beta: 0.0 }
+    }
+
+    #[test]
+    fn the_fast_kernel_needs_contiguous_aligned_rows() {
+        // 4096³ contiguous: fast.
+        assert!(fast_layout(&g(4096, 4096, 4096, [0, 4096, 1], [0, 4096, 1]), 0, 1 << 20));
+        // K = 27 (the CNN's first im2col): general.
+        assert!(!fast_layout(&g(32, 784, 27, [0, 27, 1], [0, 784, 1]), 0, 256));
+        // A transposed in place (column stride not 1): general.
+        assert!(!fast_layout(&g(64, 64, 64, [0, 1, 64], [0, 64, 1]), 0, 256));
+        // A view starting at an odd element: misaligned, general.
+        assert!(!fast_layout(&g(64, 64, 64, [0, 64, 1], [0, 64, 1]), 4, 256));
+        // A batch stride not a multiple of 4.
+        assert!(!fast_layout(&g(8, 8, 8, [66, 8, 1], [0, 8, 1]), 0, 256));
+    }
 }
