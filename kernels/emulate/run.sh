@@ -12,12 +12,20 @@
 #   rnn lstm gru   one layer composed as the headers say (both sequence layouts), every input's
 #                  gradient vs central finite differences (f64); f32 vs f64
 #   optim          SGD / Adam / AdamW (amsgrad, nesterov, maximize, decay) vs torch.optim values
+#   norm           layer_norm and batch_norm (training, evaluation, running update) fwd + bwd vs
+#                  double loops, their gradients vs central finite differences; NaN row, bitwise
+#                  equality across grids
+#   bce            BCE with logits vs the textbook formula in long double (strided x, broadcast
+#                  weights, |x| up to 1e4, NaN), gradients vs central differences, mean form
+#   loss           nll_loss fwd + bwd (class weights, ignored rows, per-row and mean upstream)
+#   softmax        logsumexp (middle dimension, lanes > 256, values near 1000, -inf/+inf/NaN lanes,
+#                  empty lanes)
 set -euo pipefail
 cd "$(dirname "$0")"
 OUT=${TMPDIR:-/tmp}/gg-kernel-emulate
 mkdir -p "$OUT"
 tests=("$@")
-[[ ${#tests[@]} -gt 0 ]] || tests=(conv2d pool2d embedding factorization rnn lstm gru optim)
+[[ ${#tests[@]} -gt 0 ]] || tests=(conv2d pool2d embedding factorization rnn lstm gru optim norm bce loss softmax)
 fail=0
 for t in "${tests[@]}"; do
   g++ -std=c++20 -O1 -Wall -Wextra -Werror -pthread -o "$OUT/test_$t" "test_$t.cpp"

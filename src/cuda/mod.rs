@@ -63,6 +63,10 @@ pub(crate) mod factorization;
 #[cfg(feature = "cuda")]
 mod host;
 #[cfg(feature = "cuda")]
+pub(crate) mod loss;
+#[cfg(feature = "cuda")]
+pub(crate) mod norm;
+#[cfg(feature = "cuda")]
 pub mod ops;
 #[cfg(feature = "cuda")]
 pub(crate) mod optim;

@@ -279,15 +279,22 @@ impl Tensor {
         let l = Lanes::new(&shape, d);
         let keep_shape = reduced_shape(&shape, &[d], true);
         let out_shape = reduced_shape(&shape, &[d], keepdim);
-        let lse = lanes_data(
-            "logsumexp",
-            [&self.data()],
-            l,
-            1,
-            &keep_shape,
-            logsumexp_lane::<f32>,
-            logsumexp_lane::<f64>,
-        )?;
+        let xd = self.data();
+        let lse = match &xd {
+            #[cfg(feature = "cuda")]
+            Data::Cuda(c) => {
+                Data::Cuda(crate::cuda::loss::logsumexp(c, (l.outer, l.n, l.inner), &keep_shape)?)
+            }
+            _ => lanes_data(
+                "logsumexp",
+                [&xd],
+                l,
+                1,
+                &keep_shape,
+                logsumexp_lane::<f32>,
+                logsumexp_lane::<f64>,
+            )?,
+        };
         let lse_keep = Tensor::from_data(lse.clone());
         let out = Tensor::from_data(lse).reshape_usize(&out_shape)?.data();
         let x = self.detach();
