@@ -18,6 +18,8 @@
 //! bit-identical whatever the thread count; lanes run in parallel with rayon when the tensor has
 //! at least [`PARALLEL_THRESHOLD`] elements. Lanes along the last dimension are read in place;
 //! lanes along another dimension are gathered into a buffer, computed, and written back.
+//! On a GPU (`kernels/softmax.cu`) each lane is one block of 256 threads with fixed-tree max and
+//! sum; logsumexp's gradient is the same composite of (device) elementwise ops.
 //!
 //! The literal f64 transcriptions are [`crate::reference::softmax`],
 //! [`crate::reference::log_softmax`] and [`crate::reference::logsumexp`].
