@@ -168,7 +168,8 @@ fn bce_forward<T: DevElem>(a: &BceArgs, shape: &[usize]) -> Result<CudaData> {
     Ok(CudaData::new(loss, a.x.0.dtype(), shape))
 }
 
-/// `bce_with_logits_bwd_<t>`: (dx, dy), both of x's shape; $s_i = g[i \cdot$ `g_stride`$] /$ `div`.
+/// `bce_with_logits_bwd_<t>`: (dx, dy), both of x's shape; the upstream gradient of element `i`
+/// is `g[i * g_stride] / div`.
 fn bce_backward<T: DevElem>(
     a: &BceArgs,
     g: &CudaData,

@@ -44,6 +44,18 @@ fn param_or(
     }
 }
 
+/// The recorded inputs `[x, weight?, bias?]` of a normalisation, and whether each parameter is there.
+fn affine_inputs<'a>(
+    x: &'a Tensor,
+    weight: Option<&'a Tensor>,
+    bias: Option<&'a Tensor>,
+) -> (Vec<&'a Tensor>, bool, bool) {
+    let mut inputs = vec![x];
+    inputs.extend(weight);
+    inputs.extend(bias);
+    (inputs, weight.is_some(), bias.is_some())
+}
+
 /// `Data::Cuda` wrapped as a tensor.
 fn tensor(c: CudaData) -> Tensor {
     Tensor::from_data(Data::Cuda(c))
@@ -144,45 +156,6 @@ fn ln_backward_weight<T: DevElem>(
     Ok((CudaData::new(dw, dt, wshape), CudaData::new(db, dt, wshape)))
 }
 
-fn layer_norm_t<T: DevElem>(
-    x_t: &Tensor,
-    x: &CudaData,
-    normalized_shape: &[usize],
-    weight: Option<&Tensor>,
-    bias: Option<&Tensor>,
-    eps: f64,
-) -> Result<Tensor> {
-    let op = "layer_norm";
-    let gpu = x.gpu().clone();
-    let dtype = x.dtype();
-    let x = contiguous(x)?;
-    let wshape = normalized_shape.to_vec();
-    let d: usize = wshape.iter().product();
-    let w = param_or(op, weight, &gpu, &[d], dtype, 1.0)?;
-    let b = param_or(op, bias, &gpu, &[d], dtype, 0.0)?;
-    let rows = x.numel().checked_div(d).unwrap_or(0);
-    let (y, mean, rstd) = ln_forward::<T>(&x, &w, &b, (rows, d), eps)?;
-    let saved = LnSaved { x, w, mean, rstd, rows, d };
-    let mut inputs = vec![x_t];
-    inputs.extend(weight);
-    inputs.extend(bias);
-    let (has_w, has_b) = (weight.is_some(), bias.is_some());
-    Ok(record(Data::Cuda(y), op, &inputs, move |g| {
-        let g = grad_on(g, &gpu)?;
-        let mut grads = vec![Some(tensor(ln_backward_x::<T>(&saved, &g)?))];
-        if has_w || has_b {
-            let (dw, db) = ln_backward_weight::<T>(&saved, &g, &wshape)?;
-            if has_w {
-                grads.push(Some(tensor(dw)));
-            }
-            if has_b {
-                grads.push(Some(tensor(db)));
-            }
-        }
-        Ok(grads)
-    }))
-}
-
 /// `layer_norm` of a (validated) tensor on a GPU over its trailing dimensions `normalized_shape`;
 /// `weight` and `bias` (validated shapes and dtypes) must be on the same GPU.
 pub(crate) fn layer_norm(
@@ -193,10 +166,42 @@ pub(crate) fn layer_norm(
     bias: Option<&Tensor>,
     eps: f64,
 ) -> Result<Tensor> {
-    match float_dtype("layer_norm", x)? {
-        DType::F64 => layer_norm_t::<f64>(x_t, x, normalized_shape, weight, bias, eps),
-        _ => layer_norm_t::<f32>(x_t, x, normalized_shape, weight, bias, eps),
-    }
+    let op = "layer_norm";
+    let dtype = float_dtype(op, x)?;
+    let gpu = x.gpu().clone();
+    let x = contiguous(x)?;
+    let wshape = normalized_shape.to_vec();
+    let d: usize = wshape.iter().product();
+    let w = param_or(op, weight, &gpu, &[d], dtype, 1.0)?;
+    let b = param_or(op, bias, &gpu, &[d], dtype, 0.0)?;
+    let rows = x.numel().checked_div(d).unwrap_or(0);
+    let (y, mean, rstd) = match dtype {
+        DType::F64 => ln_forward::<f64>(&x, &w, &b, (rows, d), eps)?,
+        _ => ln_forward::<f32>(&x, &w, &b, (rows, d), eps)?,
+    };
+    let saved = LnSaved { x, w, mean, rstd, rows, d };
+    let (inputs, has_w, has_b) = affine_inputs(x_t, weight, bias);
+    Ok(record(Data::Cuda(y), op, &inputs, move |g| {
+        let g = grad_on(g, &gpu)?;
+        let dx = match dtype {
+            DType::F64 => ln_backward_x::<f64>(&saved, &g)?,
+            _ => ln_backward_x::<f32>(&saved, &g)?,
+        };
+        let mut grads = vec![Some(tensor(dx))];
+        if has_w || has_b {
+            let (dw, db) = match dtype {
+                DType::F64 => ln_backward_weight::<f64>(&saved, &g, &wshape)?,
+                _ => ln_backward_weight::<f32>(&saved, &g, &wshape)?,
+            };
+            if has_w {
+                grads.push(Some(tensor(dw)));
+            }
+            if has_b {
+                grads.push(Some(tensor(db)));
+            }
+        }
+        Ok(grads)
+    }))
 }
 
 // ---------------------------------------------------------------- batch_norm
@@ -367,66 +372,6 @@ fn running_on(op: &'static str, rm: &Tensor, rv: &Tensor, gpu: &Arc<Gpu>) -> Res
     Ok((contiguous(&cuda_input(op, rm, Some(gpu))?)?, contiguous(&cuda_input(op, rv, Some(gpu))?)?))
 }
 
-fn batch_norm_t<T: DevElem>(
-    x_t: &Tensor,
-    x: &CudaData,
-    running: Option<(&Tensor, &Tensor)>,
-    weight: Option<&Tensor>,
-    bias: Option<&Tensor>,
-    p: &BatchNormParams,
-) -> Result<Tensor> {
-    let op = "batch_norm";
-    let gpu = x.gpu().clone();
-    let dtype = x.dtype();
-    let x = contiguous(x)?;
-    let shape = x.shape().to_vec();
-    let l = Ncs { n: shape[0], c: shape[1], s: shape[2..].iter().product() };
-    // Every operand is checked to be on this GPU before anything is written.
-    let gamma = param_or(op, weight, &gpu, &[l.c], dtype, 1.0)?;
-    let beta = param_or(op, bias, &gpu, &[l.c], dtype, 0.0)?;
-    let run = running.map(|(rm, rv)| running_on(op, rm, rv, &gpu)).transpose()?;
-    let (mean, var) = if p.training {
-        let (mean, var) = bn_stats::<T>(&x, l)?;
-        if let (Some((rm, rv)), Some((rm_t, rv_t))) = (&run, running) {
-            let m = (l.n * l.s) as f64;
-            let unbias = m / (m - 1.0);
-            let (new_m, new_v) = bn_running::<T>(rm, rv, (&mean, &var), l.c, p.momentum, unbias)?;
-            rm_t.set_data(Data::Cuda(new_m))?;
-            rv_t.set_data(Data::Cuda(new_v))?;
-        }
-        (mean, var)
-    } else {
-        let (rm, rv) = run.ok_or_else(|| {
-            crate::error::Error::invalid(op, "evaluation mode needs running_mean and running_var")
-        })?;
-        (cast(&rm, DType::F64)?, cast(&rv, DType::F64)?)
-    };
-    let st = BnState { mean, var, gamma, beta, eps: p.eps };
-    let y = bn_forward::<T>(&x, &st, l)?;
-    let (need_dx, training) = (x_t.requires_grad(), p.training);
-    let mut inputs = vec![x_t];
-    inputs.extend(weight);
-    inputs.extend(bias);
-    let (has_w, has_b) = (weight.is_some(), bias.is_some());
-    Ok(record(Data::Cuda(y), op, &inputs, move |g| {
-        let g = grad_on(g, &gpu)?;
-        let (sg, sgx) = bn_backward_sums::<T>(&g, &x, &st, l)?;
-        let dx = if need_dx {
-            Some(tensor(bn_backward_x::<T>(&g, &x, &st, (&sg, &sgx), l, training)?))
-        } else {
-            None
-        };
-        let mut grads = vec![dx];
-        if has_w {
-            grads.push(Some(tensor(cast(&sgx, dtype)?)));
-        }
-        if has_b {
-            grads.push(Some(tensor(cast(&sg, dtype)?)));
-        }
-        Ok(grads)
-    }))
-}
-
 /// `batch_norm` of a (validated) tensor on a GPU: every other operand (validated shapes and
 /// dtypes) must be on the same GPU; in training the running statistics, when given, are replaced
 /// by their updated values (new device buffers, as the CPU op replaces its storage).
@@ -438,8 +383,63 @@ pub(crate) fn batch_norm(
     bias: Option<&Tensor>,
     p: &BatchNormParams,
 ) -> Result<Tensor> {
-    match float_dtype("batch_norm", x)? {
-        DType::F64 => batch_norm_t::<f64>(x_t, x, running, weight, bias, p),
-        _ => batch_norm_t::<f32>(x_t, x, running, weight, bias, p),
-    }
+    let op = "batch_norm";
+    let dtype = float_dtype(op, x)?;
+    let is_f64 = dtype == DType::F64;
+    let gpu = x.gpu().clone();
+    let x = contiguous(x)?;
+    let shape = x.shape().to_vec();
+    let l = Ncs { n: shape[0], c: shape[1], s: shape[2..].iter().product() };
+    // Every operand is checked to be on this GPU before anything is written.
+    let gamma = param_or(op, weight, &gpu, &[l.c], dtype, 1.0)?;
+    let beta = param_or(op, bias, &gpu, &[l.c], dtype, 0.0)?;
+    let run = running.map(|(rm, rv)| running_on(op, rm, rv, &gpu)).transpose()?;
+    let (mean, var) = if p.training {
+        let (mean, var) = if is_f64 { bn_stats::<f64>(&x, l)? } else { bn_stats::<f32>(&x, l)? };
+        if let (Some((rm, rv)), Some((rm_t, rv_t))) = (&run, running) {
+            let m = (l.n * l.s) as f64;
+            let (stats, mom, unbias) = ((&mean, &var), p.momentum, m / (m - 1.0));
+            let (new_m, new_v) = if is_f64 {
+                bn_running::<f64>(rm, rv, stats, l.c, mom, unbias)?
+            } else {
+                bn_running::<f32>(rm, rv, stats, l.c, mom, unbias)?
+            };
+            rm_t.set_data(Data::Cuda(new_m))?;
+            rv_t.set_data(Data::Cuda(new_v))?;
+        }
+        (mean, var)
+    } else {
+        let (rm, rv) = run.ok_or_else(|| {
+            crate::error::Error::invalid(op, "evaluation mode needs running_mean and running_var")
+        })?;
+        (cast(&rm, DType::F64)?, cast(&rv, DType::F64)?)
+    };
+    let st = BnState { mean, var, gamma, beta, eps: p.eps };
+    let y = if is_f64 { bn_forward::<f64>(&x, &st, l)? } else { bn_forward::<f32>(&x, &st, l)? };
+    let (need_dx, training) = (x_t.requires_grad(), p.training);
+    let (inputs, has_w, has_b) = affine_inputs(x_t, weight, bias);
+    Ok(record(Data::Cuda(y), op, &inputs, move |g| {
+        let g = grad_on(g, &gpu)?;
+        let (sg, sgx) = if is_f64 {
+            bn_backward_sums::<f64>(&g, &x, &st, l)?
+        } else {
+            bn_backward_sums::<f32>(&g, &x, &st, l)?
+        };
+        let mut grads = vec![None];
+        if need_dx {
+            let sums = (&sg, &sgx);
+            grads[0] = Some(tensor(if is_f64 {
+                bn_backward_x::<f64>(&g, &x, &st, sums, l, training)?
+            } else {
+                bn_backward_x::<f32>(&g, &x, &st, sums, l, training)?
+            }));
+        }
+        if has_w {
+            grads.push(Some(tensor(cast(&sgx, dtype)?)));
+        }
+        if has_b {
+            grads.push(Some(tensor(cast(&sg, dtype)?)));
+        }
+        Ok(grads)
+    }))
 }
