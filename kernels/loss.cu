@@ -17,6 +17,14 @@
 //                         i64 g_stride, double scale, T* dx, i64 n, i64 c, double eps, double w_sum)`
 //     s_n = scale * g[n * g_stride]  (g_stride 0: one upstream value for every row).
 // Launch: one block of exactly 256 threads per row (rows grid-strided; static shared memory).
+//
+// Negative log-likelihood of log-probabilities z (n, c), the same targets and weights:
+//   loss_n = -a_n w_{t_n} z_{n,t_n},    dz_{n,c} = -s_n a_n w_{t_n} [c = t_n]
+// `nll_loss_fwd_<dt>(const T* z, const i64* t, const T* w, T* loss, i64 n, i64 c)`
+//     one thread per row (grid-stride); z contiguous (n, c); an ignored row (t = -1) gives 0.
+// `nll_loss_bwd_<dt>(const i64* t, const T* w, const T* g, i64 g_stride, double scale, T* dz,
+//                    i64 n, i64 c)`
+//     one thread per element of dz (n, c), every element written; s_n = scale * g[n * g_stride].
 #include "common.cuh"
 
 #define GG_LBLOCK GG_RED_THREADS
@@ -78,3 +86,28 @@ __device__ void ce_bwd(const T *x, const i64 *t, const T *w, const T *lse, const
     ce_bwd<T>(x, t, w, lse, g, g_stride, scale, dx, n, c, eps, w_sum);                        \
   }
 GG_F32_F64(GG_CE)
+
+template <typename T> __device__ void nll_fwd(const T *z, const i64 *t, const T *w, T *loss, i64 n, i64 c) {
+  GG_FOR(r, n) {
+    const i64 tr = t[r];
+    loss[r] = tr < 0 ? T(0) : -(w[tr] * z[r * c + tr]);
+  }
+}
+
+template <typename T>
+__device__ void nll_bwd(const i64 *t, const T *w, const T *g, i64 g_stride, double scale, T *dz, i64 n, i64 c) {
+  GG_FOR(i, n * c) {
+    const i64 r = i / c, j = i % c, tr = t[r];
+    dz[i] = (tr >= 0 && j == tr) ? -((T(scale) * g[r * g_stride]) * w[tr]) : T(0);
+  }
+}
+
+#define GG_NLL(T, dt)                                                                         \
+  extern "C" __global__ void nll_loss_fwd_##dt(const T *z, const i64 *t, const T *w, T *loss, i64 n, i64 c) { \
+    nll_fwd<T>(z, t, w, loss, n, c);                                                          \
+  }                                                                                           \
+  extern "C" __global__ void nll_loss_bwd_##dt(const i64 *t, const T *w, const T *g, i64 g_stride,       \
+                                               double scale, T *dz, i64 n, i64 c) {           \
+    nll_bwd<T>(t, w, g, g_stride, scale, dz, n, c);                                           \
+  }
+GG_F32_F64(GG_NLL)

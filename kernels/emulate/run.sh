@@ -15,12 +15,20 @@
 #                  the row-sparse SGD / SparseAdam updates vs direct loops
 #   matmul         the general strided GEMM and the fast contiguous f32 kernel vs a double
 #                  reference (partial tiles, batches, alpha/beta, broadcast), fast = general bitwise
+#   norm           layer_norm and batch_norm (training, evaluation, running update) fwd + bwd vs
+#                  double loops, their gradients vs central finite differences; NaN row, bitwise
+#                  equality across grids
+#   bce            BCE with logits vs the textbook formula in long double (strided x, broadcast
+#                  weights, |x| up to 1e4, NaN), gradients vs central differences, mean form
+#   loss           nll_loss fwd + bwd (class weights, ignored rows, per-row and mean upstream)
+#   softmax        logsumexp (middle dimension, lanes > 256, values near 1000, -inf/+inf/NaN lanes,
+#                  empty lanes)
 set -euo pipefail
 cd "$(dirname "$0")"
 OUT=${TMPDIR:-/tmp}/gg-kernel-emulate
 mkdir -p "$OUT"
 tests=("$@")
-[[ ${#tests[@]} -gt 0 ]] || tests=(matmul conv2d pool2d embedding factorization rnn lstm gru optim)
+[[ ${#tests[@]} -gt 0 ]] || tests=(matmul conv2d pool2d embedding factorization rnn lstm gru optim norm bce loss softmax)
 fail=0
 for t in "${tests[@]}"; do
   g++ -std=c++20 -O1 -Wall -Wextra -Werror -Wno-unknown-pragmas -pthread -o "$OUT/test_$t" "test_$t.cpp"

@@ -26,12 +26,15 @@
 //! | `mf_predict`, fwd + bwd (row gradients over host-built CSRs, `dmu` a fixed tree) | `factorization.cu` | `factorization.rs` |
 //! | `rnn_tanh`, `lstm`, `gru` (any number of layers, optional `h0`/`c0`, each bias optional), fwd + bwd through time | `rnn.cu`, `lstm.cu`, `gru.cu` (one pointwise launch per step) + the GEMM of `matmul.cu` (per-step recurrence, `beta = 1` to accumulate `dW_hh` and `dh`) + `sum` for the bias gradients | `recurrent.rs` |
 //! | `linear` | a composite of `matmul` and `add` | `ops/linear.rs` |
+//! | `layer_norm` (optional weight and bias), `batch_norm` (training with the running-statistics update on the device, evaluation), fwd + bwd (per-row and per-channel sums as fixed block trees, the latter in f64) | `norm.cu` | `norm.rs` |
+//! | `nll_loss` (class weights, `ignore_index`, reductions), `binary_cross_entropy_with_logits` (`weight`, `pos_weight`, reductions), `logsumexp`, fwd + bwd | `loss.cu`, `bce.cu`, `softmax.cu` + `sum` for the reductions | `loss.rs` |
+//! | `mse_loss` | a composite of `sub`, `mul` and `sum`/`mean` | `ops/loss.rs` |
 //!
 //! Every GEMM above runs the own kernel by default; `cublas::set_gemm_backend` (or
 //! `GLASSGRAD_GEMM=cublas`) sends the same calls to cuBLAS for comparison (`cublas.rs`).
 //!
 //! `Module::to_device` moves a model's parameters in place, so the document's CNN trains on a GPU.
-//! Not wired yet: `batch_norm`, the index/sort/join ops; CPU by design: the fused MF SGD
+//! Not wired yet: the index/sort/join ops; CPU by design: the fused MF SGD
 //! (`mf_sgd_epoch`: a sequential per-rating update whose result depends on the order, host tables
 //! only). Any op without a CUDA path
 //! given a CUDA tensor returns [`crate::error::Error::Device`] naming it; nothing falls back to the
@@ -67,6 +70,10 @@ pub(crate) mod embedding;
 pub(crate) mod factorization;
 #[cfg(feature = "cuda")]
 mod host;
+#[cfg(feature = "cuda")]
+pub(crate) mod loss;
+#[cfg(feature = "cuda")]
+pub(crate) mod norm;
 #[cfg(feature = "cuda")]
 pub mod ops;
 #[cfg(feature = "cuda")]

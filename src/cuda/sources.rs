@@ -40,6 +40,8 @@ kernel_files![
     "gru",
     "factorization",
     "optim",
+    "norm",
+    "bce",
 ];
 
 /// The kernel file of `stem`.

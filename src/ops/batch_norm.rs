@@ -35,6 +35,12 @@
 //! The per-channel sums (two passes: the mean, then the squared deviations) run one rayon task per
 //! channel, each adding its $M$ values in $(n, s)$ order in f64; the elementwise passes run one task
 //! per sample. Nothing depends on the thread count.
+//!
+//! ## On a GPU
+//! `kernels/norm.cu` (host code in `src/cuda/norm.rs`): the per-channel sums one block per
+//! channel in f64 (fixed block trees), the elementwise passes one thread per element. Every
+//! operand, the running statistics included, must live on the input's device; the updated running
+//! statistics replace their storage there.
 
 use ndarray::{ArcArray, ArrayD, IxDyn};
 use rayon::prelude::*;
@@ -232,30 +238,43 @@ fn forward_typed<T: Float>(
     Ok((T::wrap(to_array(shape, y)?), mean, var, inv_std))
 }
 
-/// A per-channel vector `(C)` of the input's dtype, read as f64; `default` when absent.
-fn channel_vec(name: &str, t: Option<&Tensor>, x: &Tensor, c: usize, default: f64) -> Result<Vec<f64>> {
+/// Checks a per-channel tensor: shape `(C)`, the input's dtype, the input's device.
+fn check_channel(name: &str, t: &Tensor, x: &Tensor, c: usize) -> Result<()> {
+    if t.shape() != [c] {
+        return Err(Error::mismatch(
+            "batch_norm",
+            &x.shape(),
+            &t.shape(),
+            format!("{name} must have shape [{c}] (one value per channel, dimension 1 of the input)"),
+        ));
+    }
+    if t.dtype() != x.dtype() {
+        return Err(Error::DTypeMismatch {
+            op: "batch_norm",
+            lhs: x.dtype(),
+            rhs: t.dtype(),
+            lhs_shape: x.shape(),
+            rhs_shape: t.shape(),
+        });
+    }
+    if t.device() != x.device() {
+        return Err(Error::Device {
+            op: "batch_norm",
+            msg: format!(
+                "operands on different devices: the input on {} and {name} on {}",
+                x.device(),
+                t.device()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// A per-channel vector `(C)` (checked by [`check_channel`]) read as f64; `default` when absent.
+fn channel_vec(t: Option<&Tensor>, c: usize, default: f64) -> Vec<f64> {
     match t {
-        None => Ok(vec![default; c]),
-        Some(t) => {
-            if t.shape() != [c] {
-                return Err(Error::mismatch(
-                    "batch_norm",
-                    &x.shape(),
-                    &t.shape(),
-                    format!("{name} must have shape [{c}] (one value per channel, dimension 1 of the input)"),
-                ));
-            }
-            if t.dtype() != x.dtype() {
-                return Err(Error::DTypeMismatch {
-                    op: "batch_norm",
-                    lhs: x.dtype(),
-                    rhs: t.dtype(),
-                    lhs_shape: x.shape(),
-                    rhs_shape: t.shape(),
-                });
-            }
-            Ok(t.to_f64_vec())
-        }
+        None => vec![default; c],
+        Some(t) => t.to_f64_vec(),
     }
 }
 
@@ -309,28 +328,28 @@ impl Tensor {
             return Err(Error::invalid(OP, "running_mean and running_var must be given together"));
         }
         let l = Layout { n: shape[0], c: shape[1], s: shape[2..].iter().product() };
-        let gamma = channel_vec("weight", weight, self, l.c, 1.0)?;
-        let beta = channel_vec("bias", bias, self, l.c, 0.0)?;
-        let running = match (running_mean, running_var) {
-            (Some(rm), Some(rv)) => Some((
-                channel_vec("running_mean", Some(rm), self, l.c, 0.0)?,
-                channel_vec("running_var", Some(rv), self, l.c, 1.0)?,
-            )),
-            _ => None,
-        };
-        let stats = if p.training {
-            if l.m() <= 1 {
-                return Err(Error::shape(OP, &shape, "expected more than 1 value per channel when training"));
+        for (name, t) in
+            [("weight", weight), ("bias", bias), ("running_mean", running_mean), ("running_var", running_var)]
+        {
+            if let Some(t) = t {
+                check_channel(name, t, self, l.c)?;
             }
-            None
-        } else {
-            match &running {
-                Some(r) => Some(r.clone()),
-                None => {
-                    return Err(Error::invalid(OP, "evaluation mode needs running_mean and running_var"));
-                }
-            }
-        };
+        }
+        if p.training && l.m() <= 1 {
+            return Err(Error::shape(OP, &shape, "expected more than 1 value per channel when training"));
+        }
+        if !p.training && running_mean.is_none() {
+            return Err(Error::invalid(OP, "evaluation mode needs running_mean and running_var"));
+        }
+        #[cfg(feature = "cuda")]
+        if let Data::Cuda(c) = self.data() {
+            let running = running_mean.zip(running_var);
+            return crate::cuda::norm::batch_norm(self, &c, running, weight, bias, p);
+        }
+        let gamma = channel_vec(weight, l.c, 1.0);
+        let beta = channel_vec(bias, l.c, 0.0);
+        let running = running_mean.zip(running_var).map(|(rm, rv)| (rm.to_f64_vec(), rv.to_f64_vec()));
+        let stats = if p.training { None } else { running.clone() };
         let xd = self.data();
         let (y, mean, var, inv_std) = match &xd {
             Data::F32(_) => forward_typed::<f32>(l, &shape, &xd, stats, &gamma, &beta, p.eps)?,

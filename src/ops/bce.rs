@@ -17,6 +17,10 @@
 //! $$\frac{\partial L}{\partial y_i} = s_i\, w_i\big[(p_i - 1)\operatorname{sp}(-x_i) - x_i\big]$$
 //! Saved for backward: $x$, $y$, $w$, $p$ (broadcast). $w$ and $p$ are constants: giving ones that
 //! require a gradient is an error, as PyTorch has no gradient for them.
+//!
+//! On a GPU (`kernels/bce.cu`, host code in `src/cuda/loss.rs`): one thread per element for the
+//! losses and for both gradients, the weights read through broadcast strides (no copy), the
+//! reductions by the deterministic sum kernel. Every operand must live on the logits' device.
 
 use ndarray::{ArcArray, IxDyn, Zip};
 
@@ -42,19 +46,35 @@ fn sigma<T: Float>(x: T) -> T {
     }
 }
 
-/// A weight tensor broadcast to `shape` (contiguous), or all ones.
-fn broadcast_weight<T: Float>(name: &str, x: &Tensor, w: Option<&Tensor>) -> Result<ArcArray<T, IxDyn>> {
-    let shape = x.shape();
-    let Some(w) = w else {
-        return Ok(ArcArray::from_elem(IxDyn(&shape), T::one()));
-    };
+/// Checks an operand against the logits: same dtype, same device, and (for the constant
+/// weights, `constant`) no gradient wanted.
+fn check_operand(name: &str, x: &Tensor, w: &Tensor, constant: bool) -> Result<()> {
     crate::ops::same_dtype(OP, x, w)?;
-    if w.requires_grad() && is_grad_enabled() {
+    if w.device() != x.device() {
+        return Err(Error::Device {
+            op: OP,
+            msg: format!(
+                "operands on different devices: the input on {} and {name} on {}",
+                x.device(),
+                w.device()
+            ),
+        });
+    }
+    if constant && w.requires_grad() && is_grad_enabled() {
         return Err(Error::invalid(
             OP,
             format!("the gradient of {name} is not implemented (as in PyTorch); detach it"),
         ));
     }
+    Ok(())
+}
+
+/// A (checked) weight tensor broadcast to `shape` (contiguous), or all ones.
+fn broadcast_weight<T: Float>(name: &str, x: &Tensor, w: Option<&Tensor>) -> Result<ArcArray<T, IxDyn>> {
+    let shape = x.shape();
+    let Some(w) = w else {
+        return Ok(ArcArray::from_elem(IxDyn(&shape), T::one()));
+    };
     let d = w.data();
     let a = d.typed::<T>(OP)?;
     let b = a.broadcast(IxDyn(&shape)).ok_or_else(|| {
@@ -147,7 +167,16 @@ impl Tensor {
         if xs != ys {
             return Err(Error::mismatch(OP, &xs, &ys, "input and target must have the same shape"));
         }
-        crate::ops::same_dtype(OP, self, target)?;
+        check_operand("target", self, target, false)?;
+        for (name, w) in [("weight", weight), ("pos_weight", pos_weight)] {
+            if let Some(w) = w {
+                check_operand(name, self, w, true)?;
+            }
+        }
+        #[cfg(feature = "cuda")]
+        if self.device().is_cuda() {
+            return crate::cuda::loss::bce_with_logits(self, target, weight, pos_weight, reduction);
+        }
         match self.dtype() {
             DType::F32 => bce_typed::<f32>(self, target, weight, pos_weight, reduction),
             _ => bce_typed::<f64>(self, target, weight, pos_weight, reduction),

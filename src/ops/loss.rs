@@ -27,6 +27,10 @@
 //! Same shapes: $\text{loss}_i = (x_i - y_i)^2$, reduced; a composite of `sub`, `mul`, `sum`/`mean`
 //! (gradients $2(x - y) g$ and $-2(x - y) g$, divided by the element count for the mean).
 //!
+//! On a GPU the cross-entropy and the negative log-likelihood are fused kernels
+//! (`kernels/loss.cu`; targets and class weights are validated on the host and uploaded, so they
+//! may live on either device), and the mean squared error is the same composite of device ops.
+//!
 //! The literal f64 transcription of the plain cross-entropy is [`crate::reference::cross_entropy`].
 
 use std::fmt;
@@ -323,14 +327,7 @@ fn cross_entropy_cuda(
 ) -> Result<Tensor> {
     use crate::cuda::ops;
     const OP: &str = "cross_entropy";
-    let w: Vec<f64> = match x_t.dtype() {
-        DType::F32 => {
-            class_weights::<f32>(OP, x_t, opts.weight.as_ref())?.into_iter().map(f64::from).collect()
-        }
-        _ => class_weights::<f64>(OP, x_t, opts.weight.as_ref())?,
-    };
-    let t: Vec<i64> = tg.t.iter().zip(&tg.active).map(|(&t, &a)| if a { t as i64 } else { -1 }).collect();
-    let d: f64 = tg.t.iter().zip(&tg.active).filter(|(_, a)| **a).map(|(&t, _)| w[t]).sum();
+    let (t, w, d) = device_targets(OP, x_t, &tg, opts.weight.as_ref())?;
     let (losses, saved) = ops::cross_entropy(x, &t, &w, opts.label_smoothing)?;
     let reduction = opts.reduction;
     let out = match reduction {
@@ -351,6 +348,24 @@ fn cross_entropy_cuda(
         let dx = ops::cross_entropy_backward(&saved, &g, stride, scale)?;
         Ok(vec![Some(Tensor::from_data(Data::Cuda(dx)))])
     }))
+}
+
+/// What the GPU kernels take from validated targets: the targets with `-1` for an ignored row,
+/// the class weights as f64 (those of an f32 input exactly representable) and $D$.
+#[cfg(feature = "cuda")]
+fn device_targets(
+    op: &'static str,
+    x_t: &Tensor,
+    tg: &Targets,
+    weight: Option<&Tensor>,
+) -> Result<(Vec<i64>, Vec<f64>, f64)> {
+    let w: Vec<f64> = match x_t.dtype() {
+        DType::F32 => class_weights::<f32>(op, x_t, weight)?.into_iter().map(f64::from).collect(),
+        _ => class_weights::<f64>(op, x_t, weight)?,
+    };
+    let t: Vec<i64> = tg.t.iter().zip(&tg.active).map(|(&t, &a)| if a { t as i64 } else { -1 }).collect();
+    let d: f64 = tg.t.iter().zip(&tg.active).filter(|(_, a)| **a).map(|(&t, _)| w[t]).sum();
+    Ok((t, w, d))
 }
 
 /// Negative log-likelihood for one float type.
@@ -411,6 +426,11 @@ impl Tensor {
     /// `F.nll_loss` with class weights and `ignore_index`.
     pub fn nll_loss_with(&self, target: &Tensor, opts: &NllOptions) -> Result<Tensor> {
         let tg = check_targets("nll_loss", self, target, opts.ignore_index)?;
+        #[cfg(feature = "cuda")]
+        if let Data::Cuda(c) = self.data() {
+            let (t, w, d) = device_targets("nll_loss", self, &tg, opts.weight.as_ref())?;
+            return crate::cuda::loss::nll_loss(self, &c, t, &w, opts.reduction, d);
+        }
         match self.dtype() {
             DType::F32 => nll_typed::<f32>(self, tg, opts),
             _ => nll_typed::<f64>(self, tg, opts),
@@ -440,7 +460,7 @@ impl Tensor {
             Reduction::Mean => {
                 if sq.numel() == 0 {
                     // PyTorch: the mean of no elements is NaN.
-                    return Tensor::full(&[], f64::NAN, self.dtype());
+                    return Tensor::full_on(&[], f64::NAN, self.dtype(), &self.device());
                 }
                 sq.mean()
             }

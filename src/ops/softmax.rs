@@ -18,6 +18,8 @@
 //! bit-identical whatever the thread count; lanes run in parallel with rayon when the tensor has
 //! at least [`PARALLEL_THRESHOLD`] elements. Lanes along the last dimension are read in place;
 //! lanes along another dimension are gathered into a buffer, computed, and written back.
+//! On a GPU (`kernels/softmax.cu`) each lane is one block of 256 threads with fixed-tree max and
+//! sum; logsumexp's gradient is the same composite of (device) elementwise ops.
 //!
 //! The literal f64 transcriptions are [`crate::reference::softmax`],
 //! [`crate::reference::log_softmax`] and [`crate::reference::logsumexp`].
@@ -279,15 +281,22 @@ impl Tensor {
         let l = Lanes::new(&shape, d);
         let keep_shape = reduced_shape(&shape, &[d], true);
         let out_shape = reduced_shape(&shape, &[d], keepdim);
-        let lse = lanes_data(
-            "logsumexp",
-            [&self.data()],
-            l,
-            1,
-            &keep_shape,
-            logsumexp_lane::<f32>,
-            logsumexp_lane::<f64>,
-        )?;
+        let xd = self.data();
+        let lse = match &xd {
+            #[cfg(feature = "cuda")]
+            Data::Cuda(c) => {
+                Data::Cuda(crate::cuda::loss::logsumexp(c, (l.outer, l.n, l.inner), &keep_shape)?)
+            }
+            _ => lanes_data(
+                "logsumexp",
+                [&xd],
+                l,
+                1,
+                &keep_shape,
+                logsumexp_lane::<f32>,
+                logsumexp_lane::<f64>,
+            )?,
+        };
         let lse_keep = Tensor::from_data(lse.clone());
         let out = Tensor::from_data(lse).reshape_usize(&out_shape)?.data();
         let x = self.detach();
