@@ -96,6 +96,71 @@ __device__ void gemm(const T *A, const T *B, T *C, i64 M, i64 N, i64 K, i64 sa_b
   }
 GG_F32_F64(GG_GEMM)
 
+// matmul_small_<dt>: the same product (same arguments) with 32 x 32 tiles, for the skinny GEMMs of
+// the recurrent layers (e.g. 64 x 512 x 128 per time step), where 128 x 128 tiles would leave most
+// of the GPU idle (4 blocks on 132 SMs). Launch: block 256 threads, grid (ceil(N / 32),
+// ceil(M / 32), batch), static shared memory 2 * 8 * 32 * sizeof(T). Each thread owns 2 x 2
+// outputs, rows ty + 16 r and columns tx + 16 s (r, s < 2); the sum over k is the same chain in the
+// same order as matmul_fwd, so the two give the same bits.
+#define GG_SM 32
+template <typename T>
+__device__ void gemm_small(const T *A, const T *B, T *C, i64 M, i64 N, i64 K, i64 sa_b, i64 sa_m,
+                           i64 sa_k, i64 sb_b, i64 sb_k, i64 sb_n, i64 sc_b, i64 sc_m, i64 sc_n,
+                           double alpha, double beta) {
+  __shared__ T As[GG_BK][GG_SM];
+  __shared__ T Bs[GG_BK][GG_SM];
+  const i64 b = blockIdx.z;
+  const i64 row0 = (i64)blockIdx.y * GG_SM, col0 = (i64)blockIdx.x * GG_SM;
+  const T *Ab = A + b * sa_b;
+  const T *Bb = B + b * sb_b;
+  T *Cb = C + b * sc_b;
+  const int t = threadIdx.x, tx = t % 16, ty = t / 16;
+  // Staging: thread t loads A[row0 + t / 8, k0 + t % 8] and B[k0 + t / 32, col0 + t % 32].
+  const int a_r = t / GG_BK, a_k = t % GG_BK, b_k = t / GG_SM, b_c = t % GG_SM;
+  T acc[2][2] = {{T(0), T(0)}, {T(0), T(0)}};
+  for (i64 k0 = 0; k0 < K; k0 += GG_BK) {
+    {
+      const i64 gi = row0 + a_r, gk = k0 + a_k;
+      As[a_k][a_r] = (gi < M && gk < K) ? Ab[gi * sa_m + gk * sa_k] : T(0);
+      const i64 gk2 = k0 + b_k, gj = col0 + b_c;
+      Bs[b_k][b_c] = (gk2 < K && gj < N) ? Bb[gk2 * sb_k + gj * sb_n] : T(0);
+    }
+    __syncthreads();
+#pragma unroll
+    for (int kk = 0; kk < GG_BK; ++kk) {
+      const T a0 = As[kk][ty], a1 = As[kk][ty + 16];
+      const T b0 = Bs[kk][tx], b1 = Bs[kk][tx + 16];
+      acc[0][0] += a0 * b0;
+      acc[0][1] += a0 * b1;
+      acc[1][0] += a1 * b0;
+      acc[1][1] += a1 * b1;
+    }
+    __syncthreads();
+  }
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const i64 i = row0 + ty + 16 * r;
+    if (i >= M) continue;
+#pragma unroll
+    for (int s = 0; s < 2; ++s) {
+      const i64 j = col0 + tx + 16 * s;
+      if (j >= N) continue;
+      T *c = Cb + i * sc_m + j * sc_n;
+      T v = T(alpha) * acc[r][s];
+      *c = beta == 0.0 ? v : v + T(beta) * *c;
+    }
+  }
+}
+
+#define GG_GEMM_SMALL(T, dt)                                                                  \
+  extern "C" __global__ void matmul_small_##dt(const T *A, const T *B, T *C, i64 M, i64 N, i64 K, i64 batch, \
+                                               i64 sa_b, i64 sa_m, i64 sa_k, i64 sb_b, i64 sb_k, i64 sb_n, \
+                                               i64 sc_b, i64 sc_m, i64 sc_n, double alpha, double beta) { \
+    (void)batch;                                                                              \
+    gemm_small<T>(A, B, C, M, N, K, sa_b, sa_m, sa_k, sb_b, sb_k, sb_n, sc_b, sc_m, sc_n, alpha, beta); \
+  }
+GG_F32_F64(GG_GEMM_SMALL)
+
 // matmul_fast_f32: the same product (same arguments and launch) for the common contiguous f32 case,
 // with 16-byte vector loads, a register-staged double buffer and vector shared-memory reads.
 // The host launches it only when

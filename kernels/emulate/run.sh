@@ -13,7 +13,7 @@
 #                  gradient vs central finite differences (f64); f32 vs f64
 #   optim          SGD / Adam / AdamW (amsgrad, nesterov, maximize, decay) vs torch.optim values;
 #                  the row-sparse SGD / SparseAdam updates vs direct loops
-#   matmul         the general strided GEMM and the fast contiguous f32 kernel vs a double
+#   matmul         the general strided GEMM, the 32x32-tile and the fast contiguous f32 kernels vs a double
 #                  reference (partial tiles, batches, alpha/beta, broadcast), fast = general bitwise
 #   norm           layer_norm and batch_norm (training, evaluation, running update) fwd + bwd vs
 #                  double loops, their gradients vs central finite differences; NaN row, bitwise

@@ -1,4 +1,5 @@
-// Emulated run of kernels/matmul.cu: the general strided GEMM and the contiguous fast f32 kernel
+// Emulated run of kernels/matmul.cu: the general strided GEMM, its 32 x 32-tile twin and the
+// contiguous fast f32 kernel
 // against a double-precision reference (odd sizes that cut the 128 x 128 x 8 tiles, batches,
 // alpha/beta, a broadcast batch stride, a transposed operand for the general kernel), and the two
 // f32 kernels against each other bit for bit.
@@ -29,17 +30,22 @@ static void run(const Shape &sh) {
         ref[(q * M + i) * N + j] = sh.alpha * s + sh.beta * c0[(q * M + i) * N + j];
       }
   const unsigned gx = (unsigned)((N + 127) / 128), gy = (unsigned)((M + 127) / 128);
-  auto c_gen = c0, c_fast = c0;
+  auto c_gen = c0, c_fast = c0, c_small = c0;
   gg_launch3(gx, gy, (unsigned)NB, 256, [&] {
     matmul_fwd_f32(a.data(), b.data(), c_gen.data(), M, N, K, NB, sa_b, K, 1, K * N, N, 1, M * N, N, 1, sh.alpha, sh.beta);
   });
   gg_launch3(gx, gy, (unsigned)NB, 256, [&] {
     matmul_fast_f32(a.data(), b.data(), c_fast.data(), M, N, K, NB, sa_b, K, 1, K * N, N, 1, M * N, N, 1, sh.alpha, sh.beta);
   });
+  gg_launch3((unsigned)((N + 31) / 32), (unsigned)((M + 31) / 32), (unsigned)NB, 256, [&] {
+    matmul_small_f32(a.data(), b.data(), c_small.data(), M, N, K, NB, sa_b, K, 1, K * N, N, 1, M * N, N, 1, sh.alpha, sh.beta);
+  });
   const std::string tag = std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K) + " batch " +
                           std::to_string(NB) + (sh.broadcast_a ? " (A broadcast)" : "");
   expect_close("general kernel " + tag, c_gen, ref, 2e-5);
   expect_close("fast kernel " + tag, c_fast, ref, 2e-5);
+  expect_true("small tiles = general bit for bit " + tag,
+              std::memcmp(c_gen.data(), c_small.data(), c_gen.size() * sizeof(float)) == 0);
   expect_true("fast = general bit for bit " + tag,
               std::memcmp(c_gen.data(), c_fast.data(), c_gen.size() * sizeof(float)) == 0);
 }

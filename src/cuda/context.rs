@@ -18,6 +18,8 @@ pub struct Gpu {
     ctx: Arc<CudaContext>,
     stream: Arc<CudaStream>,
     arch: &'static str,
+    /// Streaming multiprocessors (the GEMM picks its tile size from it).
+    sms: usize,
     modules: Mutex<HashMap<&'static str, Arc<CudaModule>>>,
     functions: Mutex<HashMap<String, CudaFunction>>,
     pub(crate) pool: Pool,
@@ -63,11 +65,15 @@ pub fn gpu(ordinal: usize) -> Result<Arc<Gpu>> {
     // PTX for the device's own architecture; leaked once per device (a handful of bytes).
     let arch: &'static str = Box::leak(format!("compute_{major}{minor}").into_boxed_str());
     let stream = ctx.default_stream();
+    let sms = ctx
+        .attribute(cudarc::driver::sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)
+        .map_or(1, |v| v.max(1) as usize);
     let g = Arc::new(Gpu {
         ordinal,
         ctx,
         stream,
         arch,
+        sms,
         modules: Mutex::new(HashMap::new()),
         functions: Mutex::new(HashMap::new()),
         pool: Pool::default(),
@@ -88,6 +94,10 @@ impl Gpu {
     /// (major, minor) compute capability.
     pub fn compute_capability(&self) -> (i32, i32) {
         self.ctx.compute_capability().unwrap_or((0, 0))
+    }
+    /// The number of streaming multiprocessors.
+    pub fn sm_count(&self) -> usize {
+        self.sms
     }
     /// Total device memory in bytes.
     pub fn total_memory(&self) -> usize {

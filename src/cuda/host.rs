@@ -115,6 +115,15 @@ pub(crate) struct Gemm {
     pub beta: f64,
 }
 
+/// The output tile of the GEMM kernel for `g` on a GPU with `sms` multiprocessors: 128 (the
+/// general and fast kernels) unless so few 128 × 128 tiles cover C that a quarter of the
+/// multiprocessors or more would idle — the recurrent layers' per-step products, e.g.
+/// 64 × 512 — then 32 (`matmul_small`: 16 times the blocks, same arithmetic).
+fn gemm_tile(g: &Gemm, sms: usize) -> usize {
+    let tiles = g.m.div_ceil(128) * g.n.div_ceil(128) * g.batch;
+    if tiles * 4 <= sms { 32 } else { 128 }
+}
+
 /// Whether `g`, with A at device address `pa` and B at `pb`, meets `matmul_fast_f32`'s conditions
 /// (`kernels/matmul.cu`): rows of A and B contiguous, K, N, the row and batch strides of A and B
 /// multiples of 4 elements, both operands 16-byte aligned, so every 4-element vector load is
@@ -154,18 +163,23 @@ pub(crate) fn gemm<T: FloatElem>(
     {
         return Ok(());
     }
-    if g.batch > 65_535 || g.m.div_ceil(128) > 65_535 {
+    let tile = gemm_tile(g, gpu.sm_count());
+    if g.batch > 65_535 || g.m.div_ceil(tile) > 65_535 {
         return Err(Error::invalid(
             op,
             format!("GEMM of {} x {} in {} batches exceeds the CUDA grid", g.m, g.n, g.batch),
         ));
     }
-    let fast = T::NAME == "f32" && {
+    let fast = tile == 128 && T::NAME == "f32" && {
         use cudarc::driver::DevicePtr;
         let ((pa, _ra), (pb, _rb)) = (a.device_ptr(gpu.stream()), b.device_ptr(gpu.stream()));
         fast_layout(g, pa, pb)
     };
-    let name = if fast { "matmul_fast_f32".to_string() } else { format!("matmul_fwd_{}", T::NAME) };
+    let name = match (tile, fast) {
+        (32, _) => format!("matmul_small_{}", T::NAME),
+        (_, true) => "matmul_fast_f32".to_string(),
+        _ => format!("matmul_fwd_{}", T::NAME),
+    };
     let f = gpu.function("matmul", &name)?;
     let (m, n, k, nb) = (g.m as i64, g.n as i64, g.k as i64, g.batch as i64);
     let sa = g.sa.map(|s| s as i64);
@@ -176,15 +190,17 @@ pub(crate) fn gemm<T: FloatElem>(
     l.arg(&sa[0]).arg(&sa[1]).arg(&sa[2]).arg(&sb[0]).arg(&sb[1]).arg(&sb[2]);
     l.arg(&sc[0]).arg(&sc[1]).arg(&sc[2]).arg(&g.alpha).arg(&g.beta);
     let cfg = LaunchConfig {
-        grid_dim: (g.n.div_ceil(128) as u32, g.m.div_ceil(128) as u32, g.batch as u32),
+        grid_dim: (g.n.div_ceil(tile) as u32, g.m.div_ceil(tile) as u32, g.batch as u32),
         block_dim: (256, 1, 1),
         shared_mem_bytes: 0,
     };
-    // SAFETY: matches `matmul_fwd_<dt>` and `matmul_fast_f32` (same parameters): `(const T* A,
-    // const T* B, T* C, i64 M, i64 N, i64 K, i64 batch, i64 sa_b, i64 sa_m, i64 sa_k, i64 sb_b, i64 sb_k, i64 sb_n, i64 sc_b, i64 sc_m,
-    // i64 sc_n, double alpha, double beta)`, block 256, grid (ceil(N/128), ceil(M/128), batch),
-    // static shared memory only. The callers choose views and strides whose every index for
-    // b < batch, i < M, j < N, kk < K lies inside the view (checked by each caller's comments).
+    // SAFETY: matches `matmul_fwd_<dt>`, `matmul_small_<dt>` and `matmul_fast_f32`, which take the
+    // same parameters `(const T* A, const T* B, T* C, i64 M, i64 N, i64 K, i64 batch, i64 sa_b,
+    // i64 sa_m, i64 sa_k, i64 sb_b, i64 sb_k, i64 sb_n, i64 sc_b, i64 sc_m, i64 sc_n,
+    // double alpha, double beta)`; block 256, grid (ceil(N/tile), ceil(M/tile), batch) with the
+    // kernel's tile, static shared memory only; the fast kernel only under `fast_layout`. The
+    // callers choose views and strides whose every index for b < batch, i < M, j < N, kk < K lies
+    // inside the view (checked by each caller's comments).
     unsafe { l.launch(cfg) }.map(|_| ()).map_err(dev_err(op))
 }
 
@@ -194,6 +210,19 @@ mod tests {
 
     fn g(m: usize, n: usize, k: usize, sa: [usize; 3], sb: [usize; 3]) -> Gemm {
         Gemm { m, n, k, batch: 1, sa, sb, sc: [0, n, 1], alpha: 1.0, beta: 0.0 }
+    }
+
+    #[test]
+    fn skinny_products_get_small_tiles() {
+        use super::gemm_tile;
+        // The LSTM step (N = 64, 4H = 512): 4 tiles of 128 on 132 SMs.
+        assert_eq!(gemm_tile(&g(64, 512, 128, [0, 128, 1], [0, 512, 1]), 132), 32);
+        // 1024³: 64 tiles, half the GPU with the efficient kernel.
+        assert_eq!(gemm_tile(&g(1024, 1024, 1024, [0, 1024, 1], [0, 1024, 1]), 132), 128);
+        // A batched conv forward (64 samples of 32 x 784): many tiles.
+        let mut conv = g(32, 784, 27, [0, 27, 1], [0, 784, 1]);
+        conv.batch = 64;
+        assert_eq!(gemm_tile(&conv, 132), 128);
     }
 
     #[test]
