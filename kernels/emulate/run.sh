@@ -12,12 +12,17 @@
 #   rnn lstm gru   one layer composed as the headers say (both sequence layouts), every input's
 #                  gradient vs central finite differences (f64); f32 vs f64
 #   optim          SGD / Adam / AdamW (amsgrad, nesterov, maximize, decay) vs torch.optim values
+#   compare        eq..ge (tensor, scalar; f32 f64 i64 bool), logical ops, where, masked_fill,
+#                  maximum/minimum fwd + bwd weights: broadcast/transposed layouts, ties, NaN, ±0
+#   stats          max_dim/min_dim (ties, NaN, rows > 256, grid < rows), argmax of a transposed
+#                  view, max_dim gather backward, full max/min spread among ties/NaNs, var fwd
+#                  (corrections, N - c <= 0, empty rows) and bwd
 set -euo pipefail
 cd "$(dirname "$0")"
 OUT=${TMPDIR:-/tmp}/gg-kernel-emulate
 mkdir -p "$OUT"
 tests=("$@")
-[[ ${#tests[@]} -gt 0 ]] || tests=(conv2d pool2d embedding factorization rnn lstm gru optim)
+[[ ${#tests[@]} -gt 0 ]] || tests=(conv2d pool2d embedding factorization rnn lstm gru optim compare stats)
 fail=0
 for t in "${tests[@]}"; do
   g++ -std=c++20 -O1 -Wall -Wextra -Werror -pthread -o "$OUT/test_$t" "test_$t.cpp"

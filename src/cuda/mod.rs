@@ -51,6 +51,8 @@ pub mod sources;
 #[cfg(feature = "cuda")]
 mod alloc;
 #[cfg(feature = "cuda")]
+pub(crate) mod compare;
+#[cfg(feature = "cuda")]
 mod compile;
 #[cfg(feature = "cuda")]
 mod context;
@@ -70,6 +72,8 @@ pub(crate) mod optim;
 pub(crate) mod pool;
 #[cfg(feature = "cuda")]
 pub(crate) mod recurrent;
+#[cfg(feature = "cuda")]
+pub(crate) mod stats;
 #[cfg(feature = "cuda")]
 mod storage;
 

@@ -40,6 +40,8 @@ kernel_files![
     "gru",
     "factorization",
     "optim",
+    "compare",
+    "stats",
 ];
 
 /// The kernel file of `stem`.
