@@ -25,6 +25,8 @@
 //! | `embedding` (dense gradient, `padding_idx`), fwd + bwd (CSR built on the host, no atomics) | `embedding.cu` | `embedding.rs` |
 //! | `mf_predict`, fwd + bwd (row gradients over host-built CSRs, `dmu` a fixed tree) | `factorization.cu` | `factorization.rs` |
 //! | `rnn_tanh`, `lstm`, `gru` (any number of layers, optional `h0`/`c0`, each bias optional), fwd + bwd through time | `rnn.cu`, `lstm.cu`, `gru.cu` (one pointwise launch per step) + the GEMM of `matmul.cu` (per-step recurrence, `beta = 1` to accumulate `dW_hh` and `dh`) + `sum` for the bias gradients | `recurrent.rs` |
+//! | `eq ne lt le gt ge` (tensors, broadcasting, and the `_scalar` forms; f32, f64, i64, bool for eq/ne), `logical_not/and/or`, `where_cond` and `masked_fill` (fwd + bwd), `maximum`/`minimum` (fwd + bwd: the CPU's tie and NaN rules) | `compare.cu` | `compare.rs` |
+//! | `max_dim`/`min_dim` (values + i64 indices, fwd + bwd), `argmax`/`argmin` (a dimension or all), `max`/`min` of all elements (fwd + bwd split among ties), `var_dims`/`var` (fwd + bwd; `std` is `var` and `sqrt`) | `stats.cu` (one block per output, fixed trees) | `stats.rs` |
 //! | `linear` | a composite of `matmul` and `add` | `ops/linear.rs` |
 //!
 //! `Module::to_device` moves a model's parameters in place, so the document's CNN trains on a GPU.

@@ -284,7 +284,16 @@ pub(crate) fn var_backward(
     let op = "var_backward";
     let s = float_suffix(op, x)?;
     let mean = cuda_input(op, mean, Some(x.gpu()))?;
-    let g = grad_on(g, x.gpu())?.reshaped(keep_shape)?;
+    let g = grad_on(g, x.gpu())?;
+    if g.numel() != keep_shape.iter().product::<usize>() || mean.shape != keep_shape {
+        return Err(Error::mismatch(
+            op,
+            &g.shape,
+            keep_shape,
+            "the upstream gradient does not match the output",
+        ));
+    }
+    let g = g.reshaped(keep_shape)?;
     if g.dtype != x.dtype || mean.dtype != x.dtype {
         return Err(Error::mismatch(op, &g.shape, &x.shape, "the gradient's dtype differs from the input's"));
     }
