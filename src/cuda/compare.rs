@@ -29,23 +29,14 @@ use crate::tensor::{DType, Data, Tensor};
 /// Runs `$body` with `$t` the device element type of `$dtype` (bool as `u8`).
 macro_rules! with_dev_type {
     ($dtype:expr, $t:ident => $body:expr) => {
+        with_dev_type!(@arms $dtype, $t, $body, [F32 f32, F64 f64, I64 i64, Bool u8])
+    };
+    (@arms $dtype:expr, $t:ident, $body:expr, [$($v:ident $ty:ty),*]) => {
         match $dtype {
-            DType::F32 => {
-                type $t = f32;
+            $(DType::$v => {
+                type $t = $ty;
                 $body
-            }
-            DType::F64 => {
-                type $t = f64;
-                $body
-            }
-            DType::I64 => {
-                type $t = i64;
-                $body
-            }
-            DType::Bool => {
-                type $t = u8;
-                $body
-            }
+            })*
         }
     };
 }
