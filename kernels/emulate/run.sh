@@ -23,12 +23,17 @@
 #   loss           nll_loss fwd + bwd (class weights, ignored rows, per-row and mean upstream)
 #   softmax        logsumexp (middle dimension, lanes > 256, values near 1000, -inf/+inf/NaN lanes,
 #                  empty lanes)
+#   compare        eq..ge (tensor, scalar; f32 f64 i64 bool), logical ops, where, masked_fill,
+#                  maximum/minimum fwd + bwd weights: broadcast/transposed layouts, ties, NaN, ±0
+#   stats          max_dim/min_dim (ties, NaN, rows > 256, grid < rows), argmax of a transposed
+#                  view, max_dim gather backward, full max/min spread among ties/NaNs, var fwd
+#                  (corrections, N - c <= 0, empty rows) and bwd
 set -euo pipefail
 cd "$(dirname "$0")"
 OUT=${TMPDIR:-/tmp}/gg-kernel-emulate
 mkdir -p "$OUT"
 tests=("$@")
-[[ ${#tests[@]} -gt 0 ]] || tests=(matmul conv2d pool2d embedding factorization rnn lstm gru optim norm bce loss softmax)
+[[ ${#tests[@]} -gt 0 ]] || tests=(matmul conv2d pool2d embedding factorization rnn lstm gru optim norm bce loss softmax compare stats)
 fail=0
 for t in "${tests[@]}"; do
   g++ -std=c++20 -O1 -Wall -Wextra -Werror -Wno-unknown-pragmas -pthread -o "$OUT/test_$t" "test_$t.cpp"

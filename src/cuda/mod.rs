@@ -25,6 +25,8 @@
 //! | `embedding` (dense gradient, `padding_idx`), fwd + bwd (CSR built on the host, no atomics); `embedding_sparse_grad` (rows on the host, compact values on the device; accumulation and `to_dense` by a row merge) | `embedding.cu` | `embedding.rs` |
 //! | `mf_predict`, fwd + bwd (row gradients over host-built CSRs, `dmu` a fixed tree) | `factorization.cu` | `factorization.rs` |
 //! | `rnn_tanh`, `lstm`, `gru` (any number of layers, optional `h0`/`c0`, each bias optional), fwd + bwd through time | `rnn.cu`, `lstm.cu`, `gru.cu` (one pointwise launch per step) + the GEMM of `matmul.cu` (per-step recurrence, `beta = 1` to accumulate `dW_hh` and `dh`) + `sum` for the bias gradients | `recurrent.rs` |
+//! | `eq ne lt le gt ge` (tensors, broadcasting, and the `_scalar` forms; f32, f64, i64, bool for eq/ne), `logical_not/and/or`, `where_cond` and `masked_fill` (fwd + bwd), `maximum`/`minimum` (fwd + bwd: the CPU's tie and NaN rules) | `compare.cu` | `compare.rs` |
+//! | `max_dim`/`min_dim` (values + i64 indices, fwd + bwd), `argmax`/`argmin` (a dimension or all), `max`/`min` of all elements (fwd + bwd split among ties), `var_dims`/`var` (fwd + bwd; `std` is `var` and `sqrt`) | `stats.cu` (one block per output, fixed trees) | `stats.rs` |
 //! | `linear` | a composite of `matmul` and `add` | `ops/linear.rs` |
 //! | `layer_norm` (optional weight and bias), `batch_norm` (training with the running-statistics update on the device, evaluation), fwd + bwd (per-row and per-channel sums as fixed block trees, the latter in f64) | `norm.cu` | `norm.rs` |
 //! | `nll_loss` (class weights, `ignore_index`, reductions), `binary_cross_entropy_with_logits` (`weight`, `pos_weight`, reductions), `logsumexp`, fwd + bwd | `loss.cu`, `bce.cu`, `softmax.cu` + `sum` for the reductions | `loss.rs` |
@@ -57,6 +59,8 @@ pub mod sources;
 #[cfg(feature = "cuda")]
 mod alloc;
 #[cfg(feature = "cuda")]
+pub(crate) mod compare;
+#[cfg(feature = "cuda")]
 mod compile;
 #[cfg(feature = "cuda")]
 mod context;
@@ -82,6 +86,8 @@ pub(crate) mod optim;
 pub(crate) mod pool;
 #[cfg(feature = "cuda")]
 pub(crate) mod recurrent;
+#[cfg(feature = "cuda")]
+pub(crate) mod stats;
 #[cfg(feature = "cuda")]
 mod storage;
 

@@ -7,7 +7,7 @@ use cudarc::driver::PushKernelArg;
 
 use super::alloc::DevElem;
 use super::context::{Gpu, dev_err, elementwise_cfg, rows_cfg};
-use super::storage::CudaData;
+use super::storage::{CudaData, ReductionView};
 use crate::error::{Error, Result};
 use crate::tensor::DType;
 use crate::tensor::shape::broadcast_shapes;
@@ -21,7 +21,7 @@ fn kernel_base(op: &str) -> String {
 }
 
 /// The float kernel-name suffix of `dtype`, or a dtype error naming `op`.
-fn float_suffix(op: &'static str, d: &CudaData) -> Result<&'static str> {
+pub(crate) fn float_suffix(op: &'static str, d: &CudaData) -> Result<&'static str> {
     match d.dtype {
         DType::F32 => Ok("f32"),
         DType::F64 => Ok("f64"),
@@ -43,7 +43,7 @@ pub(crate) fn same_gpu(op: &'static str, a: &CudaData, b: &CudaData) -> Result<(
 }
 
 /// Runs `launch` with the typed output buffer of a fresh `shape` tensor.
-fn with_output<T: DevElem>(
+pub(crate) fn with_output<T: DevElem>(
     gpu: &Arc<Gpu>,
     op: &'static str,
     dtype: DType,
@@ -216,16 +216,7 @@ pub fn binary(op: &'static str, a: &CudaData, b: &CudaData, p0: f64, p1: f64) ->
 pub fn sum_dims(x: &CudaData, dims: &[usize], keepdim: bool, scale: f64) -> Result<CudaData> {
     let op = "sum";
     let suffix = float_suffix(op, x)?;
-    let rank = x.shape.len();
-    // Kept dimensions first, reduced ones last: the input reads as an (m, k) matrix.
-    let mut perm: Vec<usize> = (0..rank).filter(|d| !dims.contains(d)).collect();
-    perm.extend_from_slice(dims);
-    let view = x.permuted(&perm);
-    let m: usize = (0..rank).filter(|d| !dims.contains(d)).map(|d| x.shape[d]).product();
-    let k: usize = dims.iter().map(|&d| x.shape[d]).product();
-    let out_shape: Vec<usize> = (0..rank)
-        .filter_map(|d| if dims.contains(&d) { keepdim.then_some(1) } else { Some(x.shape[d]) })
-        .collect();
+    let ReductionView { view, m, k, out_shape } = x.reduction_view(dims, keepdim);
     fn run<T: DevElem>(
         view: &CudaData,
         suffix: &str,

@@ -42,6 +42,8 @@ kernel_files![
     "optim",
     "norm",
     "bce",
+    "compare",
+    "stats",
 ];
 
 /// The kernel file of `stem`.

@@ -218,3 +218,31 @@ impl CudaData {
         Ok(c)
     }
 }
+
+/// A reduction over `dims` (sorted, distinct) laid out as an (m, k) matrix: the input viewed with
+/// the kept dimensions first and the reduced ones last (in their order), so that row $r$ holds
+/// the k reduced elements of output $r$ (row-major over the kept dimensions) and column $j$ is
+/// their row-major position among the reduced dimensions.
+pub(crate) struct ReductionView {
+    pub view: CudaData,
+    pub m: usize,
+    pub k: usize,
+    /// The output shape: the kept dimensions, with the reduced ones as size 1 when `keepdim`.
+    pub out_shape: Vec<usize>,
+}
+
+impl CudaData {
+    /// This tensor read as the (m, k) matrix of a reduction over `dims` (a view, no copy).
+    pub(crate) fn reduction_view(&self, dims: &[usize], keepdim: bool) -> ReductionView {
+        let x = self;
+        let rank = x.shape.len();
+        let mut perm: Vec<usize> = (0..rank).filter(|d| !dims.contains(d)).collect();
+        perm.extend_from_slice(dims);
+        let m: usize = (0..rank).filter(|d| !dims.contains(d)).map(|d| x.shape[d]).product();
+        let k: usize = dims.iter().map(|&d| x.shape[d]).product();
+        let out_shape: Vec<usize> = (0..rank)
+            .filter_map(|d| if dims.contains(&d) { keepdim.then_some(1) } else { Some(x.shape[d]) })
+            .collect();
+        ReductionView { view: x.permuted(&perm), m, k, out_shape }
+    }
+}

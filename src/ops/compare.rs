@@ -152,8 +152,23 @@ fn extreme_weight<T: PartialOrd>(a: T, b: T, largest: bool) -> f64 {
     }
 }
 
+/// True when an operand lives on a GPU: the op then runs there (or fails naming the mixed devices).
+#[cfg(feature = "cuda")]
+fn any_cuda(ts: &[&Tensor]) -> bool {
+    ts.iter().any(|t| t.device() != crate::device::Device::Cpu)
+}
+
+/// A 0-d zero of `g`'s dtype on `g`'s device (the other branch of a gradient's `where_cond`).
+fn zero_like(g: &Tensor) -> Result<Tensor> {
+    Tensor::zeros(&[], g.dtype())?.to(&g.device())
+}
+
 impl Tensor {
     fn compare(&self, other: &Tensor, op: &'static str) -> Result<Tensor> {
+        #[cfg(feature = "cuda")]
+        if any_cuda(&[self, other]) {
+            return crate::cuda::compare::compare(op, self, other);
+        }
         let m = match op {
             "eq" => compare_data!(bool, self, other, op, |x, y| x == y),
             "ne" => compare_data!(bool, self, other, op, |x, y| x != y),
@@ -166,6 +181,10 @@ impl Tensor {
     }
 
     fn compare_scalar(&self, v: f64, op: &'static str) -> Result<Tensor> {
+        #[cfg(feature = "cuda")]
+        if any_cuda(&[self]) {
+            return crate::cuda::compare::compare_scalar(op, self, v);
+        }
         let m = match op {
             "eq_scalar" => compare_scalar!(self, v, op, true, |x, y| x == y),
             "ne_scalar" => compare_scalar!(self, v, op, true, |x, y| x != y),
@@ -229,18 +248,30 @@ impl Tensor {
 
     /// $\lnot a$ of a bool tensor.
     pub fn logical_not(&self) -> Result<Tensor> {
+        #[cfg(feature = "cuda")]
+        if any_cuda(&[self]) {
+            return crate::cuda::compare::logical_not(self);
+        }
         let a = bool_array("logical_not", self)?;
         Ok(Tensor::from_data(Data::Bool(map_array(&a, |v| !v))))
     }
 
     /// $a \land b$ of bool tensors, broadcasting.
     pub fn logical_and(&self, other: &Tensor) -> Result<Tensor> {
+        #[cfg(feature = "cuda")]
+        if any_cuda(&[self, other]) {
+            return crate::cuda::compare::logical("logical_and", self, other);
+        }
         let (a, b) = (bool_array("logical_and", self)?, bool_array("logical_and", other)?);
         Ok(Tensor::from_data(Data::Bool(zip_arrays("logical_and", &a, &b, |x, y| x && y)?)))
     }
 
     /// $a \lor b$ of bool tensors, broadcasting.
     pub fn logical_or(&self, other: &Tensor) -> Result<Tensor> {
+        #[cfg(feature = "cuda")]
+        if any_cuda(&[self, other]) {
+            return crate::cuda::compare::logical("logical_or", self, other);
+        }
         let (a, b) = (bool_array("logical_or", self)?, bool_array("logical_or", other)?);
         Ok(Tensor::from_data(Data::Bool(zip_arrays("logical_or", &a, &b, |x, y| x || y)?)))
     }
@@ -249,6 +280,11 @@ impl Tensor {
     /// broadcast. The gradient goes to `x` where `cond` holds and to `y` elsewhere.
     pub fn where_cond(cond: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor> {
         const OP: &str = "where_cond";
+        #[cfg(feature = "cuda")]
+        if any_cuda(&[cond, x, y]) {
+            let z = crate::cuda::compare::where_cond(cond, x, y)?;
+            return Ok(Tensor::record_where(Data::Cuda(z), cond, x, y));
+        }
         let c = bool_array(OP, cond)?;
         same_dtype(OP, x, y)?;
         let (sx, sy) = (x.shape(), y.shape());
@@ -261,31 +297,43 @@ impl Tensor {
             (Data::Bool(a), Data::Bool(b)) => Data::Bool(select(OP, &c, &a, &b, &shape)?),
             (a, b) => return Err(dtype_error(OP, &a, &b)),
         };
+        Ok(Tensor::record_where(z, cond, x, y))
+    }
+
+    /// Records `z = where_cond(cond, x, y)` with its backward (on the device of `g`).
+    fn record_where(z: Data, cond: &Tensor, x: &Tensor, y: &Tensor) -> Tensor {
+        let (sx, sy) = (x.shape(), y.shape());
         let cond = cond.detach();
         let (rx, ry) = (x.requires_grad(), y.requires_grad());
-        Ok(record(z, OP, &[x, y], move |g| {
+        record(z, "where_cond", &[x, y], move |g| {
             // dL/dx = sum_to(g [c]),  dL/dy = sum_to(g [¬c])
-            let zero = Tensor::zeros(&[], g.dtype())?;
+            let zero = zero_like(g)?;
             let gx = if rx { Some(Tensor::where_cond(&cond, g, &zero)?.sum_to(&sx)?) } else { None };
             let gy = if ry { Some(Tensor::where_cond(&cond, &zero, g)?.sum_to(&sy)?) } else { None };
             Ok(vec![gx, gy])
-        }))
+        })
     }
 
     /// `value` where `mask` holds, `self` elsewhere; `mask` (bool) broadcasts to self's shape. The
     /// gradient is zero where filled. f32, f64 and i64.
     pub fn masked_fill(&self, mask: &Tensor, value: f64) -> Result<Tensor> {
         const OP: &str = "masked_fill";
-        let m = bool_array(OP, mask)?;
         let shape = self.shape();
-        if broadcast_shapes(OP, &shape, m.shape())? != shape {
+        let mask_shape = mask.shape();
+        if mask.dtype() == crate::tensor::DType::Bool && broadcast_shapes(OP, &shape, &mask_shape)? != shape {
             return Err(Error::mismatch(
                 OP,
                 &shape,
-                m.shape(),
+                &mask_shape,
                 "the mask must broadcast to the tensor's shape",
             ));
         }
+        #[cfg(feature = "cuda")]
+        if any_cuda(&[self, mask]) {
+            let z = crate::cuda::compare::masked_fill(self, mask, value)?;
+            return Ok(self.record_masked(Data::Cuda(z), mask));
+        }
+        let m = bool_array(OP, mask)?;
         fn fill<T: Element>(
             x: &ArcArray<T, IxDyn>,
             m: &ArcArray<bool, IxDyn>,
@@ -309,12 +357,17 @@ impl Tensor {
                 });
             }
         };
+        Ok(self.record_masked(z, mask))
+    }
+
+    /// Records `z = masked_fill(self, mask, v)` with its backward (on the device of `g`).
+    fn record_masked(&self, z: Data, mask: &Tensor) -> Tensor {
         let mask = mask.detach();
-        Ok(record(z, OP, &[self], move |g| {
+        record(z, "masked_fill", &[self], move |g| {
             // dL/dx = g [¬m]
-            let zero = Tensor::zeros(&[], g.dtype())?;
+            let zero = zero_like(g)?;
             Ok(vec![Some(Tensor::where_cond(&mask, &zero, g)?)])
-        }))
+        })
     }
 
     /// $\max(a, b)$ elementwise, broadcasting, NaN propagating (f32, f64, i64). The gradient goes
@@ -330,6 +383,10 @@ impl Tensor {
     }
 
     fn extreme(&self, other: &Tensor, op: &'static str, largest: bool) -> Result<Tensor> {
+        #[cfg(feature = "cuda")]
+        if any_cuda(&[self, other]) {
+            return crate::cuda::compare::extreme(op, self, other);
+        }
         same_dtype(op, self, other)?;
         let (da, db) = (self.data(), other.data());
         // z = a where a wins (or is NaN), else b

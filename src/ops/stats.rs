@@ -138,6 +138,12 @@ impl Tensor {
         let n: usize = ds.iter().map(|&d| shape[d]).product();
         let dof = n.saturating_sub(correction) as f64;
         let (y, mean) = match self.data() {
+            #[cfg(feature = "cuda")]
+            Data::Cuda(c) => {
+                let (y, mean) =
+                    crate::cuda::stats::var(&c, &ds, dof, keepdim).map_err(|e| rename(e, "var"))?;
+                (Data::Cuda(y), Data::Cuda(mean))
+            }
             Data::F32(x) => var_kernel(&x, &ds, n, dof, keepdim),
             Data::F64(x) => var_kernel(&x, &ds, n, dof, keepdim),
             other => {
@@ -154,6 +160,16 @@ impl Tensor {
         let keep_shape = reduced_shape(&shape, &ds, true);
         Ok(record(y, "var", &[self], move |g| {
             // dL/dx = g · 2 (x − x̄) / (N − c)
+            #[cfg(feature = "cuda")]
+            if let Data::Cuda(xc) = x.data() {
+                return Ok(vec![Some(crate::cuda::stats::var_backward(
+                    &xc,
+                    &mean,
+                    g,
+                    &keep_shape,
+                    2.0 / dof,
+                )?)]);
+            }
             let g = g.reshape_usize(&keep_shape)?;
             Ok(vec![Some(x.sub(&mean)?.mul(&g)?.mul_scalar(2.0 / dof)?)])
         }))
@@ -216,6 +232,10 @@ impl Tensor {
         if lanes.n == 0 {
             return Err(Error::shape(op, &shape, format!("cannot reduce dimension {d} of size 0")));
         }
+        #[cfg(feature = "cuda")]
+        if let Data::Cuda(_) = self.data() {
+            return crate::cuda::stats::best_dim(op, self, d, keepdim, e == Extreme::Max);
+        }
         let out_shape = reduced_shape(&shape, &[d], keepdim);
         let data = self.data();
         let (values, indices) = with_numeric!(&data, op, |a| select_kernel(op, a, d, 1, &out_shape, |l| {
@@ -228,6 +248,10 @@ impl Tensor {
         let shape = self.shape();
         if self.numel() == 0 {
             return Err(Error::shape(op, &shape, "cannot reduce an empty tensor"));
+        }
+        #[cfg(feature = "cuda")]
+        if let Data::Cuda(_) = self.data() {
+            return crate::cuda::stats::best_all(op, self, e == Extreme::Max);
         }
         let data = self.data();
         let y: Data = with_numeric!(&data, op, |a| {
@@ -269,6 +293,10 @@ impl Tensor {
             if self.numel() == 0 {
                 return Err(Error::shape(op, &shape, "cannot reduce an empty tensor"));
             }
+            #[cfg(feature = "cuda")]
+            if let Data::Cuda(_) = self.data() {
+                return crate::cuda::stats::arg_best(op, self, None, keepdim, e == Extreme::Max);
+            }
             let data = self.data();
             let p = with_numeric!(&data, op, |a| {
                 let x = a.as_standard_layout();
@@ -283,6 +311,10 @@ impl Tensor {
         let lanes = Lanes::new(&shape, d);
         if lanes.n == 0 {
             return Err(Error::shape(op, &shape, format!("cannot reduce dimension {d} of size 0")));
+        }
+        #[cfg(feature = "cuda")]
+        if let Data::Cuda(_) = self.data() {
+            return crate::cuda::stats::arg_best(op, self, Some(d), keepdim, e == Extreme::Max);
         }
         let out_shape = reduced_shape(&shape, &[d], keepdim);
         let data = self.data();

@@ -9,6 +9,7 @@
 //! tree instead of a running sum), so results agree to rounding, not bit for bit.
 
 mod norm;
+mod compare;
 
 use crate::device::Device;
 use crate::error::{Error, Result};
@@ -51,7 +52,7 @@ pub(super) type Check = (&'static str, Vec<Vec<usize>>, bool, OpFn);
 
 /// Every op check: the ones below, then each topic's own file.
 fn checks() -> Vec<Check> {
-    base_checks().into_iter().chain(norm::checks()).collect()
+    base_checks().into_iter().chain(norm::checks()).chain(compare::checks()).collect()
 }
 
 fn base_checks() -> Vec<Check> {
