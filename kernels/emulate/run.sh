@@ -12,12 +12,17 @@
 #   rnn lstm gru   one layer composed as the headers say (both sequence layouts), every input's
 #                  gradient vs central finite differences (f64); f32 vs f64
 #   optim          SGD / Adam / AdamW (amsgrad, nesterov, maximize, decay) vs torch.optim values
+#   index          gather (strided, index larger along d), index_select (broadcast index, bool),
+#                  index_select CSR backward, scatter_add (strided, src corner, repeats, i64,
+#                  empty index; exact and launch-shape independent), one_hot, out-of-range values
+#   sort           sort asc/desc and topk largest/smallest, sorted/unsorted, vs std::stable_sort
+#                  (ties, NaN, -0.0/0.0, i64, lanes of one, k = 0, n = 300), backward scatter
 set -euo pipefail
 cd "$(dirname "$0")"
 OUT=${TMPDIR:-/tmp}/gg-kernel-emulate
 mkdir -p "$OUT"
 tests=("$@")
-[[ ${#tests[@]} -gt 0 ]] || tests=(conv2d pool2d embedding factorization rnn lstm gru optim)
+[[ ${#tests[@]} -gt 0 ]] || tests=(conv2d pool2d embedding factorization rnn lstm gru optim index sort)
 fail=0
 for t in "${tests[@]}"; do
   g++ -std=c++20 -O1 -Wall -Wextra -Werror -pthread -o "$OUT/test_$t" "test_$t.cpp"

@@ -26,9 +26,17 @@
 //! | `mf_predict`, fwd + bwd (row gradients over host-built CSRs, `dmu` a fixed tree) | `factorization.cu` | `factorization.rs` |
 //! | `rnn_tanh`, `lstm`, `gru` (any number of layers, optional `h0`/`c0`, each bias optional), fwd + bwd through time | `rnn.cu`, `lstm.cu`, `gru.cu` (one pointwise launch per step) + the GEMM of `matmul.cu` (per-step recurrence, `beta = 1` to accumulate `dW_hh` and `dh`) + `sum` for the bias gradients | `recurrent.rs` |
 //! | `linear` | a composite of `matmul` and `add` | `ops/linear.rs` |
+//! | `index_select`, `gather`, `scatter_add` (f32, f64, i64; gathers any dtype), fwd + bwd (scatter-style gradients summed over host-built CSRs in the CPU's order, no atomics); `one_hot` of a device index | `index.cu` | `index.rs` |
+//! | `sort`, `topk` (largest/smallest, sorted or not; stable, NaN as on the CPU; an $O(n^2)$-per-lane rank kernel), fwd + bwd | `sort.cu` | `sort.rs` |
+//! | `cat`, `stack` (every dtype; each input copied into its window), bwd by `narrow` views | `copy_into` of `copy.cu` | `index.rs` |
+//! | `dropout` | the mask drawn on the host from the `Generator` (same seed, same mask on every device), moved, then `mul` | `ops/dropout.rs` |
+//!
+//! The index ops accept an index on the CPU with data on a GPU (copied up, as `embedding` does);
+//! an index on a GPU with data on the CPU is a device error. Indices are range-checked on the host
+//! either way (an [`crate::error::Error::Index`]).
 //!
 //! `Module::to_device` moves a model's parameters in place, so the document's CNN trains on a GPU.
-//! Not wired yet: the sparse optimizers, `batch_norm`, the index/sort/join ops; with no kernel at
+//! Not wired yet: the sparse optimizers, `batch_norm`; with no kernel at
 //! all: `embedding_sparse_grad` (row-sparse gradient) and the fused MF SGD (`mf_sgd_epoch`, host
 //! tables only). Any op without a CUDA path
 //! given a CUDA tensor returns [`crate::error::Error::Device`] naming it; nothing falls back to the
@@ -63,6 +71,8 @@ pub(crate) mod factorization;
 #[cfg(feature = "cuda")]
 mod host;
 #[cfg(feature = "cuda")]
+pub(crate) mod index;
+#[cfg(feature = "cuda")]
 pub mod ops;
 #[cfg(feature = "cuda")]
 pub(crate) mod optim;
@@ -70,6 +80,8 @@ pub(crate) mod optim;
 pub(crate) mod pool;
 #[cfg(feature = "cuda")]
 pub(crate) mod recurrent;
+#[cfg(feature = "cuda")]
+pub(crate) mod sort;
 #[cfg(feature = "cuda")]
 mod storage;
 

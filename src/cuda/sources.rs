@@ -40,6 +40,8 @@ kernel_files![
     "gru",
     "factorization",
     "optim",
+    "index",
+    "sort",
 ];
 
 /// The kernel file of `stem`.
