@@ -26,8 +26,8 @@ use super::alloc::DevElem;
 use super::context::{Gpu, dev_err, elementwise_cfg};
 use super::embedding::{ids_on, upload_i64};
 use super::host::copy_into;
-use super::host::{block_mut, fresh};
-use super::ops::full;
+use super::host::fresh;
+use super::ops::{full, with_output};
 use super::storage::{CudaData, KLayout, MAX_DIMS, standard_strides};
 use crate::error::{Error, Result};
 use crate::tensor::{DType, Tensor};
@@ -76,23 +76,6 @@ pub(crate) fn dense_csr(keys: &[i64], nkeys: usize) -> (Vec<i64>, Vec<i64>) {
     (row_ptr, pos)
 }
 
-/// A fresh contiguous output of `shape` and `dtype` on `gpu`, with its typed buffer handed to
-/// `launch` (not called when empty).
-fn output<T: DevElem>(
-    gpu: &Arc<Gpu>,
-    op: &'static str,
-    dtype: DType,
-    shape: &[usize],
-    launch: impl FnOnce(&mut cudarc::driver::CudaSlice<T>) -> Result<()>,
-) -> Result<CudaData> {
-    let n: usize = shape.iter().product();
-    let mut block = fresh::<T>(gpu, n)?;
-    if n > 0 {
-        launch(block_mut::<T>(op, &mut block)?)?;
-    }
-    Ok(CudaData::new(block, dtype, shape))
-}
-
 /// `gather_fwd_<t>`: `y` of shape `ys`, `y[c] = x[c with c_d := idx[li(c)]]`, with `li` the
 /// index's layout as `ys` (its own for `gather`, broadcast for `index_select`).
 fn gather_launch(
@@ -103,40 +86,43 @@ fn gather_launch(
     li: &KLayout,
     ys: &[usize],
 ) -> Result<CudaData> {
+    // x read as the output's shape with the coordinate along d dropped (stride 0); sd and nd are
+    // x's stride and size along d.
+    let mut strides: Vec<i64> = x.strides.iter().map(|&s| s as i64).collect();
+    let (sd, nd) = (strides[d], x.shape[d] as i64);
+    strides[d] = 0;
+    let lx = klayout(op, ys, &strides, x.offset)?;
     fn run<T: DevElem>(
         op: &'static str,
         x: &CudaData,
-        d: usize,
         idx: &CudaData,
-        li: &KLayout,
+        l: [&KLayout; 2],
+        sd_nd: [i64; 2],
         ys: &[usize],
     ) -> Result<CudaData> {
         let gpu = x.gpu().clone();
-        let mut strides: Vec<i64> = x.strides.iter().map(|&s| s as i64).collect();
-        let (sd, nd) = (strides[d], x.shape[d] as i64);
-        strides[d] = 0;
-        let lx = klayout(op, ys, &strides, x.offset)?;
         let n: usize = ys.iter().product();
         let f = gpu.function("index", &format!("gather_fwd_{}", T::NAME))?;
         let (xs, is) = (x.slice::<T>(op)?, idx.slice::<i64>(op)?);
-        output::<T>(&gpu, op, x.dtype, ys, |y| {
+        with_output::<T>(&gpu, op, x.dtype, ys, |y| {
             let n64 = n as i64;
-            let mut l = gpu.stream().launch_builder(&f);
-            l.arg(xs).arg(&lx).arg(&sd).arg(&nd).arg(is).arg(li).arg(y).arg(&n64);
+            let mut b = gpu.stream().launch_builder(&f);
+            b.arg(xs).arg(l[0]).arg(&sd_nd[0]).arg(&sd_nd[1]).arg(is).arg(l[1]).arg(y).arg(&n64);
             // SAFETY: matches `gather_fwd_<t>(const T* x, Layout lx, i64 sd, i64 nd, const i64* idx,
             // Layout li, T* y, i64 n)`. lx is x's own view with the coordinate along d dropped
             // (stride 0) and the output's shape, which is x's outside d (index_select) or within
             // it (gather, checked by the op); an index value outside 0..nd is never used to read.
             // li stays inside the index buffer (its own contiguous shape, or a broadcast of a 1-D
             // index of length ys[d]); y holds n elements.
-            unsafe { l.launch(elementwise_cfg(n)) }.map(|_| ()).map_err(dev_err(op))
+            unsafe { b.launch(elementwise_cfg(n)) }.map(|_| ()).map_err(dev_err(op))
         })
     }
+    let (l, sd_nd) = ([&lx, li], [sd, nd]);
     match x.dtype {
-        DType::F32 => run::<f32>(op, x, d, idx, li, ys),
-        DType::F64 => run::<f64>(op, x, d, idx, li, ys),
-        DType::I64 => run::<i64>(op, x, d, idx, li, ys),
-        DType::Bool => run::<u8>(op, x, d, idx, li, ys),
+        DType::F32 => run::<f32>(op, x, idx, l, sd_nd, ys),
+        DType::F64 => run::<f64>(op, x, idx, l, sd_nd, ys),
+        DType::I64 => run::<i64>(op, x, idx, l, sd_nd, ys),
+        DType::Bool => run::<u8>(op, x, idx, l, sd_nd, ys),
     }
 }
 
@@ -178,7 +164,7 @@ pub(crate) fn index_select_backward(g: &CudaData, xs: &[usize], d: usize, idx: &
         let [outer, n, inner, m] = sizes.map(|s| s as i64);
         let f = gpu.function("index", &format!("index_select_bwd_{}", T::NAME))?;
         let (gs, rs, ps) = (g.slice::<T>(op)?, rp.slice::<i64>(op)?, pos.slice::<i64>(op)?);
-        output::<T>(&gpu, op, g.dtype, xs, |dx| {
+        with_output::<T>(&gpu, op, g.dtype, xs, |dx| {
             let mut l = gpu.stream().launch_builder(&f);
             l.arg(&outer).arg(&n).arg(&inner).arg(rs).arg(ps).arg(gs).arg(&m).arg(dx);
             // SAFETY: matches `index_select_bwd_<t>(i64 outer, i64 n, i64 inner, const i64* row_ptr,
@@ -258,7 +244,7 @@ pub(crate) fn scatter_add(
         let (xs, ss) = (x.slice::<T>(op)?, src.slice::<T>(op)?);
         let (rs, ps) = (rp.slice::<i64>(op)?, pos.slice::<i64>(op)?);
         let n = x.numel();
-        output::<T>(&gpu, op, x.dtype, &x.shape, |y| {
+        with_output::<T>(&gpu, op, x.dtype, &x.shape, |y| {
             let n64 = n as i64;
             let mut l = gpu.stream().launch_builder(&f);
             l.arg(xs).arg(ls[0]).arg(ss).arg(ls[1]).arg(ls[2]).arg(rs).arg(ps).arg(y).arg(&n64);
@@ -323,7 +309,7 @@ pub(crate) fn one_hot(
         let f = gpu.function("index", &format!("one_hot_fwd_{}", T::NAME))?;
         let is = idx.slice::<i64>(op)?;
         let (rows, c) = (idx.numel() as i64, classes as i64);
-        output::<T>(gpu, op, dtype, shape, |y| {
+        with_output::<T>(gpu, op, dtype, shape, |y| {
             let mut l = gpu.stream().launch_builder(&f);
             l.arg(is).arg(&rows).arg(&c).arg(y);
             // SAFETY: matches `one_hot_fwd_<t>(const i64* idx, i64 rows, i64 classes, T* y)`; idx

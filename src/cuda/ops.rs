@@ -44,7 +44,7 @@ pub(crate) fn same_gpu(op: &'static str, a: &CudaData, b: &CudaData) -> Result<(
 }
 
 /// Runs `launch` with the typed output buffer of a fresh `shape` tensor.
-fn with_output<T: DevElem>(
+pub(crate) fn with_output<T: DevElem>(
     gpu: &Arc<Gpu>,
     op: &'static str,
     dtype: DType,
