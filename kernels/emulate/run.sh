@@ -28,12 +28,17 @@
 #   stats          max_dim/min_dim (ties, NaN, rows > 256, grid < rows), argmax of a transposed
 #                  view, max_dim gather backward, full max/min spread among ties/NaNs, var fwd
 #                  (corrections, N - c <= 0, empty rows) and bwd
+#   index          gather (strided, index larger along d), index_select (broadcast index, bool),
+#                  index_select CSR backward, scatter_add (strided, src corner, repeats, i64,
+#                  empty index; exact and launch-shape independent), one_hot, out-of-range values
+#   sort           sort asc/desc and topk largest/smallest, sorted/unsorted, vs std::stable_sort
+#                  (ties, NaN, -0.0/0.0, i64, lanes of one, k = 0, n = 300), backward scatter
 set -euo pipefail
 cd "$(dirname "$0")"
 OUT=${TMPDIR:-/tmp}/gg-kernel-emulate
 mkdir -p "$OUT"
 tests=("$@")
-[[ ${#tests[@]} -gt 0 ]] || tests=(matmul conv2d pool2d embedding factorization rnn lstm gru optim norm bce loss softmax compare stats)
+[[ ${#tests[@]} -gt 0 ]] || tests=(matmul conv2d pool2d embedding factorization rnn lstm gru optim norm bce loss softmax compare stats index sort)
 fail=0
 for t in "${tests[@]}"; do
   g++ -std=c++20 -O1 -Wall -Wextra -Werror -Wno-unknown-pragmas -pthread -o "$OUT/test_$t" "test_$t.cpp"

@@ -1,14 +1,16 @@
-//! Host-side helpers shared by the model ops' CUDA paths (`conv`, `pool`, `optim`): the strided
-//! GEMM launch with `alpha`/`beta` (accumulation), fresh typed blocks, and getting tensors' device
-//! data with the device checks that every op repeats.
+//! Host-side helpers shared by the model ops' CUDA paths (`conv`, `pool`, `optim`, `index`): the
+//! strided GEMM launch with `alpha`/`beta` (accumulation), the strided copy into a window of a
+//! fresh output (`narrow`'s gradient, `cat`), fresh typed blocks, and getting tensors' device data
+//! with the device checks that every op repeats.
 
 use std::sync::Arc;
 
 use cudarc::driver::{CudaView, CudaViewMut, LaunchConfig, PushKernelArg};
 
 use super::alloc::DevElem;
+use super::context::elementwise_cfg;
 use super::context::{Block, Gpu, dev_err};
-use super::storage::CudaData;
+use super::storage::{CudaData, KLayout};
 use crate::error::{Error, Result};
 use crate::tensor::{DType, Data, Tensor};
 
@@ -202,6 +204,52 @@ pub(crate) fn gemm<T: FloatElem>(
     // callers choose views and strides whose every index for b < batch, i < M, j < N, kk < K lies
     // inside the view (checked by each caller's comments).
     unsafe { l.launch(cfg) }.map(|_| ()).map_err(dev_err(op))
+}
+
+/// `copy_into_<t>` (`kernels/copy.cu`, every dtype): the elements of `src`, read through its
+/// strides in row-major order, written at the positions of `window`, a layout of `dst`'s block
+/// with `src`'s shape whose positions are distinct (a window of `dst`). `dst`'s block must not be
+/// shared (a fresh output), else an internal error.
+pub(crate) fn copy_into(
+    op: &'static str,
+    src: &CudaData,
+    dst: &mut CudaData,
+    window: &KLayout,
+) -> Result<()> {
+    fn run<T: DevElem>(op: &'static str, src: &CudaData, dst: &mut CudaData, ly: &KLayout) -> Result<()> {
+        let n = src.numel();
+        let gpu = src.gpu().clone();
+        let f = gpu.function("copy", &format!("copy_into_{}", T::NAME))?;
+        let lx = src.layout_as(op, &src.shape)?;
+        let sx = src.slice::<T>(op)?;
+        let block = Arc::get_mut(&mut dst.block)
+            .ok_or_else(|| Error::Device { op, msg: "internal: fresh block is shared".into() })?;
+        let sy = block
+            .slice_mut::<T>()
+            .ok_or_else(|| Error::Device { op, msg: "internal: fresh block of the wrong type".into() })?;
+        let mut b = gpu.stream().launch_builder(&f);
+        let n64 = n as i64;
+        b.arg(sx).arg(&lx).arg(sy).arg(ly).arg(&n64);
+        // SAFETY: matches `copy_into_<dt>(const T* x, Layout lx, T* y, Layout ly, i64 n)`; `lx` is
+        // `src`'s own view, `ly` a window of `dst`'s block with `src`'s shape (n elements) whose
+        // positions are distinct (the callers' windows are narrowed views of `dst`).
+        unsafe { b.launch(elementwise_cfg(n)) }.map(|_| ()).map_err(dev_err(op))
+    }
+    if src.numel() == 0 {
+        return Ok(());
+    }
+    if src.dtype != dst.dtype || window.ndim as usize != src.shape.len() {
+        return Err(Error::Device {
+            op,
+            msg: "internal: copy_into between different dtypes or ranks".into(),
+        });
+    }
+    match src.dtype {
+        DType::F32 => run::<f32>(op, src, dst, window),
+        DType::F64 => run::<f64>(op, src, dst, window),
+        DType::I64 => run::<i64>(op, src, dst, window),
+        DType::Bool => run::<u8>(op, src, dst, window),
+    }
 }
 
 #[cfg(test)]

@@ -31,14 +31,21 @@
 //! | `layer_norm` (optional weight and bias), `batch_norm` (training with the running-statistics update on the device, evaluation), fwd + bwd (per-row and per-channel sums as fixed block trees, the latter in f64) | `norm.cu` | `norm.rs` |
 //! | `nll_loss` (class weights, `ignore_index`, reductions), `binary_cross_entropy_with_logits` (`weight`, `pos_weight`, reductions), `logsumexp`, fwd + bwd | `loss.cu`, `bce.cu`, `softmax.cu` + `sum` for the reductions | `loss.rs` |
 //! | `mse_loss` | a composite of `sub`, `mul` and `sum`/`mean` | `ops/loss.rs` |
+//! | `index_select`, `gather`, `scatter_add` (f32, f64, i64; gathers any dtype), fwd + bwd (scatter-style gradients summed over host-built CSRs in the CPU's order, no atomics); `one_hot` of a device index | `index.cu` | `index.rs` |
+//! | `sort`, `topk` (largest/smallest, sorted or not; stable, NaN as on the CPU; an $O(n^2)$-per-lane rank kernel), fwd + bwd | `sort.cu` | `sort.rs` |
+//! | `cat`, `stack` (every dtype; each input copied into its window), bwd by `narrow` views | `copy_into` of `copy.cu` | `index.rs` |
+//! | `dropout` | the mask drawn on the host from the `Generator` (same seed, same mask on every device), moved, then `mul` | `ops/dropout.rs` |
+//!
+//! The index ops accept an index on the CPU with data on a GPU (copied up, as `embedding` does);
+//! an index on a GPU with data on the CPU is a device error. Indices are range-checked on the host
+//! either way (an [`crate::error::Error::Index`]).
 //!
 //! Every GEMM above runs the own kernel by default; `cublas::set_gemm_backend` (or
 //! `GLASSGRAD_GEMM=cublas`) sends the same calls to cuBLAS for comparison (`cublas.rs`).
 //!
 //! `Module::to_device` moves a model's parameters in place, so the document's CNN trains on a GPU.
-//! Not wired yet: the index/sort/join ops; CPU by design: the fused MF SGD
-//! (`mf_sgd_epoch`: a sequential per-rating update whose result depends on the order, host tables
-//! only). Any op without a CUDA path
+//! CPU by design: the fused MF SGD (`mf_sgd_epoch`: a sequential per-rating update whose result
+//! depends on the order, host tables only). Any op without a CUDA path
 //! given a CUDA tensor returns [`crate::error::Error::Device`] naming it; nothing falls back to the
 //! CPU silently.
 //!
@@ -75,6 +82,8 @@ pub(crate) mod factorization;
 #[cfg(feature = "cuda")]
 mod host;
 #[cfg(feature = "cuda")]
+pub(crate) mod index;
+#[cfg(feature = "cuda")]
 pub(crate) mod loss;
 #[cfg(feature = "cuda")]
 pub(crate) mod norm;
@@ -86,6 +95,8 @@ pub(crate) mod optim;
 pub(crate) mod pool;
 #[cfg(feature = "cuda")]
 pub(crate) mod recurrent;
+#[cfg(feature = "cuda")]
+pub(crate) mod sort;
 #[cfg(feature = "cuda")]
 pub(crate) mod stats;
 #[cfg(feature = "cuda")]

@@ -7,6 +7,7 @@ use cudarc::driver::PushKernelArg;
 
 use super::alloc::DevElem;
 use super::context::{Gpu, dev_err, elementwise_cfg, rows_cfg};
+use super::host::copy_into;
 use super::storage::{CudaData, ReductionView};
 use crate::error::{Error, Result};
 use crate::tensor::DType;
@@ -548,36 +549,6 @@ pub fn pad_narrow(g: &CudaData, full_shape: &[usize], dim: usize, start: usize) 
     let mut out = full(g.gpu(), full_shape, g.dtype, 0.0)?;
     // The window's layout; the view itself is dropped here, so `out`'s block is unshared again.
     let ly = out.narrowed(dim, start, g.shape[dim]).layout_as(op, &g.shape)?;
-    let lx = g.layout_as(op, &g.shape)?;
-    let n = g.numel();
-    if n == 0 {
-        return Ok(out);
-    }
-    fn run<T: DevElem>(
-        g: &CudaData,
-        out: &mut CudaData,
-        lx: &super::storage::KLayout,
-        ly: &super::storage::KLayout,
-        n: usize,
-    ) -> Result<()> {
-        let op = "narrow_backward";
-        let gpu = g.gpu().clone();
-        let f = gpu.function("copy", &format!("copy_into_{}", T::NAME))?;
-        let src = g.slice::<T>(op)?;
-        let block = Arc::get_mut(&mut out.block)
-            .ok_or_else(|| Error::Device { op, msg: "internal: fresh block is shared".into() })?;
-        let dst = block
-            .slice_mut::<T>()
-            .ok_or_else(|| Error::Device { op, msg: "internal: fresh block of the wrong type".into() })?;
-        let mut b = gpu.stream().launch_builder(&f);
-        let n64 = n as i64;
-        b.arg(src).arg(lx).arg(dst).arg(ly).arg(&n64);
-        // SAFETY: matches `copy_into_<dt>`; `ly` is a window of `dst` with distinct positions.
-        unsafe { b.launch(elementwise_cfg(n)) }.map(|_| ()).map_err(dev_err(op))
-    }
-    match g.dtype {
-        DType::F64 => run::<f64>(g, &mut out, &lx, &ly, n)?,
-        _ => run::<f32>(g, &mut out, &lx, &ly, n)?,
-    }
+    copy_into(op, g, &mut out, &ly)?;
     Ok(out)
 }

@@ -44,6 +44,8 @@ kernel_files![
     "bce",
     "compare",
     "stats",
+    "index",
+    "sort",
 ];
 
 /// The kernel file of `stem`.

@@ -13,7 +13,8 @@
 //! **Randomness.** The mask is drawn from the given [`Generator`], one uniform $u_i \in [0, 1)$ per
 //! element in row-major order, $m_i = [u_i \ge p]$: the same seed gives the same mask whatever the
 //! thread count. (PyTorch's masks come from its own generator, so the two engines agree on the
-//! rule, not on the draws.)
+//! rule, not on the draws.) On a GPU the mask is drawn on the host the same way and copied to
+//! $x$'s device before the product, so one seed gives one mask on every device.
 
 use crate::error::{Error, Result};
 use crate::rng::Generator;
@@ -40,7 +41,8 @@ impl Tensor {
         if !training || p == 0.0 {
             return Ok(self.clone());
         }
-        let mask = dropout_mask(&self.shape(), p, dtype, rng)?;
+        // Drawn on the host (the same seed gives the same mask on every device), then moved.
+        let mask = dropout_mask(&self.shape(), p, dtype, rng)?.to(&self.device())?;
         self.mul(&mask)
     }
 }

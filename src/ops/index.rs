@@ -27,6 +27,12 @@
 //! element, so lanes run in parallel; inside a lane, the additions into one output element of
 //! `scatter_add` (and of `index_select`'s backward) happen in index order. The result is
 //! bit-identical for any thread count.
+//!
+//! **On a GPU** (feature `cuda`, data on the device): `kernels/index.cu` through `cuda::index`,
+//! the same formulas and the same order of additions (the scatter sums run over a CSR of the index
+//! built on the host, one thread per output element, no atomics). The ops run where the data
+//! lives: an index on the CPU is accepted with data on a GPU (as `embedding` does), an index on a
+//! GPU with data on the CPU is a device error. Index values are checked on the host either way.
 
 use std::ops::AddAssign;
 
@@ -34,6 +40,7 @@ use ndarray::{ArcArray, ArrayD, ArrayView, Axis, IxDyn, Slice};
 use rayon::prelude::*;
 
 use crate::autograd::record;
+use crate::device::Device;
 use crate::device::cpu::PARALLEL_THRESHOLD;
 use crate::error::{Error, Result};
 use crate::tensor::shape::normalize_dim;
@@ -98,9 +105,12 @@ fn for_each_lane<T: Send>(out: &mut [T], len: usize, f: impl Fn(usize, &mut [T])
     }
 }
 
-/// The i64 values of an index tensor, or an error naming `op` and both shapes.
+/// The i64 values of an index tensor (copied to the host when it lives on a GPU), or an error
+/// naming `op` and both shapes.
 fn index_values(op: &'static str, index: &Tensor) -> Result<ArcArray<i64, IxDyn>> {
-    match index.data() {
+    let data = index.data();
+    let data = if data.device() == Device::Cpu { data } else { data.to_host()? };
+    match data {
         Data::I64(a) => Ok(a),
         other => Err(Error::UnsupportedDType {
             op,
@@ -109,6 +119,17 @@ fn index_values(op: &'static str, index: &Tensor) -> Result<ArcArray<i64, IxDyn>
             expected: "int64 (an index tensor)",
         }),
     }
+}
+
+/// The device rule of the index ops: they run where the data `x` lives. An index on the CPU is
+/// accepted with data on a GPU (copied up, as `embedding` does); an index on a GPU with data
+/// elsewhere is an error naming `op`.
+fn check_index_device(op: &'static str, x: &Data, index: &Tensor) -> Result<()> {
+    let on = index.device();
+    if on != Device::Cpu && on != x.device() {
+        return Err(crate::ops::device_mismatch(op, x, &index.data()));
+    }
+    Ok(())
 }
 
 /// Checks that every index lies in `0..size`; the first offending value (row-major) is the error.
@@ -250,6 +271,8 @@ impl Tensor {
             return Err(Error::shape(op, &xs, "needs a tensor of at least one dimension"));
         }
         let d = normalize_dim(op, dim, &xs)?;
+        let data = self.data();
+        check_index_device(op, &data, index)?;
         let idx = index_values(op, index)?;
         if idx.ndim() != 1 {
             return Err(Error::mismatch(op, &xs, idx.shape(), "the index must be 1-D"));
@@ -259,16 +282,24 @@ impl Tensor {
         let select = |data: &Data| -> Result<Data> {
             Ok(match data {
                 #[cfg(feature = "cuda")]
-                Data::Cuda(_) => return Err(crate::tensor::no_cuda_kernel(op)),
+                Data::Cuda(c) => {
+                    let ids: Vec<i64> = idx.iter().copied().collect();
+                    Data::Cuda(crate::cuda::index::index_select(c, d, index, &ids)?)
+                }
                 Data::F32(a) => Data::F32(a.select(Axis(d), &positions).into_shared()),
                 Data::F64(a) => Data::F64(a.select(Axis(d), &positions).into_shared()),
                 Data::I64(a) => Data::I64(a.select(Axis(d), &positions).into_shared()),
                 Data::Bool(a) => Data::Bool(a.select(Axis(d), &positions).into_shared()),
             })
         };
-        let y = select(&self.data())?;
+        let y = select(&data)?;
         Ok(record(y, op, &[self], move |g| {
             let dx = match g.data() {
+                #[cfg(feature = "cuda")]
+                Data::Cuda(g) => {
+                    let ids: Vec<i64> = positions.iter().map(|&p| p as i64).collect();
+                    Data::Cuda(crate::cuda::index::index_select_backward(&g, &xs, d, &ids)?)
+                }
                 Data::F32(g) => Data::F32(index_select_backward(&g, &xs, d, &positions)),
                 Data::F64(g) => Data::F64(index_select_backward(&g, &xs, d, &positions)),
                 other => {
@@ -288,19 +319,21 @@ impl Tensor {
     pub fn gather(&self, dim: isize, index: &Tensor) -> Result<Tensor> {
         let op = "gather";
         let xs = self.shape();
+        let data = self.data();
+        check_index_device(op, &data, index)?;
         let (d, idx) = check_gather_index(op, &xs, dim, index)?;
-        let y = match self.data() {
+        let y = match data {
             Data::F32(a) => Data::F32(gather_kernel(&a, d, &idx)?),
             Data::F64(a) => Data::F64(gather_kernel(&a, d, &idx)?),
             Data::I64(a) => Data::I64(gather_kernel(&a, d, &idx)?),
             Data::Bool(a) => Data::Bool(gather_kernel(&a, d, &idx)?),
             #[cfg(feature = "cuda")]
-            Data::Cuda(_) => return Err(crate::tensor::no_cuda_kernel(op)),
+            Data::Cuda(c) => Data::Cuda(crate::cuda::index::gather(&c, d, index, &idx)?),
         };
         let index = Tensor::from_data(Data::I64(idx));
         Ok(record(y, op, &[self], move |g| {
-            // dL/dx = scatter_add of g into zeros of x's shape.
-            let dx = Tensor::zeros(&xs, g.dtype())?.scatter_add(d as isize, &index, g)?;
+            // dL/dx = scatter_add of g into zeros of x's shape (on g's device).
+            let dx = Tensor::full_on(&xs, 0.0, g.dtype(), &g.device())?.scatter_add(d as isize, &index, g)?;
             Ok(vec![Some(dx)])
         }))
     }
@@ -330,6 +363,11 @@ impl Tensor {
                 expected: "float32, float64 or int64",
             });
         }
+        let (x_data, src_data) = (self.data(), src.data());
+        if x_data.device() != src_data.device() {
+            return Err(crate::ops::device_mismatch(op, &x_data, &src_data));
+        }
+        check_index_device(op, &x_data, index)?;
         let (d, idx) = check_gather_index(op, &xs, dim, index)?;
         let is = idx.shape().to_vec();
         if ss.len() != is.len() || is.iter().zip(&ss).any(|(i, s)| i > s) {
@@ -342,7 +380,9 @@ impl Tensor {
                 ),
             ));
         }
-        let y = match (self.data(), src.data()) {
+        let y = match (x_data, src_data) {
+            #[cfg(feature = "cuda")]
+            (Data::Cuda(x), Data::Cuda(s)) => Data::Cuda(crate::cuda::index::scatter_add(&x, d, &idx, &s)?),
             (Data::F32(x), Data::F32(s)) => Data::F32(scatter_add_kernel(&x, d, &idx, &s)?),
             (Data::F64(x), Data::F64(s)) => Data::F64(scatter_add_kernel(&x, d, &idx, &s)?),
             (Data::I64(x), Data::I64(s)) => Data::I64(scatter_add_kernel(&x, d, &idx, &s)?),
@@ -359,6 +399,8 @@ impl Tensor {
                     Some(gathered)
                 } else {
                     Some(Tensor::from_data(match gathered.data() {
+                        #[cfg(feature = "cuda")]
+                        Data::Cuda(a) => Data::Cuda(crate::cuda::index::place_in_corner(&a, &ss)?),
                         Data::F32(a) => Data::F32(place_in_corner(&a, &ss)),
                         Data::F64(a) => Data::F64(place_in_corner(&a, &ss)),
                         other => {
@@ -395,6 +437,16 @@ impl Tensor {
         })?;
         let mut shape = is.clone();
         shape.push(num_classes);
+        #[cfg(feature = "cuda")]
+        if let Data::Cuda(c) = index.data() {
+            return Ok(Tensor::from_data(Data::Cuda(crate::cuda::index::one_hot(
+                &c,
+                &idx,
+                num_classes,
+                dtype,
+                &shape,
+            )?)));
+        }
         fn build<T: Element>(idx: &ArcArray<i64, IxDyn>, c: usize, shape: &[usize]) -> Result<Data> {
             let mut v = vec![T::from_f64(0.0); idx.len() * c];
             for (r, &i) in idx.iter().enumerate() {

@@ -17,10 +17,14 @@
 //!
 //! Every dtype joins and splits (f32, f64, i64, bool); only f32 and f64 carry gradients. Inputs
 //! must share one dtype: glassgrad never promotes silently.
+//!
+//! On a GPU, `cat` allocates the output and copies each input into its window (`copy_into` of
+//! `kernels/copy.cu`); every input must be on that GPU. The gradients are `narrow` views there too.
 
 use ndarray::{ArrayView, Axis, IxDyn};
 
 use crate::autograd::record;
+use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::tensor::shape::{normalize_dim, normalize_dim_rank};
 use crate::tensor::{DType, Data, Element, Tensor};
@@ -69,6 +73,28 @@ fn cat_typed<T: Element>(datas: &[Data], d: usize) -> Result<Data> {
     Ok(T::wrap(y.into_shared()))
 }
 
+/// The forward of cat on a GPU: every input must be on one GPU (an input elsewhere is a device
+/// error naming `cat`); a fresh output with each input copied into its window.
+fn cat_on_gpu(datas: &[Data], d: usize) -> Result<Data> {
+    #[cfg(feature = "cuda")]
+    {
+        let on = datas.iter().find(|x| x.device() != Device::Cpu).unwrap_or(&datas[0]);
+        let cs = datas
+            .iter()
+            .map(|x| match x {
+                Data::Cuda(c) => Ok(c.clone()),
+                other => Err(crate::ops::device_mismatch("cat", on, other)),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Data::Cuda(crate::cuda::index::cat("cat", &cs, d)?))
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        let _ = d;
+        Err(crate::ops::device_mismatch("cat", &datas[0], &datas[0]))
+    }
+}
+
 impl Tensor {
     /// Concatenates `tensors` along `dim` (`torch.cat`). All must have one dtype and the same shape
     /// except along `dim`. Every dtype works; f32/f64 inputs get the matching slice of the gradient.
@@ -78,11 +104,15 @@ impl Tensor {
             return Ok(tensors[0].clone());
         }
         let datas: Vec<Data> = tensors.iter().map(Tensor::data).collect();
-        let y = match tensors[0].dtype() {
-            DType::F32 => cat_typed::<f32>(&datas, d)?,
-            DType::F64 => cat_typed::<f64>(&datas, d)?,
-            DType::I64 => cat_typed::<i64>(&datas, d)?,
-            DType::Bool => cat_typed::<bool>(&datas, d)?,
+        let y = if datas.iter().any(|x| x.device() != Device::Cpu) {
+            cat_on_gpu(&datas, d)?
+        } else {
+            match tensors[0].dtype() {
+                DType::F32 => cat_typed::<f32>(&datas, d)?,
+                DType::F64 => cat_typed::<f64>(&datas, d)?,
+                DType::I64 => cat_typed::<i64>(&datas, d)?,
+                DType::Bool => cat_typed::<bool>(&datas, d)?,
+            }
         };
         // Saved for backward: (offset o_k, length n_k, wants a gradient) of each input.
         let mut pieces = Vec::with_capacity(tensors.len());

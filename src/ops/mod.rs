@@ -180,7 +180,6 @@ macro_rules! binary_data {
 }
 
 /// The error for two operands on different devices.
-#[cfg(feature = "cuda")]
 pub(crate) fn device_mismatch(op: &'static str, a: &Data, b: &Data) -> Error {
     Error::Device {
         op,

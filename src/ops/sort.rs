@@ -24,6 +24,11 @@
 //! with $n_d$ replaced by $k$. Ties go to the earlier index. With `sorted = false` the $k$ chosen
 //! elements come in their input order (PyTorch leaves that order unspecified). Gradient: the same
 //! scatter through $p$, and zero for the $n - k$ elements not chosen.
+//!
+//! ## On a GPU
+//! With the `cuda` feature a device tensor is sorted by `kernels/sort.cu` (`cuda::sort`): each
+//! element's rank in the stable order is counted over its lane ($O(n^2)$ work per lane), the same
+//! order, values and indices as here; the values' gradient goes back on the device.
 
 use std::cmp::Ordering;
 
@@ -255,6 +260,10 @@ impl Tensor {
         let d = normalize_dim("sort", dim, &shape)?;
         let lanes = Lanes::new(&shape, d);
         let data = self.data();
+        #[cfg(feature = "cuda")]
+        if let Data::Cuda(_) = data {
+            return crate::cuda::sort::sort("sort", self, lanes, lanes.n, descending, true, &shape);
+        }
         let (values, indices) =
             with_numeric!(&data, "sort", |a| select_kernel("sort", a, d, lanes.n, &shape, |l| {
                 sorted_positions(l, descending)
@@ -281,6 +290,10 @@ impl Tensor {
             out_shape[d] = k;
         }
         let data = self.data();
+        #[cfg(feature = "cuda")]
+        if let Data::Cuda(_) = data {
+            return crate::cuda::sort::sort("topk", self, lanes, k, largest, sorted, &out_shape);
+        }
         let (values, indices) =
             with_numeric!(&data, "topk", |a| select_kernel("topk", a, d, k, &out_shape, |l| {
                 let mut p = topk_positions(l, k, largest);

@@ -8,8 +8,9 @@
 //! stay below 1e-4 (f32) or 1e-10 (f64). Reductions sum in a different order on the GPU (a fixed
 //! tree instead of a running sum), so results agree to rounding, not bit for bit.
 
-mod norm;
 mod compare;
+mod index;
+mod norm;
 
 use crate::device::Device;
 use crate::error::{Error, Result};
@@ -52,7 +53,7 @@ pub(super) type Check = (&'static str, Vec<Vec<usize>>, bool, OpFn);
 
 /// Every op check: the ones below, then each topic's own file.
 fn checks() -> Vec<Check> {
-    base_checks().into_iter().chain(norm::checks()).chain(compare::checks()).collect()
+    base_checks().into_iter().chain(norm::checks()).chain(compare::checks()).chain(index::checks()).collect()
 }
 
 fn base_checks() -> Vec<Check> {
