@@ -155,3 +155,24 @@ fn embedding_and_mf_on_a_gpu_reject_bad_ids() {
     let e = Tensor::mf_predict(&u, &i, &p, &q, &bu, &bi, &mu).unwrap_err();
     assert!(matches!(e, Error::Index { index: 2, .. }), "{e}");
 }
+
+#[test]
+fn a_shuffling_data_loader_over_gpu_tensors_yields_the_cpu_batches_on_the_gpu() {
+    if let Some(why) = selftest::skip_reason() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    use glassgrad::data::DataLoader;
+    let dev = Device::Cuda(0);
+    let x = Tensor::arange(0.0, 30.0, 1.0, glassgrad::DType::F32).unwrap().reshape(&[10, 3]).unwrap();
+    let y = Tensor::from_vec((0..10i64).collect(), &[10]).unwrap();
+    let mut cpu = DataLoader::new(vec![x.clone(), y.clone()], 4).unwrap().shuffle(7);
+    let mut gpu = DataLoader::new(vec![x.to(&dev).unwrap(), y.to(&dev).unwrap()], 4).unwrap().shuffle(7);
+    for (a, b) in cpu.iter().zip(gpu.iter()) {
+        let (a, b) = (a.unwrap(), b.unwrap());
+        for (ta, tb) in a.iter().zip(&b) {
+            assert_eq!(tb.device(), dev);
+            assert_eq!(ta.to_f64_vec(), tb.to_f64_vec());
+        }
+    }
+}

@@ -179,8 +179,15 @@ impl Iterator for Batches {
 
 impl ExactSizeIterator for Batches {}
 
-/// Rows `idx` of `d` (dimension 0), copied into a new row-major buffer.
+/// Rows `idx` of `d` (dimension 0), copied into a new row-major buffer (on a GPU: `index_select`
+/// with the indices uploaded, so a data set moved to the device stays there).
 fn gather_rows(d: &Data, idx: &[usize]) -> Result<Data> {
+    #[cfg(feature = "cuda")]
+    if let Data::Cuda(c) = d {
+        let ids = Tensor::from_vec(idx.iter().map(|&i| i as i64).collect(), &[idx.len()])?;
+        let ids = ids.to(&crate::device::Device::Cuda(c.ordinal()))?;
+        return Ok(Tensor::from_data(d.clone()).index_select(0, &ids)?.data());
+    }
     fn gather<T: Copy>(a: &ArcArray<T, IxDyn>, idx: &[usize]) -> Result<ArcArray<T, IxDyn>> {
         let mut shape = a.shape().to_vec();
         let row: usize = shape[1..].iter().product();

@@ -37,7 +37,7 @@
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::ops::rnn::cpu::{BwdStep, FwdStep, Kind, min_rows, sigmoid};
+use crate::ops::rnn::cpu::{BwdStep, FwdStep, Kind, min_rows};
 use crate::ops::rnn::{RnnWeights, run};
 use crate::tensor::{Float, Tensor};
 
@@ -68,16 +68,20 @@ pub(crate) fn forward_step<T: Float>(st: FwdStep<'_, T>) {
         .with_min_len(min_rows(gh))
         .for_each(|((((p, y), qn), q), h0)| {
             let a = &mut p[s * gh..(s + 1) * gh];
+            // r, z = σ(p + q) in place (vectorised for f32), then n = tanh(p_n + r ⊙ q_n).
+            for (aj, &qj) in a[..2 * h].iter_mut().zip(&q[..2 * h]) {
+                *aj += qj;
+            }
+            T::sigmoid_slice(&mut a[..2 * h]);
             for j in 0..h {
-                let r_s = sigmoid(a[j] + q[j]);
-                let z_s = sigmoid(a[h + j] + q[h + j]);
-                let n_s = (a[2 * h + j] + r_s * q[2 * h + j]).tanh();
+                a[2 * h + j] += a[j] * q[2 * h + j];
+            }
+            T::tanh_slice(&mut a[2 * h..]);
+            for j in 0..h {
+                let (z_s, n_s) = (a[h + j], a[2 * h + j]);
                 let h_prev = if s == 0 { h0[j] } else { y[(s - 1) * h + j] };
                 y[s * h + j] = (one - z_s) * n_s + z_s * h_prev;
                 qn[s * h + j] = q[2 * h + j];
-                a[j] = r_s;
-                a[h + j] = z_s;
-                a[2 * h + j] = n_s;
             }
         });
 }

@@ -15,6 +15,7 @@ pub mod conv2d;
 pub mod dropout;
 pub mod embedding;
 pub mod factorization;
+pub mod fastmath;
 pub mod gru;
 pub mod index;
 pub mod join;

@@ -92,6 +92,21 @@ pub trait Float:
         rsc: isize,
         csc: isize,
     );
+
+    /// $v_i \leftarrow \sigma(v_i) = 1 / (1 + e^{-v_i})$ for every element (libm's `exp`; f32
+    /// overrides it with the vectorisable [`crate::ops::fastmath`]).
+    fn sigmoid_slice(v: &mut [Self]) {
+        for x in v {
+            *x = Self::one() / (Self::one() + (-*x).exp());
+        }
+    }
+
+    /// $v_i \leftarrow \tanh v_i$ for every element (libm; f32 overrides it as above).
+    fn tanh_slice(v: &mut [Self]) {
+        for x in v {
+            *x = x.tanh();
+        }
+    }
 }
 
 macro_rules! element {
@@ -140,6 +155,16 @@ impl Element for bool {
 }
 
 impl Float for f32 {
+    fn sigmoid_slice(v: &mut [f32]) {
+        for x in v {
+            *x = crate::ops::fastmath::sigmoid_f32(*x);
+        }
+    }
+    fn tanh_slice(v: &mut [f32]) {
+        for x in v {
+            *x = crate::ops::fastmath::tanh_f32(*x);
+        }
+    }
     unsafe fn gemm(
         m: usize,
         k: usize,

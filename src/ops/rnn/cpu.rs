@@ -179,11 +179,6 @@ pub(crate) fn min_rows(work_per_row: usize) -> usize {
     (16_384 / work_per_row.max(1)).max(1)
 }
 
-/// $\sigma(v) = 1 / (1 + e^{-v})$ (no overflow: $e^{-v} = \infty$ gives $0$).
-pub(crate) fn sigmoid<T: Float>(v: T) -> T {
-    T::one() / (T::one() + (-v).exp())
-}
-
 /// Column sums of a row-major matrix with `w` columns, rows added in order.
 fn colsum<T: Float>(a: &[T], w: usize) -> Vec<T> {
     let mut s = vec![T::zero(); w];
@@ -236,9 +231,9 @@ pub(crate) struct BwdStep<'a, T> {
 fn tanh_forward_step<T: Float>(st: FwdStep<'_, T>) {
     let (s, t, h) = (st.s, st.d.t, st.d.h);
     st.y.par_chunks_mut(t * h).zip(st.p.par_chunks(t * h)).with_min_len(min_rows(h)).for_each(|(y, p)| {
-        for j in 0..h {
-            y[s * h + j] = p[s * h + j].tanh();
-        }
+        let ys = &mut y[s * h..(s + 1) * h];
+        ys.copy_from_slice(&p[s * h..(s + 1) * h]);
+        T::tanh_slice(ys);
     });
 }
 
