@@ -171,7 +171,6 @@ fn plan(g: &Gemm) -> Option<(Operand, Operand, usize)> {
 
 /// A float type cuBLAS multiplies.
 pub(crate) trait BlasElem: Sized + Copy {
-    fn of_f64(v: f64) -> Self;
     /// # Safety
     /// As `cudarc`'s `Gemm::gemm_strided_batched`: every index the configuration produces must
     /// lie inside the views.
@@ -187,9 +186,6 @@ pub(crate) trait BlasElem: Sized + Copy {
 macro_rules! blas_elem {
     ($t:ty) => {
         impl BlasElem for $t {
-            fn of_f64(v: f64) -> Self {
-                v as $t
-            }
             unsafe fn strided_batched(
                 blas: &CudaBlas,
                 cfg: StridedBatchedConfig<Self>,
@@ -208,7 +204,7 @@ blas_elem!(f64);
 
 /// Runs `g` through cuBLAS when its layout allows: `Ok(true)` when it ran, `Ok(false)` when the
 /// caller must use the own kernel (counted in [`fallbacks`]).
-pub(crate) fn gemm<T: BlasElem>(
+pub(crate) fn gemm<T: super::host::FloatElem>(
     op: &'static str,
     gpu: &Gpu,
     a: &CudaView<'_, T>,
@@ -230,10 +226,10 @@ pub(crate) fn gemm<T: BlasElem>(
             m: g.n as i32,
             n: g.m as i32,
             k: g.k as i32,
-            alpha: T::of_f64(g.alpha),
+            alpha: T::of(g.alpha),
             lda: first.ld as i32,
             ldb: second.ld as i32,
-            beta: T::of_f64(g.beta),
+            beta: T::of(g.beta),
             ldc: ldc as i32,
         },
         batch_size: g.batch as i32,
