@@ -277,7 +277,11 @@ fn forward_layer<T: Float>(
             *acc += v;
         }
     }
-    let mut p: Vec<T> = bias.iter().copied().cycle().take(n * t * gh).collect();
+    // Every row starts as the bias (row copies: a `cycle().take()` iterator does not vectorise).
+    let mut p: Vec<T> = Vec::with_capacity(n * t * gh);
+    for _ in 0..n * t {
+        p.extend_from_slice(&bias);
+    }
     gemm(n * t, ik, gh, x, View::rows(ik), &w.w_ih, View::transposed(ik), T::one(), &mut p, View::rows(gh))?;
 
     let mut y = vec![T::zero(); n * t * h];
