@@ -333,6 +333,25 @@ fn sparse_inputs(
     Ok((g, rows))
 }
 
+/// The start of a row-sparse update of the table `w` (V, D) over `nrows` rows: `w` made a block of
+/// its own, then the GPU, the kernel `<name>_<t>` of `optim.cu` and D; `None` when there is
+/// nothing to update.
+fn row_kernel<T: FloatElem>(
+    op: &'static str,
+    w: &mut CudaData,
+    nrows: usize,
+    name: &str,
+) -> Result<Option<(Arc<Gpu>, cudarc::driver::CudaFunction, usize)>> {
+    make_unique::<T>(op, w)?;
+    let d = w.shape().get(1).copied().unwrap_or(0);
+    if nrows * d == 0 {
+        return Ok(None);
+    }
+    let gpu = w.gpu().clone();
+    let f = gpu.function("optim", &format!("{name}_{}", T::NAME))?;
+    Ok(Some((gpu, f, d)))
+}
+
 /// The row-sparse SGD step of `src/optim/sparse.rs` on the CUDA table `p` (V, D):
 /// $W_{r_k} \mathrel{+}= (-\gamma)(\pm g_k)$, one thread per (row, column).
 pub(crate) fn sparse_sgd_rows(p: &Tensor, sg: &SparseGrad, lr: f64, maximize: bool) -> Result<()> {
@@ -343,13 +362,7 @@ pub(crate) fn sparse_sgd_rows(p: &Tensor, sg: &SparseGrad, lr: f64, maximize: bo
         let op = "SparseSGD";
         let nrows = rows.numel();
         p.update_cuda_data(op, |w| {
-            make_unique::<T>(op, w)?;
-            let d = w.shape().get(1).copied().unwrap_or(0);
-            if nrows * d == 0 {
-                return Ok(());
-            }
-            let gpu = w.gpu().clone();
-            let f = gpu.function("optim", &format!("sparse_sgd_rows_{}", T::NAME))?;
+            let Some((gpu, f, d)) = row_kernel::<T>(op, w, nrows, "sparse_sgd_rows")? else { return Ok(()) };
             let (n_, d_, neg_lr, max) = (nrows as i64, d as i64, T::of(-lr), i32::from(maximize));
             let (gs, rs) = (g.slice::<T>(op)?, rows.slice::<i64>(op)?);
             let ws = unique_slice::<T>(op, w)?;
@@ -403,13 +416,7 @@ pub(crate) fn sparse_adam_rows(
         make_unique::<T>(op, v)?;
         let nrows = rows.numel();
         p.update_cuda_data(op, |w| {
-            make_unique::<T>(op, w)?;
-            let d = w.shape().get(1).copied().unwrap_or(0);
-            if nrows * d == 0 {
-                return Ok(());
-            }
-            let gpu = w.gpu().clone();
-            let f = gpu.function("optim", &format!("sparse_adam_rows_{}", T::NAME))?;
+            let Some((gpu, f, d)) = row_kernel::<T>(op, w, nrows, "sparse_adam_rows")? else { return Ok(()) };
             let (n_, d_, max) = (nrows as i64, d as i64, i32::from(c.maximize));
             let (gs, rs) = (g.slice::<T>(op)?, rows.slice::<i64>(op)?);
             let ws = unique_slice::<T>(op, w)?;

@@ -106,13 +106,13 @@ pub const GEMM_SPLIT_MIN_WORK: usize = 1 << 21;
 
 /// A pointer that may cross threads: each task reads shared inputs and writes its own block of C.
 #[derive(Clone, Copy)]
-struct SendPtr<T>(*mut T);
+pub(crate) struct SendPtr<T>(pub(crate) *mut T);
 // SAFETY: used only to hand disjoint output blocks (and read-only inputs) to rayon tasks that end
 // before `gemm_split` returns.
 unsafe impl<T> Send for SendPtr<T> {}
 unsafe impl<T> Sync for SendPtr<T> {}
 impl<T> SendPtr<T> {
-    fn get(self) -> *mut T {
+    pub(crate) fn get(self) -> *mut T {
         self.0
     }
 }

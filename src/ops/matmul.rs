@@ -22,16 +22,7 @@ use crate::ops::same_dtype;
 use crate::tensor::shape::broadcast_shapes;
 use crate::tensor::{Data, Float, Tensor};
 
-/// A raw pointer that may cross threads: each task writes a disjoint block.
-#[derive(Clone, Copy)]
-struct SendPtr<T>(*mut T);
-unsafe impl<T> Send for SendPtr<T> {}
-unsafe impl<T> Sync for SendPtr<T> {}
-impl<T> SendPtr<T> {
-    fn get(self) -> *mut T {
-        self.0
-    }
-}
+use crate::device::cpu::SendPtr;
 
 /// Batched GEMM over arrays of rank ≥ 2 whose batch dimensions broadcast.
 pub(crate) fn matmul_arrays<T: Float>(

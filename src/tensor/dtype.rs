@@ -154,6 +154,36 @@ impl Element for bool {
     }
 }
 
+/// The GEMM of [`Float`] for one type: `matrixmultiply`'s `$gemm` through
+/// [`crate::device::cpu::gemm_split`].
+macro_rules! float_gemm {
+    ($t:ty, $gemm:path) => {
+        unsafe fn gemm(
+            m: usize,
+            k: usize,
+            n: usize,
+            alpha: $t,
+            a: *const $t,
+            rsa: isize,
+            csa: isize,
+            b: *const $t,
+            rsb: isize,
+            csb: isize,
+            beta: $t,
+            c: *mut $t,
+            rsc: isize,
+            csc: isize,
+        ) {
+            // SAFETY: forwarded from the caller's contract.
+            unsafe {
+                crate::device::cpu::gemm_split(
+                    $gemm, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc,
+                )
+            }
+        }
+    };
+}
+
 impl Float for f32 {
     fn sigmoid_slice(v: &mut [f32]) {
         for x in v {
@@ -165,81 +195,9 @@ impl Float for f32 {
             *x = crate::ops::fastmath::tanh_f32(*x);
         }
     }
-    unsafe fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: f32,
-        a: *const f32,
-        rsa: isize,
-        csa: isize,
-        b: *const f32,
-        rsb: isize,
-        csb: isize,
-        beta: f32,
-        c: *mut f32,
-        rsc: isize,
-        csc: isize,
-    ) {
-        // SAFETY: forwarded from the caller's contract.
-        unsafe {
-            crate::device::cpu::gemm_split(
-                matrixmultiply::sgemm,
-                m,
-                k,
-                n,
-                alpha,
-                a,
-                rsa,
-                csa,
-                b,
-                rsb,
-                csb,
-                beta,
-                c,
-                rsc,
-                csc,
-            )
-        }
-    }
+    float_gemm!(f32, matrixmultiply::sgemm);
 }
 
 impl Float for f64 {
-    unsafe fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: f64,
-        a: *const f64,
-        rsa: isize,
-        csa: isize,
-        b: *const f64,
-        rsb: isize,
-        csb: isize,
-        beta: f64,
-        c: *mut f64,
-        rsc: isize,
-        csc: isize,
-    ) {
-        // SAFETY: forwarded from the caller's contract.
-        unsafe {
-            crate::device::cpu::gemm_split(
-                matrixmultiply::dgemm,
-                m,
-                k,
-                n,
-                alpha,
-                a,
-                rsa,
-                csa,
-                b,
-                rsb,
-                csb,
-                beta,
-                c,
-                rsc,
-                csc,
-            )
-        }
-    }
+    float_gemm!(f64, matrixmultiply::dgemm);
 }
