@@ -1,6 +1,6 @@
 // Shared definitions for glassgrad's CUDA kernels.
 //
-// Every kernel file in this folder is compiled on its own by NVRTC at run time (see src/cuda/);
+// Every kernel file in this folder is compiled on its own by NVRTC at run time (see src/device/cuda/);
 // the line `#include "common.cuh"` is replaced by this file's text before compilation, so each
 // `.cu` file also reads (and compiles with nvcc) as a standalone translation unit.
 //

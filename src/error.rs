@@ -1,7 +1,7 @@
 //! One error type for the whole engine. Every variant names the operation that failed and carries
 //! the shapes (or dtypes, devices, paths) involved, so that a message alone says what went wrong.
 
-use crate::tensor::DType;
+use crate::dtype::DType;
 
 /// Every fallible glassgrad function returns this.
 pub type Result<T> = std::result::Result<T, Error>;

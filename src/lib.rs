@@ -48,9 +48,9 @@ pub mod autograd;
 pub mod bench;
 pub mod cases;
 pub mod checkpoint;
-pub mod cuda;
 pub mod data;
 pub mod device;
+pub mod dtype;
 pub mod error;
 pub mod metrics;
 pub mod models;
@@ -60,12 +60,15 @@ pub mod optim;
 pub mod recsys;
 pub mod reference;
 pub mod rng;
+pub mod selftest;
 pub mod tensor;
 pub mod trace;
 pub mod train;
 
 pub use autograd::{gradcheck, no_grad};
 pub use device::Device;
+/// The CUDA backend under its former path (`glassgrad::cuda::...`): it lives in [`device::cuda`].
+pub use device::cuda;
 pub use error::{Error, Result};
 pub use ops::embedding::SparseGrad;
 pub use ops::rnn::RnnWeights;

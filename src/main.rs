@@ -89,7 +89,7 @@ enum Command {
 }
 
 fn gradcheck_table(filter: Option<&str>) -> ExitCode {
-    let suite = glassgrad::autograd::suite::suite();
+    let suite = glassgrad::selftest::suite::suite();
     println!("{:<20} {:>12} {:>12} {:>9}  pass", "op", "max_abs_err", "max_rel_err", "elements");
     let (mut passed, mut failed) = (0, 0);
     for case in suite.iter().filter(|c| filter.is_none_or(|f| c.op.contains(f))) {
@@ -192,14 +192,14 @@ fn selftest(device: DeviceArg, filter: Option<&str>) -> ExitCode {
     let device = match device {
         DeviceArg::Cpu => Device::Cpu,
         DeviceArg::Cuda => {
-            if let Some(why) = glassgrad::cuda::selftest::skip_reason() {
+            if let Some(why) = glassgrad::selftest::skip_reason() {
                 eprintln!("glassgrad selftest: cuda is not usable here: {why}");
                 return ExitCode::from(2);
             }
             Device::Cuda(0)
         }
     };
-    let outcomes = glassgrad::cuda::selftest::run(&device, filter);
+    let outcomes = glassgrad::selftest::run(&device, filter);
     let mut failed = 0;
     for o in &outcomes {
         let verdict = if o.passed() { "PASS" } else { "FAIL" };

@@ -37,9 +37,12 @@ impl Generator {
 
     /// A generator in the state `words` (from [`Generator::state`]), reporting `seed` as its
     /// initial seed. An all-zero state (never produced by a generator) is an error.
-    pub fn from_state(words: [u64; 4], seed: u64) -> crate::Result<Self> {
+    pub fn from_state(words: [u64; 4], seed: u64) -> crate::error::Result<Self> {
         if words == [0; 4] {
-            return Err(crate::Error::invalid("Generator::from_state", "xoshiro256++ state is all zeros"));
+            return Err(crate::error::Error::invalid(
+                "Generator::from_state",
+                "xoshiro256++ state is all zeros",
+            ));
         }
         let mut bytes = [0u8; 32];
         for (chunk, w) in bytes.chunks_exact_mut(8).zip(words) {

@@ -1,7 +1,8 @@
 //! The CUDA backend: kernel sources, the NVRTC compile check, device probing without a GPU, and
 //! CPU–CUDA agreement (which skips, saying why, where no GPU is usable).
 
-use glassgrad::cuda::{probe, selftest, sources};
+use glassgrad::cuda::{probe, sources};
+use glassgrad::selftest;
 use glassgrad::{Device, Tensor};
 
 #[test]

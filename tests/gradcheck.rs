@@ -2,7 +2,7 @@
 
 #[test]
 fn every_op_in_the_suite_passes_gradcheck() {
-    let suite = glassgrad::autograd::suite::suite();
+    let suite = glassgrad::selftest::suite::suite();
     assert!(suite.len() >= 20);
     let mut failures = Vec::new();
     for case in &suite {
@@ -19,7 +19,7 @@ fn every_op_in_the_suite_passes_gradcheck() {
 fn gradcheck_catches_a_wrong_gradient() {
     use glassgrad::Tensor;
     // A deliberately wrong backward: x*x computed as x.detach()*x has gradient x, not 2x.
-    let x = glassgrad::autograd::suite::leaf_n(&[4], 3).unwrap();
+    let x = glassgrad::selftest::suite::leaf_n(&[4], 3).unwrap();
     let r = glassgrad::gradcheck(|xs: &[Tensor]| xs[0].detach().mul(&xs[0]), &[x]).unwrap();
     assert!(!r.passed, "{r}");
     assert!(r.max_abs_err > 0.1);

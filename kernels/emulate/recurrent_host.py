@@ -1,5 +1,5 @@
 # By-hand check (needs numpy and PyTorch; not part of CI): a literal transcription of the host
-# composition in src/cuda/recurrent.rs (every Gemm call with its strides and beta, the step kernels'
+# composition in src/device/cuda/recurrent.rs (every Gemm call with its strides and beta, the step kernels'
 # formulas, buffers preset to NaN so that an unwritten element shows) for rnn_tanh, lstm and gru with
 # 2 layers and each bias pattern, compared with torch.nn.RNN/LSTM/GRU autograd in f64.
 # Run: /tmp/torchvenv/bin/python kernels/emulate/recurrent_host.py  (prints max errors ~1e-16).

@@ -10,7 +10,6 @@
 //! `retain_graph=False`): a second backward through the same nodes is an error.
 
 mod gradcheck;
-pub mod suite;
 
 pub use gradcheck::{GradcheckReport, gradcheck, gradcheck_with};
 

@@ -13,12 +13,12 @@ pub fn cuda_cases() -> Vec<Case> {
     #[cfg(feature = "cuda")]
     {
         use super::{RunFn, Work, cnn, keep, sequence_cases_on};
-        use crate::cuda::cublas::{GemmBackend, gemm_backend, set_gemm_backend};
         use crate::device::Device;
+        use crate::device::cuda::cublas::{GemmBackend, gemm_backend, set_gemm_backend};
         use crate::error::{Error, Result};
         use crate::tensor::{DType, Tensor};
         let dev = Device::Cuda(0);
-        let sync = || -> Result<()> { crate::cuda::gpu(0)?.synchronize() };
+        let sync = || -> Result<()> { crate::device::cuda::gpu(0)?.synchronize() };
         let gemm = move |n: usize, backend: GemmBackend| {
             let (id, who) = match backend {
                 GemmBackend::Own => (format!("sgemm_{n}"), "own tiled kernel"),

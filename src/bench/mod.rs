@@ -98,7 +98,7 @@ impl Case {
 pub fn finish(dev: &crate::device::Device) -> Result<()> {
     match dev {
         #[cfg(feature = "cuda")]
-        crate::device::Device::Cuda(n) => crate::cuda::gpu(*n)?.synchronize(),
+        crate::device::Device::Cuda(n) => crate::device::cuda::gpu(*n)?.synchronize(),
         _ => Ok(()),
     }
 }
@@ -196,7 +196,7 @@ pub fn sequence_cases_on(dev: &crate::device::Device) -> Vec<Case> {
                 rnn.to_device(&d)?;
                 let x = Tensor::randn(&[n, t, 128], DType::F32, rng)?.to(&d)?;
                 Ok(Box::new(move || {
-                    keep(crate::no_grad(|| rnn.forward(&x))?)?;
+                    keep(crate::autograd::no_grad(|| rnn.forward(&x))?)?;
                     finish(&d)
                 }))
             },
@@ -212,7 +212,7 @@ pub fn sequence_cases_on(dev: &crate::device::Device) -> Vec<Case> {
                 m.to_device(&d)?;
                 let (x, y) = tokens(rng, &d)?;
                 Ok(Box::new(move || {
-                    keep(crate::no_grad(|| m.loss(&x, &y))?)?;
+                    keep(crate::autograd::no_grad(|| m.loss(&x, &y))?)?;
                     finish(&d)
                 }))
             },
@@ -246,7 +246,7 @@ pub fn sequence_cases_on(dev: &crate::device::Device) -> Vec<Case> {
                 m.to_device(&d)?;
                 let x = Tensor::randn(&[n, t, 64], DType::F32, rng)?.to(&d)?;
                 Ok(Box::new(move || {
-                    keep(crate::no_grad(|| m.logits(&x))?)?;
+                    keep(crate::autograd::no_grad(|| m.logits(&x))?)?;
                     finish(&d)
                 }))
             },
@@ -463,7 +463,7 @@ pub fn run_cli(args: &BenchArgs) -> Result<()> {
         other => return Err(Error::invalid("bench", format!("unknown device `{other}` (cpu or cuda)"))),
     };
     if on_cuda {
-        if let Some(why) = crate::cuda::selftest::skip_reason() {
+        if let Some(why) = crate::device::cuda::probe::skip_reason() {
             return Err(Error::Device { op: "bench", msg: format!("cuda is not usable here: {why}") });
         }
         if args.peak_gflops.is_none() {

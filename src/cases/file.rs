@@ -75,8 +75,12 @@ fn encode(t: &Tensor) -> (Dtype, Vec<u8>) {
 
 /// Writes a case file: `metadata` as `__metadata__` and `tensors` by name. The counterpart of
 /// [`read`], for tests and tools that make cases without PyTorch.
-pub fn write(path: &Path, metadata: &[(&str, &str)], tensors: &[(&str, &Tensor)]) -> crate::Result<()> {
-    let file_err = |msg: String| crate::Error::file(path, msg);
+pub fn write(
+    path: &Path,
+    metadata: &[(&str, &str)],
+    tensors: &[(&str, &Tensor)],
+) -> crate::error::Result<()> {
+    let file_err = |msg: String| crate::error::Error::file(path, msg);
     let encoded: Vec<(&str, Vec<usize>, Dtype, Vec<u8>)> = tensors
         .iter()
         .map(|(name, t)| {
@@ -91,7 +95,7 @@ pub fn write(path: &Path, metadata: &[(&str, &str)], tensors: &[(&str, &Tensor)]
                 .map(|v| (name.to_string(), v))
                 .map_err(|e| file_err(format!("tensor `{name}`: {e}")))
         })
-        .collect::<crate::Result<Vec<_>>>()?;
+        .collect::<crate::error::Result<Vec<_>>>()?;
     let meta = metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let bytes = safetensors::serialize(views, Some(meta)).map_err(|e| file_err(e.to_string()))?;
     std::fs::write(path, bytes).map_err(|e| file_err(e.to_string()))

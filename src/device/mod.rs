@@ -1,7 +1,8 @@
 //! Where a tensor lives. The CPU path uses rayon and `matrixmultiply`; the CUDA path (crate
-//! feature `cuda`) runs the kernels of `kernels/` through `cudarc` (see [`crate::cuda`]).
+//! feature `cuda`) runs the kernels of `kernels/` through `cudarc` (see [`crate::device::cuda`]).
 
 pub mod cpu;
+pub mod cuda;
 
 /// A compute device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -15,7 +16,7 @@ impl Device {
     /// `cuda:0` when a CUDA device and NVRTC are usable, else the CPU (always the CPU without the
     /// `cuda` feature). Probes without panicking, whatever is installed.
     pub fn cuda_if_available() -> Device {
-        if crate::cuda::selftest::skip_reason().is_none() { Device::Cuda(0) } else { Device::Cpu }
+        if crate::device::cuda::probe::skip_reason().is_none() { Device::Cuda(0) } else { Device::Cpu }
     }
     /// True for a CUDA device.
     pub fn is_cuda(&self) -> bool {

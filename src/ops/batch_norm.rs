@@ -37,7 +37,7 @@
 //! per sample. Nothing depends on the thread count.
 //!
 //! ## On a GPU
-//! `kernels/norm.cu` (host code in `src/cuda/norm.rs`): the per-channel sums one block per
+//! `kernels/norm.cu` (host code in `src/device/cuda/norm.rs`): the per-channel sums one block per
 //! channel in f64 (fixed block trees), the elementwise passes one thread per element. Every
 //! operand, the running statistics included, must live on the input's device; the updated running
 //! statistics replace their storage there.
@@ -344,7 +344,7 @@ impl Tensor {
         #[cfg(feature = "cuda")]
         if let Data::Cuda(c) = self.data() {
             let running = running_mean.zip(running_var);
-            return crate::cuda::norm::batch_norm(self, &c, running, weight, bias, p);
+            return crate::device::cuda::norm::batch_norm(self, &c, running, weight, bias, p);
         }
         let gamma = channel_vec(weight, l.c, 1.0);
         let beta = channel_vec(bias, l.c, 0.0);

@@ -18,7 +18,7 @@
 //! Saved for backward: $x$, $y$, $w$, $p$ (broadcast). $w$ and $p$ are constants: giving ones that
 //! require a gradient is an error, as PyTorch has no gradient for them.
 //!
-//! On a GPU (`kernels/bce.cu`, host code in `src/cuda/loss.rs`): one thread per element for the
+//! On a GPU (`kernels/bce.cu`, host code in `src/device/cuda/loss.rs`): one thread per element for the
 //! losses and for both gradients, the weights read through broadcast strides (no copy), the
 //! reductions by the deterministic sum kernel. Every operand must live on the logits' device.
 
@@ -175,7 +175,7 @@ impl Tensor {
         }
         #[cfg(feature = "cuda")]
         if self.device().is_cuda() {
-            return crate::cuda::loss::bce_with_logits(self, target, weight, pos_weight, reduction);
+            return crate::device::cuda::loss::bce_with_logits(self, target, weight, pos_weight, reduction);
         }
         match self.dtype() {
             DType::F32 => bce_typed::<f32>(self, target, weight, pos_weight, reduction),

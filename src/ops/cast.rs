@@ -29,7 +29,7 @@ pub fn to_dtype(x: &Tensor, dtype: DType) -> Result<Tensor> {
     let d = x.data();
     #[cfg(feature = "cuda")]
     if let Data::Cuda(c) = &d {
-        let y = Data::Cuda(crate::cuda::ops::cast(c, dtype)?);
+        let y = Data::Cuda(crate::device::cuda::ops::cast(c, dtype)?);
         if !(from.is_float() && dtype.is_float()) {
             return Ok(Tensor::from_data(y));
         }

@@ -167,7 +167,7 @@ impl Tensor {
     fn compare(&self, other: &Tensor, op: &'static str) -> Result<Tensor> {
         #[cfg(feature = "cuda")]
         if any_cuda(&[self, other]) {
-            return crate::cuda::compare::compare(op, self, other);
+            return crate::device::cuda::compare::compare(op, self, other);
         }
         let m = match op {
             "eq" => compare_data!(bool, self, other, op, |x, y| x == y),
@@ -183,7 +183,7 @@ impl Tensor {
     fn compare_scalar(&self, v: f64, op: &'static str) -> Result<Tensor> {
         #[cfg(feature = "cuda")]
         if any_cuda(&[self]) {
-            return crate::cuda::compare::compare_scalar(op, self, v);
+            return crate::device::cuda::compare::compare_scalar(op, self, v);
         }
         let m = match op {
             "eq_scalar" => compare_scalar!(self, v, op, true, |x, y| x == y),
@@ -250,7 +250,7 @@ impl Tensor {
     pub fn logical_not(&self) -> Result<Tensor> {
         #[cfg(feature = "cuda")]
         if any_cuda(&[self]) {
-            return crate::cuda::compare::logical_not(self);
+            return crate::device::cuda::compare::logical_not(self);
         }
         let a = bool_array("logical_not", self)?;
         Ok(Tensor::from_data(Data::Bool(map_array(&a, |v| !v))))
@@ -260,7 +260,7 @@ impl Tensor {
     pub fn logical_and(&self, other: &Tensor) -> Result<Tensor> {
         #[cfg(feature = "cuda")]
         if any_cuda(&[self, other]) {
-            return crate::cuda::compare::logical("logical_and", self, other);
+            return crate::device::cuda::compare::logical("logical_and", self, other);
         }
         let (a, b) = (bool_array("logical_and", self)?, bool_array("logical_and", other)?);
         Ok(Tensor::from_data(Data::Bool(zip_arrays("logical_and", &a, &b, |x, y| x && y)?)))
@@ -270,7 +270,7 @@ impl Tensor {
     pub fn logical_or(&self, other: &Tensor) -> Result<Tensor> {
         #[cfg(feature = "cuda")]
         if any_cuda(&[self, other]) {
-            return crate::cuda::compare::logical("logical_or", self, other);
+            return crate::device::cuda::compare::logical("logical_or", self, other);
         }
         let (a, b) = (bool_array("logical_or", self)?, bool_array("logical_or", other)?);
         Ok(Tensor::from_data(Data::Bool(zip_arrays("logical_or", &a, &b, |x, y| x || y)?)))
@@ -282,7 +282,7 @@ impl Tensor {
         const OP: &str = "where_cond";
         #[cfg(feature = "cuda")]
         if any_cuda(&[cond, x, y]) {
-            let z = crate::cuda::compare::where_cond(cond, x, y)?;
+            let z = crate::device::cuda::compare::where_cond(cond, x, y)?;
             return Ok(Tensor::record_where(Data::Cuda(z), cond, x, y));
         }
         let c = bool_array(OP, cond)?;
@@ -330,7 +330,7 @@ impl Tensor {
         }
         #[cfg(feature = "cuda")]
         if any_cuda(&[self, mask]) {
-            let z = crate::cuda::compare::masked_fill(self, mask, value)?;
+            let z = crate::device::cuda::compare::masked_fill(self, mask, value)?;
             return Ok(self.record_masked(Data::Cuda(z), mask));
         }
         let m = bool_array(OP, mask)?;
@@ -385,7 +385,7 @@ impl Tensor {
     fn extreme(&self, other: &Tensor, op: &'static str, largest: bool) -> Result<Tensor> {
         #[cfg(feature = "cuda")]
         if any_cuda(&[self, other]) {
-            return crate::cuda::compare::extreme(op, self, other);
+            return crate::device::cuda::compare::extreme(op, self, other);
         }
         same_dtype(op, self, other)?;
         let (da, db) = (self.data(), other.data());

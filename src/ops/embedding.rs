@@ -60,7 +60,7 @@ impl SparseGrad {
     pub fn to_dense(&self, num_rows: usize) -> Result<Tensor> {
         #[cfg(feature = "cuda")]
         if self.values.device().is_cuda() {
-            return crate::cuda::embedding::sparse_to_dense(self, num_rows);
+            return crate::device::cuda::embedding::sparse_to_dense(self, num_rows);
         }
         let vs = self.values.shape();
         let d = vs.get(1).copied().unwrap_or(0);
@@ -83,7 +83,7 @@ impl SparseGrad {
     pub fn add(&self, other: &SparseGrad) -> Result<SparseGrad> {
         #[cfg(feature = "cuda")]
         if self.values.device().is_cuda() || other.values.device().is_cuda() {
-            return crate::cuda::embedding::sparse_add(self, other);
+            return crate::device::cuda::embedding::sparse_add(self, other);
         }
         let (sa, sb) = (self.values.shape(), other.values.shape());
         if sa.len() != 2 || sb.len() != 2 || sa[1] != sb[1] {
@@ -244,7 +244,7 @@ fn embedding_op(indices: &Tensor, weight: &Tensor, padding_idx: Option<i64>, spa
     #[cfg(feature = "cuda")]
     match (indices.data(), weight.data()) {
         (_, Data::Cuda(_)) => {
-            return crate::cuda::embedding::embedding(indices, weight, ids, pad, &out_shape, sparse);
+            return crate::device::cuda::embedding::embedding(indices, weight, ids, pad, &out_shape, sparse);
         }
         (i @ Data::Cuda(_), w) => return Err(crate::ops::device_mismatch(OP, &i, &w)),
         _ => {}

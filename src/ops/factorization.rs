@@ -104,7 +104,7 @@ impl Tensor {
         {
             let on_gpu = |t: &Tensor| matches!(t.data(), Data::Cuda(_));
             if tensors.iter().any(|t| on_gpu(t)) {
-                return crate::cuda::factorization::mf_predict(&users, &items, nu, ni, k, &inputs);
+                return crate::device::cuda::factorization::mf_predict(&users, &items, nu, ni, k, &inputs);
             }
             if let Some(t) = [user, item].into_iter().find(|t| on_gpu(t)) {
                 return Err(crate::ops::device_mismatch(OP, &t.data(), &user_factors.data()));

@@ -284,7 +284,7 @@ impl Tensor {
                 #[cfg(feature = "cuda")]
                 Data::Cuda(c) => {
                     let ids: Vec<i64> = idx.iter().copied().collect();
-                    Data::Cuda(crate::cuda::index::index_select(c, d, index, &ids)?)
+                    Data::Cuda(crate::device::cuda::index::index_select(c, d, index, &ids)?)
                 }
                 Data::F32(a) => Data::F32(a.select(Axis(d), &positions).into_shared()),
                 Data::F64(a) => Data::F64(a.select(Axis(d), &positions).into_shared()),
@@ -298,7 +298,7 @@ impl Tensor {
                 #[cfg(feature = "cuda")]
                 Data::Cuda(g) => {
                     let ids: Vec<i64> = positions.iter().map(|&p| p as i64).collect();
-                    Data::Cuda(crate::cuda::index::index_select_backward(&g, &xs, d, &ids)?)
+                    Data::Cuda(crate::device::cuda::index::index_select_backward(&g, &xs, d, &ids)?)
                 }
                 Data::F32(g) => Data::F32(index_select_backward(&g, &xs, d, &positions)),
                 Data::F64(g) => Data::F64(index_select_backward(&g, &xs, d, &positions)),
@@ -328,7 +328,7 @@ impl Tensor {
             Data::I64(a) => Data::I64(gather_kernel(&a, d, &idx)?),
             Data::Bool(a) => Data::Bool(gather_kernel(&a, d, &idx)?),
             #[cfg(feature = "cuda")]
-            Data::Cuda(c) => Data::Cuda(crate::cuda::index::gather(&c, d, index, &idx)?),
+            Data::Cuda(c) => Data::Cuda(crate::device::cuda::index::gather(&c, d, index, &idx)?),
         };
         let index = Tensor::from_data(Data::I64(idx));
         Ok(record(y, op, &[self], move |g| {
@@ -382,7 +382,9 @@ impl Tensor {
         }
         let y = match (x_data, src_data) {
             #[cfg(feature = "cuda")]
-            (Data::Cuda(x), Data::Cuda(s)) => Data::Cuda(crate::cuda::index::scatter_add(&x, d, &idx, &s)?),
+            (Data::Cuda(x), Data::Cuda(s)) => {
+                Data::Cuda(crate::device::cuda::index::scatter_add(&x, d, &idx, &s)?)
+            }
             (Data::F32(x), Data::F32(s)) => Data::F32(scatter_add_kernel(&x, d, &idx, &s)?),
             (Data::F64(x), Data::F64(s)) => Data::F64(scatter_add_kernel(&x, d, &idx, &s)?),
             (Data::I64(x), Data::I64(s)) => Data::I64(scatter_add_kernel(&x, d, &idx, &s)?),
@@ -400,7 +402,7 @@ impl Tensor {
                 } else {
                     Some(Tensor::from_data(match gathered.data() {
                         #[cfg(feature = "cuda")]
-                        Data::Cuda(a) => Data::Cuda(crate::cuda::index::place_in_corner(&a, &ss)?),
+                        Data::Cuda(a) => Data::Cuda(crate::device::cuda::index::place_in_corner(&a, &ss)?),
                         Data::F32(a) => Data::F32(place_in_corner(&a, &ss)),
                         Data::F64(a) => Data::F64(place_in_corner(&a, &ss)),
                         other => {
@@ -439,7 +441,7 @@ impl Tensor {
         shape.push(num_classes);
         #[cfg(feature = "cuda")]
         if let Data::Cuda(c) = index.data() {
-            return Ok(Tensor::from_data(Data::Cuda(crate::cuda::index::one_hot(
+            return Ok(Tensor::from_data(Data::Cuda(crate::device::cuda::index::one_hot(
                 &c,
                 &idx,
                 num_classes,

@@ -86,7 +86,7 @@ fn cat_on_gpu(datas: &[Data], d: usize) -> Result<Data> {
                 other => Err(crate::ops::device_mismatch("cat", on, other)),
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Data::Cuda(crate::cuda::index::cat("cat", &cs, d)?))
+        Ok(Data::Cuda(crate::device::cuda::index::cat("cat", &cs, d)?))
     }
     #[cfg(not(feature = "cuda"))]
     {

@@ -25,7 +25,7 @@
 //! and the $\gamma, \beta$ gradients sum the rows in order, so results do not depend on the thread
 //! count. The literal f64 transcription is [`crate::reference::layer_norm`].
 //!
-//! **On a GPU** (`kernels/norm.cu`, host code in `src/cuda/norm.rs`): one block per row (fixed
+//! **On a GPU** (`kernels/norm.cu`, host code in `src/device/cuda/norm.rs`): one block per row (fixed
 //! block-sum trees), the row means and $r$ saved instead of $\hat x$; the $\gamma, \beta$
 //! gradients one thread per feature, summing the rows in order. The weight and bias must live on
 //! the input's device.
@@ -103,7 +103,7 @@ impl Tensor {
         }
         #[cfg(feature = "cuda")]
         if let crate::tensor::Data::Cuda(c) = self.data() {
-            return crate::cuda::norm::layer_norm(self, &c, normalized_shape, weight, bias, eps);
+            return crate::device::cuda::norm::layer_norm(self, &c, normalized_shape, weight, bias, eps);
         }
         match dtype {
             DType::F32 => layer_norm_typed::<f32>(self, d, weight, bias, eps),

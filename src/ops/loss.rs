@@ -321,11 +321,11 @@ fn cross_entropy_typed<T: Float>(x_t: &Tensor, tg: Targets, opts: &CrossEntropyO
 #[cfg(feature = "cuda")]
 fn cross_entropy_cuda(
     x_t: &Tensor,
-    x: &crate::cuda::CudaData,
+    x: &crate::device::cuda::CudaData,
     tg: Targets,
     opts: &CrossEntropyOptions,
 ) -> Result<Tensor> {
-    use crate::cuda::ops;
+    use crate::device::cuda::ops;
     const OP: &str = "cross_entropy";
     let (t, w, d) = device_targets(OP, x_t, &tg, opts.weight.as_ref())?;
     let (losses, saved) = ops::cross_entropy(x, &t, &w, opts.label_smoothing)?;
@@ -338,7 +338,7 @@ fn cross_entropy_cuda(
     Ok(record(Data::Cuda(out), OP, &[x_t], move |g| {
         let g = match g.data() {
             Data::Cuda(g) => g,
-            other => crate::cuda::CudaData::from_host(&other, saved.x.gpu())?,
+            other => crate::device::cuda::CudaData::from_host(&other, saved.x.gpu())?,
         };
         let (stride, scale) = match reduction {
             Reduction::None => (1, 1.0),
@@ -429,7 +429,7 @@ impl Tensor {
         #[cfg(feature = "cuda")]
         if let Data::Cuda(c) = self.data() {
             let (t, w, d) = device_targets("nll_loss", self, &tg, opts.weight.as_ref())?;
-            return crate::cuda::loss::nll_loss(self, &c, t, &w, opts.reduction, d);
+            return crate::device::cuda::loss::nll_loss(self, &c, t, &w, opts.reduction, d);
         }
         match self.dtype() {
             DType::F32 => nll_typed::<f32>(self, tg, opts),

@@ -143,7 +143,7 @@ fn matmul_nd(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         (Data::F32(x), Data::F32(y)) => Data::F32(matmul_arrays(x, y)?),
         (Data::F64(x), Data::F64(y)) => Data::F64(matmul_arrays(x, y)?),
         #[cfg(feature = "cuda")]
-        (Data::Cuda(x), Data::Cuda(y)) => Data::Cuda(crate::cuda::ops::matmul(x, y)?),
+        (Data::Cuda(x), Data::Cuda(y)) => Data::Cuda(crate::device::cuda::ops::matmul(x, y)?),
         #[cfg(feature = "cuda")]
         (Data::Cuda(_), _) | (_, Data::Cuda(_)) => {
             return Err(crate::ops::device_mismatch("matmul", &da, &db));

@@ -123,7 +123,7 @@ macro_rules! unary_data {
         match &d {
             #[cfg(feature = "cuda")]
             $crate::tensor::Data::Cuda(c) => {
-                $crate::tensor::Data::Cuda($crate::cuda::ops::unary($op, c, $p0 as f64, $p1 as f64)?)
+                $crate::tensor::Data::Cuda($crate::device::cuda::ops::unary($op, c, $p0 as f64, $p1 as f64)?)
             }
             $crate::tensor::Data::F32(a) => {
                 #[allow(dead_code)]
@@ -159,7 +159,8 @@ macro_rules! binary_data {
         match (&da, &db) {
             #[cfg(feature = "cuda")]
             ($crate::tensor::Data::Cuda(a), $crate::tensor::Data::Cuda(b)) => {
-                $crate::cuda::ops::binary($op, a, b, $p0 as f64, $p1 as f64).map($crate::tensor::Data::Cuda)
+                $crate::device::cuda::ops::binary($op, a, b, $p0 as f64, $p1 as f64)
+                    .map($crate::tensor::Data::Cuda)
             }
             #[cfg(feature = "cuda")]
             ($crate::tensor::Data::Cuda(_), _) | (_, $crate::tensor::Data::Cuda(_)) => {

@@ -269,7 +269,7 @@ impl Tensor {
         let xd = self.data();
         #[cfg(feature = "cuda")]
         if let Data::Cuda(c) = &xd {
-            return crate::cuda::pool::max_pool2d(self, c, p, &out_shape);
+            return crate::device::cuda::pool::max_pool2d(self, c, p, &out_shape);
         }
         let (y, arg) = match &xd {
             Data::F32(x) => {
@@ -310,7 +310,7 @@ impl Tensor {
         let xd = self.data();
         #[cfg(feature = "cuda")]
         if let Data::Cuda(c) = &xd {
-            return crate::cuda::pool::avg_pool2d(self, c, p, count_include_pad, &out_shape);
+            return crate::device::cuda::pool::avg_pool2d(self, c, p, count_include_pad, &out_shape);
         }
         let y = match &xd {
             Data::F32(x) => {
@@ -358,7 +358,7 @@ impl Tensor {
         }
         #[cfg(feature = "cuda")]
         if let Data::Cuda(c) = self.data() {
-            return crate::cuda::pool::adaptive_avg_pool2d_1x1(self, &c);
+            return crate::device::cuda::pool::adaptive_avg_pool2d_1x1(self, &c);
         }
         self.mean_dims(Some(&[2, 3]), true)
     }

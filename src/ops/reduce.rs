@@ -60,7 +60,7 @@ impl Tensor {
         let y = match &d {
             #[cfg(feature = "cuda")]
             crate::tensor::Data::Cuda(c) => {
-                crate::tensor::Data::Cuda(crate::cuda::ops::sum_dims(c, &ds, keepdim, 1.0)?)
+                crate::tensor::Data::Cuda(crate::device::cuda::ops::sum_dims(c, &ds, keepdim, 1.0)?)
             }
             _ => map_float!(&d, "sum", |a| sum_dims(a, &ds, keepdim)),
         };

@@ -162,7 +162,8 @@ impl Tensor {
         let d = self.data();
         #[cfg(feature = "cuda")]
         if let Data::Cuda(c) = &d {
-            let y = Data::Cuda(crate::cuda::ops::contiguous(&c.broadcast_view("broadcast_to", &to)?)?);
+            let y =
+                Data::Cuda(crate::device::cuda::ops::contiguous(&c.broadcast_view("broadcast_to", &to)?)?);
             return Ok(record(y, "broadcast_to", &[self], move |g| Ok(vec![Some(g.sum_to(&from)?)])));
         }
         let y = map_any!(&d, |x| {
@@ -194,7 +195,7 @@ impl Tensor {
                         msg: "gradient not on the GPU".into(),
                     });
                 };
-                Ok(vec![Some(Tensor::from_data(Data::Cuda(crate::cuda::ops::pad_narrow(
+                Ok(vec![Some(Tensor::from_data(Data::Cuda(crate::device::cuda::ops::pad_narrow(
                     &gc, &shape, d, start,
                 )?)))])
             }));

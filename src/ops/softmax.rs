@@ -202,15 +202,15 @@ fn logsumexp_lane<T: Float>([x]: [&[T]; 1], out: &mut [T]) {
 
 /// `softmax` / `log_softmax` on a GPU (`kernels/softmax.cu`), forward and backward.
 #[cfg(feature = "cuda")]
-fn softmax_cuda(x_t: &Tensor, x: &crate::cuda::CudaData, dim: usize, log: bool) -> Result<Tensor> {
-    use crate::cuda::ops;
+fn softmax_cuda(x_t: &Tensor, x: &crate::device::cuda::CudaData, dim: usize, log: bool) -> Result<Tensor> {
+    use crate::device::cuda::ops;
     let y = ops::softmax(x, dim, log)?;
     let y_saved = y.clone();
     let op = if log { "log_softmax" } else { "softmax" };
     Ok(record(Data::Cuda(y), op, &[x_t], move |g| {
         let g = match g.data() {
             Data::Cuda(g) => g,
-            other => crate::cuda::CudaData::from_host(&other, y_saved.gpu())?,
+            other => crate::device::cuda::CudaData::from_host(&other, y_saved.gpu())?,
         };
         Ok(vec![Some(Tensor::from_data(Data::Cuda(ops::softmax_backward(&g, &y_saved, dim, log)?)))])
     }))
@@ -285,7 +285,7 @@ impl Tensor {
         let lse = match &xd {
             #[cfg(feature = "cuda")]
             Data::Cuda(c) => {
-                Data::Cuda(crate::cuda::loss::logsumexp(c, (l.outer, l.n, l.inner), &keep_shape)?)
+                Data::Cuda(crate::device::cuda::loss::logsumexp(c, (l.outer, l.n, l.inner), &keep_shape)?)
             }
             _ => lanes_data(
                 "logsumexp",

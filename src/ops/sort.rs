@@ -262,7 +262,7 @@ impl Tensor {
         let data = self.data();
         #[cfg(feature = "cuda")]
         if let Data::Cuda(_) = data {
-            return crate::cuda::sort::sort("sort", self, lanes, lanes.n, descending, true, &shape);
+            return crate::device::cuda::sort::sort("sort", self, lanes, lanes.n, descending, true, &shape);
         }
         let (values, indices) =
             with_numeric!(&data, "sort", |a| select_kernel("sort", a, d, lanes.n, &shape, |l| {
@@ -292,7 +292,7 @@ impl Tensor {
         let data = self.data();
         #[cfg(feature = "cuda")]
         if let Data::Cuda(_) = data {
-            return crate::cuda::sort::sort("topk", self, lanes, k, largest, sorted, &out_shape);
+            return crate::device::cuda::sort::sort("topk", self, lanes, k, largest, sorted, &out_shape);
         }
         let (values, indices) =
             with_numeric!(&data, "topk", |a| select_kernel("topk", a, d, k, &out_shape, |l| {

@@ -141,7 +141,7 @@ impl Tensor {
             #[cfg(feature = "cuda")]
             Data::Cuda(c) => {
                 let (y, mean) =
-                    crate::cuda::stats::var(&c, &ds, dof, keepdim).map_err(|e| rename(e, "var"))?;
+                    crate::device::cuda::stats::var(&c, &ds, dof, keepdim).map_err(|e| rename(e, "var"))?;
                 (Data::Cuda(y), Data::Cuda(mean))
             }
             Data::F32(x) => var_kernel(&x, &ds, n, dof, keepdim),
@@ -162,7 +162,7 @@ impl Tensor {
             // dL/dx = g · 2 (x − x̄) / (N − c)
             #[cfg(feature = "cuda")]
             if let Data::Cuda(xc) = x.data() {
-                return Ok(vec![Some(crate::cuda::stats::var_backward(
+                return Ok(vec![Some(crate::device::cuda::stats::var_backward(
                     &xc,
                     &mean,
                     g,
@@ -234,7 +234,7 @@ impl Tensor {
         }
         #[cfg(feature = "cuda")]
         if let Data::Cuda(_) = self.data() {
-            return crate::cuda::stats::best_dim(op, self, d, keepdim, e == Extreme::Max);
+            return crate::device::cuda::stats::best_dim(op, self, d, keepdim, e == Extreme::Max);
         }
         let out_shape = reduced_shape(&shape, &[d], keepdim);
         let data = self.data();
@@ -251,7 +251,7 @@ impl Tensor {
         }
         #[cfg(feature = "cuda")]
         if let Data::Cuda(_) = self.data() {
-            return crate::cuda::stats::best_all(op, self, e == Extreme::Max);
+            return crate::device::cuda::stats::best_all(op, self, e == Extreme::Max);
         }
         let data = self.data();
         let y: Data = with_numeric!(&data, op, |a| {
@@ -295,7 +295,7 @@ impl Tensor {
             }
             #[cfg(feature = "cuda")]
             if let Data::Cuda(_) = self.data() {
-                return crate::cuda::stats::arg_best(op, self, None, keepdim, e == Extreme::Max);
+                return crate::device::cuda::stats::arg_best(op, self, None, keepdim, e == Extreme::Max);
             }
             let data = self.data();
             let p = with_numeric!(&data, op, |a| {
@@ -314,7 +314,7 @@ impl Tensor {
         }
         #[cfg(feature = "cuda")]
         if let Data::Cuda(_) = self.data() {
-            return crate::cuda::stats::arg_best(op, self, Some(d), keepdim, e == Extreme::Max);
+            return crate::device::cuda::stats::arg_best(op, self, Some(d), keepdim, e == Extreme::Max);
         }
         let out_shape = reduced_shape(&shape, &[d], keepdim);
         let data = self.data();

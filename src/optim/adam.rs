@@ -196,13 +196,13 @@ impl Adam {
             s.step += 1;
             #[cfg(feature = "cuda")]
             if p.device().is_cuda() {
-                let slots = crate::cuda::optim::AdamSlots {
+                let slots = crate::device::cuda::optim::AdamSlots {
                     step: s.step,
                     exp_avg: &mut s.exp_avg,
                     exp_avg_sq: &mut s.exp_avg_sq,
                     max_exp_avg_sq: &mut s.max_exp_avg_sq,
                 };
-                crate::cuda::optim::adam_step(p, &g, &self.config, slots, keep)?;
+                crate::device::cuda::optim::adam_step(p, &g, &self.config, slots, keep)?;
                 continue;
             }
             apply_update("Adam", p, &g, &mut AdamUpdate { c: self.config, s })?;

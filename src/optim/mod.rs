@@ -265,7 +265,7 @@ pub(crate) fn load_buffer(op: &'static str, p: &Tensor, t: &Tensor) -> Result<Da
     }
     #[cfg(feature = "cuda")]
     if p.device().is_cuda() {
-        return crate::cuda::optim::load_state(op, p, t);
+        return crate::device::cuda::optim::load_state(op, p, t);
     }
     // A state saved from a GPU parameter is read back to the host first.
     Ok(crate::map_any!(&t.data().to_host()?, |a| a.to_owned().into_shared()))

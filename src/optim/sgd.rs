@@ -140,7 +140,7 @@ impl Optimizer for Sgd {
             let Some(g) = p.grad() else { continue };
             #[cfg(feature = "cuda")]
             if p.device().is_cuda() {
-                crate::cuda::optim::sgd_step(p, &g, &self.config, buffer)?;
+                crate::device::cuda::optim::sgd_step(p, &g, &self.config, buffer)?;
                 continue;
             }
             apply_update("SGD", p, &g, &mut SgdUpdate { c: self.config, buffer })?;

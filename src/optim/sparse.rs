@@ -166,7 +166,7 @@ fn sgd_rows(p: &Tensor, sg: &SparseGrad, lr: f64, maximize: bool) -> Result<()> 
     #[cfg(feature = "cuda")]
     if p.device().is_cuda() {
         check_rows("SparseSGD", p, sg)?;
-        return crate::cuda::optim::sparse_sgd_rows(p, sg, lr, maximize);
+        return crate::device::cuda::optim::sparse_sgd_rows(p, sg, lr, maximize);
     }
     apply_rows("SparseSGD", p, sg, &mut SgdRows { lr, maximize })
 }
@@ -204,7 +204,7 @@ impl Optimizer for SparseSgd {
                 if p.device().is_cuda() {
                     // Plain SGD (no momentum, decay or dampening): the same rule, w += (-lr)(±g).
                     let c = super::SgdConfig::new(self.lr).maximize(self.maximize);
-                    crate::cuda::optim::sgd_step(p, &g, &c, &mut None)?;
+                    crate::device::cuda::optim::sgd_step(p, &g, &c, &mut None)?;
                 } else {
                     apply_update("SparseSGD", p, &g, &mut rule)?;
                 }
@@ -402,7 +402,7 @@ impl Optimizer for SparseAdam {
             #[cfg(feature = "cuda")]
             if p.device().is_cuda() {
                 check_rows("SparseAdam", p, &sg)?;
-                crate::cuda::optim::sparse_adam_rows(
+                crate::device::cuda::optim::sparse_adam_rows(
                     p,
                     &sg,
                     &self.config,

@@ -62,8 +62,8 @@ impl Tensor {
         match device {
             Device::Cpu => Tensor::full(shape, value, dtype),
             #[cfg(feature = "cuda")]
-            Device::Cuda(n) => Ok(Tensor::from_data(Data::Cuda(crate::cuda::ops::full(
-                &crate::cuda::gpu(*n)?,
+            Device::Cuda(n) => Ok(Tensor::from_data(Data::Cuda(crate::device::cuda::ops::full(
+                &crate::device::cuda::gpu(*n)?,
                 shape,
                 dtype,
                 value,

@@ -29,7 +29,7 @@ pub enum Data {
     Bool(ArcArray<bool, IxDyn>),
     /// Values on a CUDA device (crate feature `cuda`): a strided view of a pooled device block.
     #[cfg(feature = "cuda")]
-    Cuda(crate::cuda::CudaData),
+    Cuda(crate::device::cuda::CudaData),
 }
 
 /// Runs `$body` with `$a` bound to the concrete array of a float `Data`, and wraps the resulting
@@ -131,7 +131,9 @@ impl Data {
             Data::I64(a) => Data::I64(a.as_standard_layout().into_owned().into_shared()),
             Data::Bool(a) => Data::Bool(a.as_standard_layout().into_owned().into_shared()),
             #[cfg(feature = "cuda")]
-            Data::Cuda(c) => crate::cuda::ops::contiguous(c).map(Data::Cuda).unwrap_or_else(|_| self.clone()),
+            Data::Cuda(c) => {
+                crate::device::cuda::ops::contiguous(c).map(Data::Cuda).unwrap_or_else(|_| self.clone())
+            }
         }
     }
     /// The host copy of device data (`self` when already on the CPU).
@@ -188,7 +190,9 @@ fn data_on(data: &Data, device: &Device) -> Result<Data> {
     match device {
         Device::Cpu => data.to_host(),
         #[cfg(feature = "cuda")]
-        Device::Cuda(n) => Ok(Data::Cuda(crate::cuda::CudaData::from_host(data, &crate::cuda::gpu(*n)?)?)),
+        Device::Cuda(n) => {
+            Ok(Data::Cuda(crate::device::cuda::CudaData::from_host(data, &crate::device::cuda::gpu(*n)?)?))
+        }
         #[cfg(not(feature = "cuda"))]
         Device::Cuda(_) => {
             Err(Error::Device { op: "to", msg: "glassgrad was built without the `cuda` feature".into() })
@@ -299,7 +303,7 @@ impl Tensor {
     pub(crate) fn update_cuda_data<R>(
         &self,
         op: &'static str,
-        f: impl FnOnce(&mut crate::cuda::CudaData) -> Result<R>,
+        f: impl FnOnce(&mut crate::device::cuda::CudaData) -> Result<R>,
     ) -> Result<R> {
         let mut guard = self.0.data.write().unwrap_or_else(|e| e.into_inner());
         match &mut *guard {

@@ -278,7 +278,7 @@ impl Tensor {
         #[cfg(feature = "cuda")]
         if self.device().is_cuda() || weight.device().is_cuda() || bias.is_some_and(|b| b.device().is_cuda())
         {
-            return crate::cuda::conv::conv2d(self, weight, bias, &geo, p.mode);
+            return crate::device::cuda::conv::conv2d(self, weight, bias, &geo, p.mode);
         }
         let (xd, wd) = (self.data().contiguous(), weight.data().contiguous());
         let bd = bias.map(|b| b.data().contiguous());

@@ -192,7 +192,7 @@ pub(crate) fn run(
             all.extend(w.tensors());
         }
         if all.iter().any(|t| t.device().is_cuda()) {
-            return crate::cuda::recurrent::run(kind, d, x, h0, c0, layers);
+            return crate::device::cuda::recurrent::run(kind, d, x, h0, c0, layers);
         }
     }
     match x.dtype() {

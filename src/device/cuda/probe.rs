@@ -71,7 +71,7 @@ pub fn nvrtc_present() -> bool {
 pub fn cublas_present() -> bool {
     #[cfg(feature = "cuda")]
     {
-        crate::cuda::cublas::cublas_present()
+        crate::device::cuda::cublas::cublas_present()
     }
     #[cfg(not(feature = "cuda"))]
     {
@@ -124,7 +124,7 @@ pub fn report() -> Report {
             r.driver_version = Some((v / 1000, (v % 1000) / 10));
         }
         for ordinal in 0..device_count() {
-            match crate::cuda::gpu(ordinal) {
+            match crate::device::cuda::gpu(ordinal) {
                 Ok(g) => r.devices.push((ordinal, g.name(), g.compute_capability(), g.total_memory())),
                 Err(e) => r.notes.push(format!("cuda:{ordinal}: {e}")),
             }
@@ -134,4 +134,21 @@ pub fn report() -> Report {
         }
     }
     r
+}
+
+/// Why GPU checks cannot run here, or `None` when `cuda:0` is usable.
+pub fn skip_reason() -> Option<String> {
+    if !cfg!(feature = "cuda") {
+        return Some("built without the `cuda` feature".into());
+    }
+    if !driver_present() {
+        return Some("no NVIDIA driver (libcuda.so not found or cuInit failed)".into());
+    }
+    if device_count() == 0 {
+        return Some("the driver reports no CUDA device".into());
+    }
+    if !nvrtc_present() {
+        return Some("libnvrtc.so not found: kernels cannot be compiled".into());
+    }
+    None
 }

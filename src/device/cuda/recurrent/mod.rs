@@ -238,9 +238,9 @@ fn forward_layer<T: FloatElem>(
             Kind::Lstm => {
                 let c = block_mut::<T>(
                     op,
-                    extra_block.as_mut().ok_or_else(|| crate::cuda::host::internal(op, "c"))?,
+                    extra_block.as_mut().ok_or_else(|| crate::device::cuda::host::internal(op, "c"))?,
                 )?;
-                let c0 = c0.ok_or_else(|| crate::cuda::host::internal(op, "c0"))?;
+                let c0 = c0.ok_or_else(|| crate::device::cuda::host::internal(op, "c0"))?;
                 l.arg(&mut *p).arg(c0).arg(&mut *c).arg(&mut *y);
                 // SAFETY: matches `lstm_fwd_<t>(i64 n, i64 t, i64 h, i64 s, int time_major, T* p,
                 // const T* c0, T* c, T* y)`; `p` holds N*T*4H elements, `c` and `y` N*T*H, `c0` is
@@ -251,10 +251,10 @@ fn forward_layer<T: FloatElem>(
                 let q = q_block
                     .as_ref()
                     .and_then(|b| b.slice::<T>())
-                    .ok_or_else(|| crate::cuda::host::internal(op, "q"))?;
+                    .ok_or_else(|| crate::device::cuda::host::internal(op, "q"))?;
                 let qn = block_mut::<T>(
                     op,
-                    extra_block.as_mut().ok_or_else(|| crate::cuda::host::internal(op, "qn"))?,
+                    extra_block.as_mut().ok_or_else(|| crate::device::cuda::host::internal(op, "qn"))?,
                 )?;
                 l.arg(&mut *p).arg(q).arg(h0).arg(&mut *qn).arg(&mut *y);
                 // SAFETY: matches `gru_fwd_<t>(i64 n, i64 t, i64 h, i64 s, int time_major, T* p,

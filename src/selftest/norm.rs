@@ -3,7 +3,7 @@
 //! and `logsumexp`. Constants (targets, class weights, running statistics) are built inside each
 //! op on the device of its inputs.
 
-use super::Check;
+use super::check::Check;
 use crate::error::Result;
 use crate::ops::batch_norm::BatchNormParams;
 use crate::ops::loss::{NllOptions, Reduction};

@@ -12,7 +12,7 @@ fn ids(values: Vec<i64>, shape: &[usize], like: &Tensor, dev: bool) -> crate::er
     if dev { t.to(&like.device()) } else { Ok(t) }
 }
 
-pub(super) fn checks() -> Vec<super::Check> {
+pub(super) fn checks() -> Vec<super::check::Check> {
     vec![
         ("index_select_dim0_repeats", vec![vec![5, 4]], false, |x| {
             x[0].index_select(0, &ids(vec![3, 0, 3, 4], &[4], &x[0], true)?)

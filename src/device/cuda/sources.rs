@@ -14,13 +14,13 @@ pub struct KernelFile {
 }
 
 /// `kernels/common.cuh`: shared types (`Layout`, `i64`), the grid-stride loop and math helpers.
-pub const COMMON: &str = include_str!("../../kernels/common.cuh");
+pub const COMMON: &str = include_str!("../../../kernels/common.cuh");
 
 macro_rules! kernel_files {
     ($($stem:literal),* $(,)?) => {
         /// Every kernel file, in the order `glassgrad doctor` compiles them.
         pub const FILES: &[KernelFile] = &[
-            $(KernelFile { stem: $stem, source: include_str!(concat!("../../kernels/", $stem, ".cu")) }),*
+            $(KernelFile { stem: $stem, source: include_str!(concat!("../../../kernels/", $stem, ".cu")) }),*
         ];
     };
 }

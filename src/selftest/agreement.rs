@@ -8,10 +8,8 @@
 //! stay below 1e-4 (f32) or 1e-10 (f64). Reductions sum in a different order on the GPU (a fixed
 //! tree instead of a running sum), so results agree to rounding, not bit for bit.
 
-mod compare;
-mod index;
-mod norm;
-
+use super::check::{Check, OpFn, Outcome, max_rel_diff, outcome};
+use super::{compare, index, norm, sparse};
 use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::models::cnn::SeedCnn;
@@ -22,34 +20,6 @@ use crate::ops::pool2d::Pool2dParams;
 use crate::optim::{Adam, AdamConfig, AdamW, AdamWConfig, Optimizer, Sgd, SgdConfig};
 use crate::rng::Generator;
 use crate::tensor::{DType, Tensor};
-
-/// One check's outcome.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// `op/dtype`.
-    pub name: String,
-    /// Largest relative difference over the output and every gradient.
-    pub max_err: f64,
-    /// The tolerance it was held to.
-    pub tol: f64,
-    /// An error on either device, if any.
-    pub error: Option<String>,
-}
-
-impl Outcome {
-    pub fn passed(&self) -> bool {
-        self.error.is_none() && self.max_err <= self.tol
-    }
-}
-
-type OpFn = fn(&[Tensor]) -> Result<Tensor>;
-
-/// One op check: (name, input shapes, whether inputs are positive, the op). An op whose output is
-/// not f32/f64 (a comparison's bool, an argmax's i64) is compared on its values only; otherwise
-/// every input must receive a gradient.
-mod sparse;
-
-pub(super) type Check = (&'static str, Vec<Vec<usize>>, bool, OpFn);
 
 /// Every op check: the ones below, then each topic's own file.
 fn checks() -> Vec<Check> {
@@ -187,16 +157,6 @@ fn base_checks() -> Vec<Check> {
     ]
 }
 
-fn max_rel_diff(a: &[f64], b: &[f64]) -> f64 {
-    if a.len() != b.len() {
-        return f64::INFINITY;
-    }
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| if x == y { 0.0 } else { (x - y).abs() / (1.0 + x.abs()) })
-        .fold(0.0, f64::max)
-}
-
 /// Output and input gradients of `f` on `device`, from host inputs `xs` and weights `r`.
 fn run_on(f: OpFn, xs: &[Tensor], device: &Device, rng: &mut Generator) -> Result<Vec<Vec<f64>>> {
     let leaves: Vec<Tensor> = xs
@@ -289,13 +249,6 @@ pub fn run(device: &Device, filter: Option<&str>) -> Vec<Outcome> {
         }
     }
     outcomes
-}
-
-fn outcome(name: String, tol: f64, result: Result<f64>) -> Outcome {
-    match result {
-        Ok(e) => Outcome { name, max_err: e, tol, error: None },
-        Err(e) => Outcome { name, max_err: f64::NAN, tol, error: Some(e.to_string()) },
-    }
 }
 
 type MakeOptimizer = fn(Vec<Tensor>) -> Result<Box<dyn Optimizer>>;
@@ -532,21 +485,4 @@ fn cnn_training_check(make: MakeOptimizer, dtype: DType, device: &Device) -> Res
     };
     let (cpu, dev) = (run(&Device::Cpu)?, run(device)?);
     Ok(cpu.iter().zip(&dev).map(|(a, b)| max_rel_diff(a, b)).fold(0.0, f64::max))
-}
-
-/// Why GPU checks cannot run here, or `None` when `cuda:0` is usable.
-pub fn skip_reason() -> Option<String> {
-    if !cfg!(feature = "cuda") {
-        return Some("built without the `cuda` feature".into());
-    }
-    if !super::probe::driver_present() {
-        return Some("no NVIDIA driver (libcuda.so not found or cuInit failed)".into());
-    }
-    if super::probe::device_count() == 0 {
-        return Some("the driver reports no CUDA device".into());
-    }
-    if !super::probe::nvrtc_present() {
-        return Some("libnvrtc.so not found: kernels cannot be compiled".into());
-    }
-    None
 }

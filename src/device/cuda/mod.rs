@@ -60,7 +60,6 @@
 //! or a block-wide tree of fixed shape), so a result depends only on the inputs and the sizes.
 
 pub mod probe;
-pub mod selftest;
 pub mod sources;
 
 #[cfg(feature = "cuda")]

@@ -1,7 +1,7 @@
 //! The gradcheck suite: every differentiable op, checked by central differences in f64 on small
 //! seeded inputs. `glassgrad gradcheck` prints it as a table; `tests/gradcheck.rs` asserts it.
 
-use super::gradcheck::{GradcheckReport, gradcheck};
+use crate::autograd::{GradcheckReport, gradcheck};
 use crate::error::Result;
 use crate::ops::batch_norm::BatchNormParams;
 use crate::ops::conv2d::{Conv2dParams, ConvMode};

@@ -6,7 +6,7 @@
 //! three optimizer steps (each after a fresh pair of lookups) and compares the final table and the
 //! optimizer state.
 
-use super::{max_rel_diff, outcome};
+use super::check::{Outcome, max_rel_diff, outcome};
 use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::optim::{Optimizer, SparseAdam, SparseAdamConfig, SparseSgd};
@@ -65,7 +65,7 @@ fn run_on(make: MakeSparse, dtype: DType, dev: &Device) -> Result<Vec<Vec<f64>>>
 }
 
 /// Every sparse check on `device` (names containing `filter`, when given).
-pub(super) fn run(device: &Device, filter: Option<&str>) -> Vec<super::Outcome> {
+pub(super) fn run(device: &Device, filter: Option<&str>) -> Vec<Outcome> {
     let mut outcomes = Vec::new();
     for (name, make) in optimizers() {
         if filter.is_some_and(|s| !name.contains(s)) {

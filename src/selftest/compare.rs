@@ -3,7 +3,7 @@
 //! makes them on purpose (`maximum_self_tie`, `max_tied_broadcast`); bool and i64 outputs are
 //! compared on their values.
 
-use super::Check;
+use super::check::Check;
 use crate::tensor::{DType, Tensor};
 
 pub(super) fn checks() -> Vec<Check> {
