@@ -52,6 +52,7 @@ pub mod data;
 pub mod device;
 pub mod dtype;
 pub mod error;
+pub mod jobs;
 pub mod metrics;
 pub mod models;
 pub mod nn;

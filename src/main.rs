@@ -77,14 +77,14 @@ enum Command {
         /// The model to train.
         model: String,
         #[command(flatten)]
-        args: glassgrad::train::TrainArgs,
+        args: glassgrad::jobs::TrainArgs,
     },
     /// Evaluate a saved model on a data file of its training data's layout.
     Eval {
         /// The model the checkpoint belongs to.
         model: String,
         #[command(flatten)]
-        args: glassgrad::train::EvalArgs,
+        args: glassgrad::jobs::EvalArgs,
     },
 }
 
@@ -276,7 +276,7 @@ fn main() -> ExitCode {
         },
         Some(Command::Check { paths, device }) => check(&paths, device),
         Some(Command::Selftest { device, filter }) => selftest(device, filter.as_deref()),
-        Some(Command::Train { model, args }) => match glassgrad::train::train_all(&model, &args) {
+        Some(Command::Train { model, args }) => match glassgrad::jobs::train_all(&model, &args) {
             Ok(results) => {
                 glassgrad::train::print_all(&results, args.json);
                 ExitCode::SUCCESS
@@ -286,7 +286,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Some(Command::Eval { model, args }) => match glassgrad::train::eval(&model, &args) {
+        Some(Command::Eval { model, args }) => match glassgrad::jobs::eval(&model, &args) {
             Ok(m) => {
                 m.print(args.json);
                 ExitCode::SUCCESS

@@ -198,5 +198,5 @@ fn short_training_run_reports_consistent_figures() {
     assert!((r.predicted_shares.iter().sum::<f64>() - 1.0).abs() < 1e-9);
     assert_eq!(r.majority_accuracy, r.test_shares[r.majority_class]);
     assert!(r.best_constant_accuracy >= r.majority_accuracy);
-    assert!(glassgrad::train::find_job("cnn-market").is_ok());
+    assert!(glassgrad::jobs::find_job("cnn-market").is_ok());
 }

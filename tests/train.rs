@@ -7,8 +7,8 @@ use std::process::Command;
 
 use glassgrad::Generator;
 use glassgrad::checkpoint::{load_state_dict, read_checkpoint};
+use glassgrad::jobs::{EvalArgs, TrainArgs, eval, train};
 use glassgrad::models::digits::DigitsMlp;
-use glassgrad::train::{EvalArgs, TrainArgs, eval, train};
 
 fn tmp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("glassgrad-train-{name}-{}", std::process::id()));

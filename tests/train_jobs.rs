@@ -7,7 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use glassgrad::train::{TrainArgs, human_lines_all, train, train_all};
+use glassgrad::jobs::{TrainArgs, train, train_all};
+use glassgrad::train::human_lines_all;
 
 fn tmp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("glassgrad-jobs-{name}-{}", std::process::id()));

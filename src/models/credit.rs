@@ -339,7 +339,11 @@ pub struct CreditOptions {
 /// fold's models read inputs encoded by that fold's own encoder (category lists, means and
 /// standard deviations of its training rows), which the checkpoint does not hold, so new
 /// applicants cannot be scored from it alone.
-pub struct CreditJob;
+#[derive(Debug, Clone, Default)]
+pub struct CreditJob {
+    /// `--folds`, as given (the registry in `jobs.rs` hands it over).
+    pub options: CreditOptions,
+}
 
 /// Columns of `metrics.csv` for `credit`.
 pub const CREDIT_COLUMNS: &[&str] = &["fold", "mlp_train_loss", "mlp_auc", "logreg_auc"];
@@ -388,7 +392,7 @@ impl crate::train::TrainJob for CreditJob {
         use crate::train::FinalMetrics;
         let started = std::time::Instant::now();
         let mut cfg = CreditConfig::new(&hp.data);
-        cfg.folds = hp.job.credit.folds.unwrap_or(cfg.folds);
+        cfg.folds = self.options.folds.unwrap_or(cfg.folds);
         cfg.seed = hp.seed;
         cfg.mlp_epochs = hp.epochs as usize;
         cfg.batch_size = hp.batch_size;

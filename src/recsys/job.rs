@@ -293,7 +293,11 @@ pub fn report_metrics(r: &Report) -> FinalMetrics {
 /// indices in the order of first appearance in the ratings). There is no `eval`: the checkpoint
 /// does not hold the raw-id ↔ index maps, and `--train A --test B` already is the evaluation of
 /// every algorithm on another file.
-pub struct RecommenderJob;
+#[derive(Debug, Clone, Default)]
+pub struct RecommenderJob {
+    /// The recommender options, as given (the registry in `jobs.rs` hands them over).
+    pub options: RecommenderOptions,
+}
 
 impl crate::train::TrainJob for RecommenderJob {
     fn name(&self) -> &'static str {
@@ -322,7 +326,7 @@ impl crate::train::TrainJob for RecommenderJob {
         Ok(all.swap_remove(0))
     }
     fn train_all(&self, hp: &Hyper, _resume: Option<&Path>, rep: &mut Reporter) -> Result<Vec<FinalMetrics>> {
-        run(&hp.job.recommender, hp.seed, rep)
+        run(&self.options, hp.seed, rep)
     }
     fn eval(&self, _checkpoint: &Path, _data: &Path) -> Result<FinalMetrics> {
         Err(Error::invalid(

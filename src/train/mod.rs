@@ -1,7 +1,8 @@
 //! `glassgrad train` and `glassgrad eval`: one framework for every model.
 //!
 //! A model is a [`TrainJob`] — a name, default hyper-parameters, `train` and `eval` — registered in
-//! [`JOBS`]. The framework resolves the options ([`TrainArgs`] → [`Hyper`]), makes the output folder
+//! `jobs.rs` (the layer above the models, which names them all; this framework knows none). The
+//! registry resolves the options (`jobs::TrainArgs` → [`Hyper`]), makes the output folder
 //! and its [`Reporter`] (progress bar per epoch on stderr, `metrics.csv`, `curves.png`,
 //! checkpoints), and prints the result: human lines ending with the headline
 //! (`held-out accuracy: 0.9731`), or with `--json` one JSON object per line on stdout.
@@ -20,7 +21,7 @@
 //! loading): a [`Module`](crate::nn::Module), a function returning its data as a
 //! [`ClassifierData`], and a unit struct implementing [`TrainJob`] whose `train` builds the model
 //! and optimizer from `hp.seed` and calls [`fit_classifier`], and whose `eval` calls
-//! [`eval_classifier`]. Then one line in [`JOBS`]. For the CNN on MNIST, with
+//! [`eval_classifier`]. Then one line in `jobs::jobs`. For the CNN on MNIST, with
 //! `glassgrad::models::cnn::{SeedCnn, load_mnist}`:
 //!
 //! ```text
@@ -38,7 +39,7 @@
 //!     fn eval(&self, checkpoint: &Path, data: &Path) -> Result<FinalMetrics> { /* build, eval_classifier */ }
 //! }
 //! ```
-//! and `&crate::models::cnn::CnnJob` in [`JOBS`].
+//! and `Box::new(CnnJob)` in `jobs::jobs`.
 
 mod classify;
 mod plot;
@@ -83,7 +84,7 @@ pub trait TrainJob: Sync {
     ) -> Result<Vec<FinalMetrics>> {
         Ok(vec![self.train(hp, resume, reporter)?])
     }
-    /// The option groups of [`JobOptions`] this job reads (`"credit"`, `"recommender"`); giving
+    /// The option groups of `jobs::JobOptions` this job reads (`"credit"`, `"recommender"`); giving
     /// another group's option is an error.
     fn option_groups(&self) -> &'static [&'static str] {
         &[]
@@ -93,26 +94,6 @@ pub trait TrainJob: Sync {
     fn unused_options(&self) -> &'static [&'static str] {
         &[]
     }
-}
-
-/// Every model `glassgrad train` knows. Add a model here.
-pub static JOBS: &[&dyn TrainJob] = &[
-    &crate::models::cnn::CnnJob,
-    &crate::models::cnn_market::CnnMarketJob,
-    &crate::models::digits::DigitsJob,
-    &crate::models::credit::CreditJob,
-    &crate::models::rnn::RnnJob,
-    &crate::models::lstm::LstmJob,
-    &crate::models::seq2seq::Seq2SeqJob,
-    &crate::recsys::job::RecommenderJob,
-];
-
-/// The job called `name`, or an error listing the known ones.
-pub fn find_job(name: &str) -> Result<&'static dyn TrainJob> {
-    JOBS.iter().copied().find(|j| j.name() == name).ok_or_else(|| {
-        let known: Vec<String> = JOBS.iter().map(|j| format!("{} ({})", j.name(), j.about())).collect();
-        Error::invalid("train", format!("unknown model {name:?}; known models: {}", known.join(", ")))
-    })
 }
 
 /// A job's default hyper-parameters.
@@ -137,85 +118,6 @@ pub struct Hyper {
     pub lr_decay: f64,
     pub seed: u64,
     pub data: PathBuf,
-    /// The model-specific options (`--folds`, `--algo`, ...), as given.
-    pub job: JobOptions,
-}
-
-/// Options only some models read, in groups; a job names the groups it reads in
-/// [`TrainJob::option_groups`] and the framework rejects the others. (Kept apart from the generic
-/// options so that `--help` shows them under their model's heading and a job's `Hyper` carries
-/// them unchanged.)
-#[derive(clap::Args, Debug, Clone, Default, PartialEq)]
-pub struct JobOptions {
-    #[command(flatten, next_help_heading = "Credit options (train credit)")]
-    pub credit: crate::models::credit::CreditOptions,
-    #[command(flatten, next_help_heading = "Recommender options (train recommender)")]
-    pub recommender: crate::recsys::job::RecommenderOptions,
-}
-
-impl JobOptions {
-    /// The groups with at least one option given.
-    pub fn groups_given(&self) -> Vec<&'static str> {
-        let mut g = Vec::new();
-        if self.credit != Default::default() {
-            g.push("credit");
-        }
-        if self.recommender != Default::default() {
-            g.push("recommender");
-        }
-        g
-    }
-}
-
-/// The options of `glassgrad train <model>`.
-#[derive(clap::Args, Debug, Clone, Default)]
-pub struct TrainArgs {
-    /// Epochs to train (in all: a resumed run continues up to this many).
-    #[arg(long)]
-    pub epochs: Option<u64>,
-    /// Samples per optimizer step.
-    #[arg(long)]
-    pub batch_size: Option<usize>,
-    /// Learning rate.
-    #[arg(long)]
-    pub lr: Option<f64>,
-    /// Seed of the initialisation, the train/test split and the shuffling.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Data file (default: the model's bundled data set).
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// Output folder (default: `runs/<model>`).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Worker threads (rayon and matrixmultiply); results are the same for any count.
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Continue a run from one of its checkpoints (e.g. runs/digits/checkpoints/epoch_002.safetensors).
-    #[arg(long)]
-    pub resume: Option<PathBuf>,
-    /// Print the final metrics as JSON Lines on stdout (human lines go to stderr).
-    #[arg(long)]
-    pub json: bool,
-    /// No progress bars or per-epoch lines.
-    #[arg(long)]
-    pub quiet: bool,
-    #[command(flatten)]
-    pub job: JobOptions,
-}
-
-/// The options of `glassgrad eval <model>`.
-#[derive(clap::Args, Debug, Clone)]
-pub struct EvalArgs {
-    /// A checkpoint written by `glassgrad train` (or a PyTorch `state_dict` in safetensors).
-    #[arg(long)]
-    pub checkpoint: PathBuf,
-    /// Data file in the layout of the model's training data.
-    #[arg(long)]
-    pub data: PathBuf,
-    /// Print the metrics as JSON Lines on stdout.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// Named tensors as a [`Module`](crate::nn::Module) without a forward pass, so that a job whose
@@ -348,83 +250,4 @@ pub fn print_all(results: &[FinalMetrics], json: bool) {
             println!("{l}");
         }
     }
-}
-
-/// `glassgrad train <model>` as a library call: trains and writes the output folder; prints
-/// nothing but the progress (stderr, unless `args.quiet`). Returns the headline result (the
-/// first of [`train_all`]).
-pub fn train(model: &str, args: &TrainArgs) -> Result<FinalMetrics> {
-    let mut all = train_all(model, args)?;
-    if all.is_empty() {
-        return Err(Error::invalid("train", format!("{model} reported no result")));
-    }
-    Ok(all.swap_remove(0))
-}
-
-/// Checks that `args` gives only options `job` reads.
-fn check_options(job: &dyn TrainJob, args: &TrainArgs) -> Result<()> {
-    let given = [
-        ("epochs", args.epochs.is_some()),
-        ("batch-size", args.batch_size.is_some()),
-        ("lr", args.lr.is_some()),
-        ("data", args.data.is_some()),
-        ("resume", args.resume.is_some()),
-    ];
-    for (name, set) in given {
-        if set && job.unused_options().contains(&name) {
-            return Err(Error::invalid(
-                "train",
-                format!("`train {}` has no use for --{name} (see `glassgrad train --help`)", job.name()),
-            ));
-        }
-    }
-    for g in args.job.groups_given() {
-        if !job.option_groups().contains(&g) {
-            return Err(Error::invalid(
-                "train",
-                format!("the {g} options apply to `train {g}` only, not to `train {}`", job.name()),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Every result of `glassgrad train <model>`, the headline one first (two for `credit`, one per
-/// algorithm for `recommender`, one otherwise); the paths written are notes of the first.
-pub fn train_all(model: &str, args: &TrainArgs) -> Result<Vec<FinalMetrics>> {
-    let job = find_job(model)?;
-    check_options(job, args)?;
-    if let Some(n) = args.threads {
-        crate::device::cpu::set_num_threads(n)?;
-    }
-    let d = job.defaults();
-    let hp = Hyper {
-        epochs: args.epochs.unwrap_or(d.epochs),
-        batch_size: args.batch_size.unwrap_or(d.batch_size),
-        lr: args.lr.unwrap_or(d.lr),
-        lr_decay: d.lr_decay,
-        seed: args.seed,
-        data: args.data.clone().unwrap_or_else(|| bundled(d.data)),
-        job: args.job.clone(),
-    };
-    if hp.batch_size == 0 {
-        return Err(Error::invalid("train", "--batch-size must be at least 1"));
-    }
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(model));
-    let mut reporter = Reporter::new(&out, model, job.columns(), !args.quiet)?;
-    let mut all = job.train_all(&hp, args.resume.as_deref(), &mut reporter)?;
-    let curves = reporter.draw_curves()?;
-    if let Some(m) = all.first_mut() {
-        m.notes.push(format!("metrics: {}", out.join("metrics.csv").display()));
-        m.notes.push(format!("curves: {}", curves.display()));
-        if reporter.final_checkpoint().exists() {
-            m.notes.push(format!("checkpoint: {}", reporter.final_checkpoint().display()));
-        }
-    }
-    Ok(all)
-}
-
-/// `glassgrad eval <model>` as a library call.
-pub fn eval(model: &str, args: &EvalArgs) -> Result<FinalMetrics> {
-    find_job(model)?.eval(&args.checkpoint, &args.data)
 }

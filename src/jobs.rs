@@ -1,0 +1,203 @@
+//! The registry of `glassgrad train` and `glassgrad eval`: every model the command knows, built
+//! with its options, and the two commands as library calls.
+//!
+//! This is the one place that names the models: `train/` is the framework they share (it knows no
+//! model), `models/` and `recsys/` hold the jobs. To add a model, write its [`TrainJob`] next to the
+//! model (see [`crate::train`]) and add one line to [`jobs`].
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+use crate::models::cnn::CnnJob;
+use crate::models::cnn_market::CnnMarketJob;
+use crate::models::credit::{CreditJob, CreditOptions};
+use crate::models::digits::DigitsJob;
+use crate::models::lstm::LstmJob;
+use crate::models::rnn::RnnJob;
+use crate::models::seq2seq::Seq2SeqJob;
+use crate::recsys::job::{RecommenderJob, RecommenderOptions};
+use crate::train::{FinalMetrics, Hyper, Reporter, TrainJob, bundled};
+
+/// Every model `glassgrad train` knows, each built with its option group from `options`. Add a
+/// model here.
+pub fn jobs(options: &JobOptions) -> Vec<Box<dyn TrainJob>> {
+    vec![
+        Box::new(CnnJob),
+        Box::new(CnnMarketJob),
+        Box::new(DigitsJob),
+        Box::new(CreditJob { options: options.credit.clone() }),
+        Box::new(RnnJob),
+        Box::new(LstmJob),
+        Box::new(Seq2SeqJob),
+        Box::new(RecommenderJob { options: options.recommender.clone() }),
+    ]
+}
+
+/// The job called `name` with default options, or an error listing the known ones.
+pub fn find_job(name: &str) -> Result<Box<dyn TrainJob>> {
+    find_job_with(name, &JobOptions::default())
+}
+
+/// The job called `name` built with `options`, or an error listing the known ones.
+pub fn find_job_with(name: &str, options: &JobOptions) -> Result<Box<dyn TrainJob>> {
+    let all = jobs(options);
+    let known: Vec<String> = all.iter().map(|j| format!("{} ({})", j.name(), j.about())).collect();
+    all.into_iter().find(|j| j.name() == name).ok_or_else(|| {
+        Error::invalid("train", format!("unknown model {name:?}; known models: {}", known.join(", ")))
+    })
+}
+
+/// Options only some models read, in groups; a job names the groups it reads in
+/// [`TrainJob::option_groups`] and the framework rejects the others. (Kept apart from the generic
+/// options so that `--help` shows them under their model's heading; each group is handed to its
+/// job when the registry builds it.)
+#[derive(clap::Args, Debug, Clone, Default, PartialEq)]
+pub struct JobOptions {
+    #[command(flatten, next_help_heading = "Credit options (train credit)")]
+    pub credit: CreditOptions,
+    #[command(flatten, next_help_heading = "Recommender options (train recommender)")]
+    pub recommender: RecommenderOptions,
+}
+
+impl JobOptions {
+    /// The groups with at least one option given.
+    pub fn groups_given(&self) -> Vec<&'static str> {
+        let mut g = Vec::new();
+        if self.credit != Default::default() {
+            g.push("credit");
+        }
+        if self.recommender != Default::default() {
+            g.push("recommender");
+        }
+        g
+    }
+}
+
+/// The options of `glassgrad train <model>`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct TrainArgs {
+    /// Epochs to train (in all: a resumed run continues up to this many).
+    #[arg(long)]
+    pub epochs: Option<u64>,
+    /// Samples per optimizer step.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Seed of the initialisation, the train/test split and the shuffling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Data file (default: the model's bundled data set).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Output folder (default: `runs/<model>`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Worker threads (rayon and matrixmultiply); results are the same for any count.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Continue a run from one of its checkpoints (e.g. runs/digits/checkpoints/epoch_002.safetensors).
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Print the final metrics as JSON Lines on stdout (human lines go to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bars or per-epoch lines.
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub job: JobOptions,
+}
+
+/// The options of `glassgrad eval <model>`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct EvalArgs {
+    /// A checkpoint written by `glassgrad train` (or a PyTorch `state_dict` in safetensors).
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Data file in the layout of the model's training data.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Print the metrics as JSON Lines on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `glassgrad train <model>` as a library call: trains and writes the output folder; prints
+/// nothing but the progress (stderr, unless `args.quiet`). Returns the headline result (the
+/// first of [`train_all`]).
+pub fn train(model: &str, args: &TrainArgs) -> Result<FinalMetrics> {
+    let mut all = train_all(model, args)?;
+    if all.is_empty() {
+        return Err(Error::invalid("train", format!("{model} reported no result")));
+    }
+    Ok(all.swap_remove(0))
+}
+
+/// Checks that `args` gives only options `job` reads.
+fn check_options(job: &dyn TrainJob, args: &TrainArgs) -> Result<()> {
+    let given = [
+        ("epochs", args.epochs.is_some()),
+        ("batch-size", args.batch_size.is_some()),
+        ("lr", args.lr.is_some()),
+        ("data", args.data.is_some()),
+        ("resume", args.resume.is_some()),
+    ];
+    for (name, set) in given {
+        if set && job.unused_options().contains(&name) {
+            return Err(Error::invalid(
+                "train",
+                format!("`train {}` has no use for --{name} (see `glassgrad train --help`)", job.name()),
+            ));
+        }
+    }
+    for g in args.job.groups_given() {
+        if !job.option_groups().contains(&g) {
+            return Err(Error::invalid(
+                "train",
+                format!("the {g} options apply to `train {g}` only, not to `train {}`", job.name()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every result of `glassgrad train <model>`, the headline one first (two for `credit`, one per
+/// algorithm for `recommender`, one otherwise); the paths written are notes of the first.
+pub fn train_all(model: &str, args: &TrainArgs) -> Result<Vec<FinalMetrics>> {
+    let job = find_job_with(model, &args.job)?;
+    check_options(job.as_ref(), args)?;
+    if let Some(n) = args.threads {
+        crate::device::cpu::set_num_threads(n)?;
+    }
+    let d = job.defaults();
+    let hp = Hyper {
+        epochs: args.epochs.unwrap_or(d.epochs),
+        batch_size: args.batch_size.unwrap_or(d.batch_size),
+        lr: args.lr.unwrap_or(d.lr),
+        lr_decay: d.lr_decay,
+        seed: args.seed,
+        data: args.data.clone().unwrap_or_else(|| bundled(d.data)),
+    };
+    if hp.batch_size == 0 {
+        return Err(Error::invalid("train", "--batch-size must be at least 1"));
+    }
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(model));
+    let mut reporter = Reporter::new(&out, model, job.columns(), !args.quiet)?;
+    let mut all = job.train_all(&hp, args.resume.as_deref(), &mut reporter)?;
+    let curves = reporter.draw_curves()?;
+    if let Some(m) = all.first_mut() {
+        m.notes.push(format!("metrics: {}", out.join("metrics.csv").display()));
+        m.notes.push(format!("curves: {}", curves.display()));
+        if reporter.final_checkpoint().exists() {
+            m.notes.push(format!("checkpoint: {}", reporter.final_checkpoint().display()));
+        }
+    }
+    Ok(all)
+}
+
+/// `glassgrad eval <model>` as a library call.
+pub fn eval(model: &str, args: &EvalArgs) -> Result<FinalMetrics> {
+    find_job(model)?.eval(&args.checkpoint, &args.data)
+}
