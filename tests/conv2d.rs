@@ -405,8 +405,8 @@ fn pytorch_cases_conv2d() {
 #[test]
 #[ignore]
 fn measure_kernel_choices() {
+    use glassgrad::device::cpu::scratch;
     use glassgrad::ops::conv2d::cpu::{Geometry, im2col};
-    use glassgrad::ops::scratch;
     use std::time::Instant;
 
     fn best_ms(mut f: impl FnMut()) -> f64 {

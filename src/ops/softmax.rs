@@ -33,7 +33,7 @@ use crate::error::{Error, Result};
 use crate::tensor::shape::{normalize_dim, reduced_shape};
 use crate::tensor::{Data, Float, Tensor};
 
-use crate::ops::lanes::Lanes;
+use crate::device::cpu::lanes::Lanes;
 
 /// Applies `f` to every lane of `K` row-major inputs of one shape; `f` writes `m` values per lane.
 /// The result is row-major with shape `(outer, m, inner)`.

@@ -80,7 +80,7 @@ pub(crate) fn cmp_nan_last<T: PartialOrd>(a: &T, b: &T) -> Ordering {
     }
 }
 
-pub(crate) use crate::ops::lanes::Lanes;
+pub(crate) use crate::device::cpu::lanes::Lanes;
 
 /// Calls `f(lane, out)` for every lane of `a` along `dim`, where `out` receives the `k` results of
 /// that lane. Returns all results in row-major order of shape `(outer, k, inner)`, i.e. `a`'s shape

@@ -56,7 +56,7 @@ pub trait Float:
     );
 
     /// $v_i \leftarrow \sigma(v_i) = 1 / (1 + e^{-v_i})$ for every element (libm's `exp`; f32
-    /// overrides it with the vectorisable [`crate::ops::fastmath`]).
+    /// overrides it with the vectorisable [`crate::device::cpu::fastmath`]).
     fn sigmoid_slice(v: &mut [Self]) {
         for x in v {
             *x = Self::one() / (Self::one() + (-*x).exp());
@@ -149,12 +149,12 @@ macro_rules! float_gemm {
 impl Float for f32 {
     fn sigmoid_slice(v: &mut [f32]) {
         for x in v {
-            *x = crate::ops::fastmath::sigmoid_f32(*x);
+            *x = crate::device::cpu::fastmath::sigmoid_f32(*x);
         }
     }
     fn tanh_slice(v: &mut [f32]) {
         for x in v {
-            *x = crate::ops::fastmath::tanh_f32(*x);
+            *x = crate::device::cpu::fastmath::tanh_f32(*x);
         }
     }
     float_gemm!(f32, matrixmultiply::sgemm);

@@ -21,8 +21,8 @@ use super::host::{block_mut, cuda_input, fresh, grad_on};
 use super::ops::contiguous;
 use super::storage::CudaData;
 use crate::autograd::record;
+use crate::device::cpu::lanes::Lanes;
 use crate::error::{Error, Result};
-use crate::ops::lanes::Lanes;
 use crate::tensor::{DType, Data, Tensor};
 
 /// The values and indices of the first `k` of the stable sort of every lane of the contiguous `x`.

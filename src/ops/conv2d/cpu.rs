@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use crate::ops::scratch;
+use crate::device::cpu::scratch;
 use crate::tensor::Float;
 
 /// Every size of one convolution, derived once from the shapes and the parameters.

@@ -63,7 +63,7 @@
 //!   cache. Per-sample tasks also parallelise without GEMM threading: a GEMM called inside a rayon
 //!   task runs on that task's thread ([`crate::device::cpu::gemm_split`]), so two cores run two
 //!   threads (before, `matrixmultiply`'s own pool added a helper thread inside each GEMM).
-//! * **Scratch reuse** ([`crate::ops::scratch`]): the im2col columns come from a per-thread pool.
+//! * **Scratch reuse** ([`crate::device::cpu::scratch`]): the im2col columns come from a per-thread pool.
 //!   Counted page faults per forward+backward call (batch 64, second layer): with glibc's
 //!   defaults, **0 with or without the pool** in steady state, because glibc raises its mmap
 //!   threshold (up to 32 MiB) after the first large `free` and then keeps such blocks in the heap.
@@ -77,9 +77,9 @@ pub mod cpu;
 use ndarray::{ArcArray, ArrayD, IxDyn};
 
 use crate::autograd::record;
+use crate::device::cpu::scratch::ScratchElem;
 use crate::error::{Error, Result};
 use crate::ops::same_dtype;
-use crate::ops::scratch::ScratchElem;
 use crate::tensor::{Data, Element, Float, Tensor};
 use cpu::Geometry;
 

@@ -10,7 +10,7 @@
 //! smallest one that is large enough.
 //!
 //! ```
-//! use glassgrad::ops::scratch::with_scratch;
+//! use glassgrad::device::cpu::scratch::with_scratch;
 //! let s: f32 = with_scratch::<f32, _>(1000, |buf| {
 //!     buf.fill(1.0);
 //!     buf.iter().sum()

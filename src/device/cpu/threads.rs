@@ -1,0 +1,72 @@
+//! CPU threading: one setting, rayon's pool, for every kernel including the GEMMs.
+//!
+//! rayon's global pool is built once; [`set_num_threads`] sizes it and must run before the first
+//! op (or set `RAYON_NUM_THREADS`). Results do not depend on the thread count: every reduction runs
+//! in a fixed order (parallelism splits independent outputs, never one sum).
+//!
+//! **Freed memory.** A training step allocates and frees the same large tensors (activations,
+//! gradients: 1–7 MB each for the CNN) every step. glibc returns the free top of its heaps to the
+//! kernel once it exceeds `M_TRIM_THRESHOLD` (by default twice the dynamic mmap threshold), so the
+//! next step page-faults the same memory back in: about 1,300 faults per CNN step.
+//! [`retain_freed_memory`] (called by [`set_num_threads`] and by the `glassgrad` command) fixes both
+//! thresholds so freed blocks stay in the process for reuse.
+
+use crate::error::{Error, Result};
+
+/// Below this many elements, elementwise work stays on the calling thread.
+pub const PARALLEL_THRESHOLD: usize = 1 << 15;
+
+/// Sets the number of worker threads (rayon's global pool, which the GEMMs use too). Call it once,
+/// before any tensor work; a second call with another count is an error (the pool cannot be
+/// rebuilt).
+pub fn set_num_threads(n: usize) -> Result<()> {
+    if n == 0 {
+        return Err(Error::invalid("set_num_threads", "thread count must be at least 1"));
+    }
+    retain_freed_memory();
+    match rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
+        Ok(()) => Ok(()),
+        Err(_) if rayon::current_num_threads() == n => Ok(()),
+        Err(e) => Err(Error::invalid(
+            "set_num_threads",
+            format!("rayon's pool already runs {} threads: {e}", rayon::current_num_threads()),
+        )),
+    }
+}
+
+/// The number of threads rayon uses.
+pub fn num_threads() -> usize {
+    rayon::current_num_threads()
+}
+
+/// glibc's `M_TRIM_THRESHOLD` and `M_MMAP_THRESHOLD` (`malloc.h`).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const M_TRIM_THRESHOLD: i32 = -1;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const M_MMAP_THRESHOLD: i32 = -3;
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+unsafe extern "C" {
+    fn mallopt(param: i32, value: i32) -> i32;
+}
+
+/// Keeps freed memory in the process (module docs): blocks up to 32 MiB (glibc's largest
+/// heap-served size) come from the heap, and up to 1 GiB of free heap top is kept rather than
+/// returned to the kernel. Measured on `glassgrad train cnn --epochs 2 --threads 2`: page faults
+/// 252,832 → 63,116 (what remains is start-up), system time 0.74 → 0.32 s; `glassgrad bench
+/// --filter cnn_train_step` median over three interleaved runs 74 → 62 ms (2 shared cores, load
+/// ≈ 5.7, so only the direction is solid; see `benches/RESULTS.md`). Process-wide and
+/// idempotent; a no-op off glibc.
+pub fn retain_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            // SAFETY: mallopt only changes allocator parameters; valid values, no pointers.
+            unsafe {
+                mallopt(M_MMAP_THRESHOLD, 32 << 20);
+                mallopt(M_TRIM_THRESHOLD, 1 << 30);
+            }
+        });
+    }
+}
