@@ -71,7 +71,7 @@ pub use device::Device;
 /// The CUDA backend under its former path (`glassgrad::cuda::...`): it lives in [`device::cuda`].
 pub use device::cuda;
 pub use error::{Error, Result};
-pub use ops::embedding::SparseGrad;
 pub use ops::rnn::RnnWeights;
 pub use rng::{Generator, manual_seed};
+pub use tensor::SparseGrad;
 pub use tensor::{DType, Tensor};

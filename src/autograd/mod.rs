@@ -18,20 +18,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
-use crate::tensor::{DType, Data, Tensor};
-
-/// The gradient formula of one recorded op: given the gradient of every output, returns the
-/// gradient of every input (`None` where the input needs none).
-pub(crate) type BackwardFn = Box<dyn FnOnce(&[Tensor]) -> Result<Vec<Option<Tensor>>> + Send>;
-
-/// One recorded op in the graph.
-pub struct Node {
-    pub(crate) op: &'static str,
-    pub(crate) inputs: Vec<Tensor>,
-    /// Shape and dtype of each output, to make zero gradients for outputs that received none.
-    outputs: Vec<(Vec<usize>, DType, crate::device::Device)>,
-    backward: Mutex<Option<BackwardFn>>,
-}
+use crate::tensor::{Data, Node, Tensor};
 
 thread_local! {
     static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
@@ -237,7 +224,7 @@ impl Tensor {
                             pending.entry(node_key(child)).or_insert_with(|| vec![None; child.outputs.len()]);
                         slot[*idx] = Some(match slot[*idx].take() {
                             None => gi,
-                            Some(prev) => prev.add(&gi)?,
+                            Some(prev) => sum_of_grads(node.op, &prev, &gi)?,
                         });
                     }
                 }
@@ -245,20 +232,60 @@ impl Tensor {
         }
         Ok(())
     }
+
+    /// `grad += g` (gradients accumulate, never overwrite).
+    pub(crate) fn accumulate_grad(&self, g: Tensor) -> Result<()> {
+        let mut slot = self.0.grad.lock().unwrap_or_else(|e| e.into_inner());
+        let new = match slot.take() {
+            None => g,
+            Some(old) => sum_of_grads("accumulate_grad", &old, &g)?,
+        };
+        *slot = Some(new);
+        Ok(())
+    }
 }
 
-impl Drop for Node {
-    /// Frees a long chain of nodes iteratively: the default recursive drop would use one stack
-    /// frame per op and overflow on graphs thousands of ops deep (an RNN over a long sequence).
-    fn drop(&mut self) {
-        let mut stack: Vec<Tensor> = std::mem::take(&mut self.inputs);
-        while let Some(t) = stack.pop() {
-            if let Ok(inner) = Arc::try_unwrap(t.0)
-                && let Some((node, _)) = inner.grad_fn
-                && let Ok(mut node) = Arc::try_unwrap(node)
-            {
-                stack.append(&mut node.inputs);
-            }
+/// $a + b$ for two gradients of one tensor (same shape, dtype and device), summed on the storage
+/// by the backend itself: accumulation needs no op from the layer above, and records nothing.
+/// Each element is one IEEE addition, as `Tensor::add` computes it.
+fn sum_of_grads(op: &'static str, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    use ndarray::Zip;
+    fn add<T: Copy + Send + Sync + std::ops::Add<Output = T>>(
+        x: &ndarray::ArcArray<T, ndarray::IxDyn>,
+        y: &ndarray::ArcArray<T, ndarray::IxDyn>,
+    ) -> ndarray::ArcArray<T, ndarray::IxDyn> {
+        let z = Zip::from(x).and(y);
+        if x.len() >= crate::device::cpu::PARALLEL_THRESHOLD {
+            z.par_map_collect(|&p, &q| p + q).into_shared()
+        } else {
+            z.map_collect(|&p, &q| p + q).into_shared()
         }
     }
+    let (da, db) = (a.data(), b.data());
+    if da.shape() != db.shape() {
+        return Err(Error::mismatch(
+            op,
+            da.shape(),
+            db.shape(),
+            "gradients of one tensor must have one shape",
+        ));
+    }
+    let sum = match (&da, &db) {
+        (Data::F32(x), Data::F32(y)) => Data::F32(add(x, y)),
+        (Data::F64(x), Data::F64(y)) => Data::F64(add(x, y)),
+        #[cfg(feature = "cuda")]
+        (Data::Cuda(x), Data::Cuda(y)) => {
+            Data::Cuda(crate::device::cuda::elementwise::binary("add", x, y, 0.0, 0.0)?)
+        }
+        _ => {
+            return Err(Error::DTypeMismatch {
+                op,
+                lhs: da.dtype(),
+                rhs: db.dtype(),
+                lhs_shape: da.shape().to_vec(),
+                rhs_shape: db.shape().to_vec(),
+            });
+        }
+    };
+    Ok(Tensor::from_data(sum))
 }

@@ -3,6 +3,7 @@
 
 pub mod cpu;
 pub mod cuda;
+pub mod shape;
 
 /// A compute device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -384,7 +384,7 @@ impl Tensor {
                     let (dx, dga, dbe) = backward_typed(l, &x, &dy, &saved, need_dx);
                     (dx.map(|v| to_array(&shape, v).map(Data::F64)).transpose()?, dga, dbe)
                 }
-                _ => return Err(crate::ops::dtype_error(OP, &xd, &gd)),
+                _ => return Err(crate::ops::common::dtype_error(OP, &xd, &gd)),
             };
             let per_channel = |v: Vec<f64>| -> Result<Tensor> {
                 let t = Tensor::from_vec(v, &[l.c])?;

@@ -49,7 +49,7 @@ fn sigma<T: Float>(x: T) -> T {
 /// Checks an operand against the logits: same dtype, same device, and (for the constant
 /// weights, `constant`) no gradient wanted.
 fn check_operand(name: &str, x: &Tensor, w: &Tensor, constant: bool) -> Result<()> {
-    crate::ops::same_dtype(OP, x, w)?;
+    crate::ops::common::same_dtype(OP, x, w)?;
     if w.device() != x.device() {
         return Err(Error::Device {
             op: OP,

@@ -19,7 +19,7 @@ use std::ops::{Add, Div, Mul, Neg, Sub};
 use crate::autograd::record;
 use crate::binary_data;
 use crate::error::Result;
-use crate::ops::same_dtype;
+use crate::ops::common::same_dtype;
 use crate::tensor::Tensor;
 use crate::unary_data;
 

@@ -1,11 +1,15 @@
 //! Dtype conversion. Between f32 and f64 it is differentiable: $\partial L/\partial x$ is the
 //! upstream gradient converted back to $x$'s dtype. To or from i64 and bool it is not (no gradient
 //! flows through integers); floats convert to i64 by truncation toward zero, as in PyTorch.
+//!
+//! Moving between devices ([`Tensor::to`]) lives here too: a copy whose gradient is the upstream
+//! gradient moved back.
 
 use crate::autograd::record;
+use crate::device::Device;
 use crate::error::Result;
 use crate::map_any;
-use crate::ops::map_array;
+use crate::ops::common::map_array;
 use crate::tensor::{DType, Data, Element, Tensor};
 
 fn convert<T: Element>(d: &Data) -> Data {
@@ -29,7 +33,7 @@ pub fn to_dtype(x: &Tensor, dtype: DType) -> Result<Tensor> {
     let d = x.data();
     #[cfg(feature = "cuda")]
     if let Data::Cuda(c) = &d {
-        let y = Data::Cuda(crate::device::cuda::ops::cast(c, dtype)?);
+        let y = Data::Cuda(crate::device::cuda::copy::cast(c, dtype)?);
         if !(from.is_float() && dtype.is_float()) {
             return Ok(Tensor::from_data(y));
         }
@@ -45,6 +49,24 @@ pub fn to_dtype(x: &Tensor, dtype: DType) -> Result<Tensor> {
         return Ok(Tensor::from_data(y));
     }
     Ok(record(y, "to_dtype", &[x], move |g| Ok(vec![Some(g.to_dtype(from)?)])))
+}
+
+impl Tensor {
+    /// Converts to another dtype (a new tensor; differentiable between f32 and f64).
+    pub fn to_dtype(&self, dtype: DType) -> Result<Tensor> {
+        to_dtype(self, dtype)
+    }
+
+    /// The tensor on `device`: itself when already there, else a copy that is differentiable (the
+    /// gradient flows back to the source device, as `Tensor.to` in PyTorch).
+    pub fn to(&self, device: &Device) -> Result<Tensor> {
+        if self.device() == *device {
+            return Ok(self.clone());
+        }
+        let from = self.device();
+        let moved = self.data().to_device(device)?;
+        Ok(record(moved, "to", &[self], move |g| Ok(vec![Some(g.to(&from)?)])))
+    }
 }
 
 impl Data {

@@ -21,10 +21,10 @@ use ndarray::{ArcArray, IxDyn, Zip};
 
 use crate::autograd::record;
 use crate::device::cpu::PARALLEL_THRESHOLD;
+use crate::device::shape::broadcast_shapes;
 use crate::error::{Error, Result};
+use crate::ops::common::{dtype_error, map_array, same_dtype, zip_arrays};
 use crate::ops::sort::is_nan;
-use crate::ops::{dtype_error, map_array, same_dtype, zip_arrays};
-use crate::tensor::shape::broadcast_shapes;
 use crate::tensor::{Data, Element, Tensor};
 
 /// `$f(x, y)` for two tensors of one dtype, broadcasting, giving a bool array: f32, f64 and i64,

@@ -43,17 +43,7 @@ use rayon::prelude::*;
 use crate::autograd::record;
 use crate::error::{Error, Result};
 use crate::ops::rnn::cpu::min_rows;
-use crate::tensor::{Data, Float, Tensor};
-
-/// A row-sparse gradient of a $(V \times D)$ table: `values[k, :]` is the gradient of row
-/// `rows[k]`; every other row's gradient is zero.
-#[derive(Clone, Debug)]
-pub struct SparseGrad {
-    /// The touched row ids, sorted and unique.
-    pub rows: Vec<i64>,
-    /// Their gradients, `(rows.len(), D)`, same dtype as the table.
-    pub values: Tensor,
-}
+use crate::tensor::{Data, Float, SparseGrad, Tensor};
 
 impl SparseGrad {
     /// The dense $(V \times D)$ gradient.
@@ -136,7 +126,7 @@ impl SparseGrad {
                 let n = r.len();
                 (r, Tensor::from_vec(v, &[n, d])?)
             }
-            (a, b) => return Err(crate::ops::dtype_error("sparse_grad", &a, &b)),
+            (a, b) => return Err(crate::ops::common::dtype_error("sparse_grad", &a, &b)),
         };
         Ok(SparseGrad { rows, values })
     }
@@ -246,7 +236,7 @@ fn embedding_op(indices: &Tensor, weight: &Tensor, padding_idx: Option<i64>, spa
         (_, Data::Cuda(_)) => {
             return crate::device::cuda::embedding::embedding(indices, weight, ids, pad, &out_shape, sparse);
         }
-        (i @ Data::Cuda(_), w) => return Err(crate::ops::device_mismatch(OP, &i, &w)),
+        (i @ Data::Cuda(_), w) => return Err(crate::ops::common::device_mismatch(OP, &i, &w)),
         _ => {}
     }
     match weight.data().contiguous() {

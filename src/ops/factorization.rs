@@ -107,7 +107,7 @@ impl Tensor {
                 return crate::device::cuda::factorization::mf_predict(&users, &items, nu, ni, k, &inputs);
             }
             if let Some(t) = [user, item].into_iter().find(|t| on_gpu(t)) {
-                return Err(crate::ops::device_mismatch(OP, &t.data(), &user_factors.data()));
+                return Err(crate::ops::common::device_mismatch(OP, &t.data(), &user_factors.data()));
             }
         }
         match dt {

@@ -42,8 +42,8 @@ use rayon::prelude::*;
 use crate::autograd::record;
 use crate::device::Device;
 use crate::device::cpu::PARALLEL_THRESHOLD;
+use crate::device::shape::normalize_dim;
 use crate::error::{Error, Result};
-use crate::tensor::shape::normalize_dim;
 use crate::tensor::{DType, Data, Element, Float, Tensor};
 
 // ------------------------------------------------------------------------------------- helpers
@@ -127,7 +127,7 @@ fn index_values(op: &'static str, index: &Tensor) -> Result<ArcArray<i64, IxDyn>
 fn check_index_device(op: &'static str, x: &Data, index: &Tensor) -> Result<()> {
     let on = index.device();
     if on != Device::Cpu && on != x.device() {
-        return Err(crate::ops::device_mismatch(op, x, &index.data()));
+        return Err(crate::ops::common::device_mismatch(op, x, &index.data()));
     }
     Ok(())
 }
@@ -365,7 +365,7 @@ impl Tensor {
         }
         let (x_data, src_data) = (self.data(), src.data());
         if x_data.device() != src_data.device() {
-            return Err(crate::ops::device_mismatch(op, &x_data, &src_data));
+            return Err(crate::ops::common::device_mismatch(op, &x_data, &src_data));
         }
         check_index_device(op, &x_data, index)?;
         let (d, idx) = check_gather_index(op, &xs, dim, index)?;
@@ -388,7 +388,7 @@ impl Tensor {
             (Data::F32(x), Data::F32(s)) => Data::F32(scatter_add_kernel(&x, d, &idx, &s)?),
             (Data::F64(x), Data::F64(s)) => Data::F64(scatter_add_kernel(&x, d, &idx, &s)?),
             (Data::I64(x), Data::I64(s)) => Data::I64(scatter_add_kernel(&x, d, &idx, &s)?),
-            (x, s) => return Err(crate::ops::dtype_error(op, &x, &s)),
+            (x, s) => return Err(crate::ops::common::dtype_error(op, &x, &s)),
         };
         let index = Tensor::from_data(Data::I64(idx));
         let (want_x, want_src) = (self.requires_grad(), src.requires_grad());

@@ -25,8 +25,8 @@ use ndarray::{ArrayView, Axis, IxDyn};
 
 use crate::autograd::record;
 use crate::device::Device;
+use crate::device::shape::{normalize_dim, normalize_dim_rank};
 use crate::error::{Error, Result};
-use crate::tensor::shape::{normalize_dim, normalize_dim_rank};
 use crate::tensor::{DType, Data, Element, Tensor};
 
 /// Checks that `tensors` can be joined along `dim` and returns that dimension, normalised.
@@ -83,7 +83,7 @@ fn cat_on_gpu(datas: &[Data], d: usize) -> Result<Data> {
             .iter()
             .map(|x| match x {
                 Data::Cuda(c) => Ok(c.clone()),
-                other => Err(crate::ops::device_mismatch("cat", on, other)),
+                other => Err(crate::ops::common::device_mismatch("cat", on, other)),
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Data::Cuda(crate::device::cuda::index::cat("cat", &cs, d)?))
@@ -91,7 +91,7 @@ fn cat_on_gpu(datas: &[Data], d: usize) -> Result<Data> {
     #[cfg(not(feature = "cuda"))]
     {
         let _ = d;
-        Err(crate::ops::device_mismatch("cat", &datas[0], &datas[0]))
+        Err(crate::ops::common::device_mismatch("cat", &datas[0], &datas[0]))
     }
 }
 

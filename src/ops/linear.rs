@@ -72,7 +72,7 @@ impl Tensor {
                 format!("the last dimension of x must equal in = {in_f} (weight is (out, in))"),
             ));
         }
-        crate::ops::same_dtype(OP, self, weight)?;
+        crate::ops::common::same_dtype(OP, self, weight)?;
         if let Some(b) = bias {
             if b.shape() != [out_f] {
                 return Err(Error::mismatch(
@@ -82,7 +82,7 @@ impl Tensor {
                     format!("bias must have shape [{out_f}] (out, the first dimension of weight)"),
                 ));
             }
-            crate::ops::same_dtype(OP, weight, b)?;
+            crate::ops::common::same_dtype(OP, weight, b)?;
         }
         // On a GPU, the same formula as a composite of ops with CUDA kernels: x Wᵀ (+ b), whose
         // recorded backward gives the gradients above (the bias gradient as the sum of the rows).
@@ -111,7 +111,7 @@ impl Tensor {
             (Data::F64(x), Data::F64(w), Some(Data::F64(b))) => {
                 Data::F64(linear_forward(x, w, Some(b), &out_shape)?)
             }
-            _ => return Err(crate::ops::dtype_error(OP, &x2, &wd)),
+            _ => return Err(crate::ops::common::dtype_error(OP, &x2, &wd)),
         };
 
         let mut inputs = vec![self, weight];

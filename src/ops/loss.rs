@@ -325,27 +325,27 @@ fn cross_entropy_cuda(
     tg: Targets,
     opts: &CrossEntropyOptions,
 ) -> Result<Tensor> {
-    use crate::device::cuda::ops;
+    use crate::device::cuda::{loss as ops_ce, reduce};
     const OP: &str = "cross_entropy";
     let (t, w, d) = device_targets(OP, x_t, &tg, opts.weight.as_ref())?;
-    let (losses, saved) = ops::cross_entropy(x, &t, &w, opts.label_smoothing)?;
+    let (losses, saved) = ops_ce::cross_entropy(x, &t, &w, opts.label_smoothing)?;
     let reduction = opts.reduction;
     let out = match reduction {
         Reduction::None => losses,
-        Reduction::Sum => ops::sum_dims(&losses, &[0], false, 1.0)?,
-        Reduction::Mean => ops::sum_dims(&losses, &[0], false, 1.0 / d)?,
+        Reduction::Sum => reduce::sum_dims(&losses, &[0], false, 1.0)?,
+        Reduction::Mean => reduce::sum_dims(&losses, &[0], false, 1.0 / d)?,
     };
     Ok(record(Data::Cuda(out), OP, &[x_t], move |g| {
         let g = match g.data() {
             Data::Cuda(g) => g,
-            other => crate::device::cuda::CudaData::from_host(&other, saved.x.gpu())?,
+            other => other.to_cuda(saved.x.gpu())?,
         };
         let (stride, scale) = match reduction {
             Reduction::None => (1, 1.0),
             Reduction::Sum => (0, 1.0),
             Reduction::Mean => (0, 1.0 / d),
         };
-        let dx = ops::cross_entropy_backward(&saved, &g, stride, scale)?;
+        let dx = ops_ce::cross_entropy_backward(&saved, &g, stride, scale)?;
         Ok(vec![Some(Tensor::from_data(Data::Cuda(dx)))])
     }))
 }
@@ -443,7 +443,7 @@ impl Tensor {
         if xs != ys {
             return Err(Error::mismatch("mse_loss", &xs, &ys, "input and target must have the same shape"));
         }
-        crate::ops::same_dtype("mse_loss", self, target)?;
+        crate::ops::common::same_dtype("mse_loss", self, target)?;
         if !self.dtype().is_float() {
             return Err(Error::UnsupportedDType {
                 op: "mse_loss",

@@ -17,9 +17,9 @@ use ndarray::{ArcArray, ArrayD, IxDyn};
 use rayon::prelude::*;
 
 use crate::autograd::record;
+use crate::device::shape::broadcast_shapes;
 use crate::error::{Error, Result};
-use crate::ops::same_dtype;
-use crate::tensor::shape::broadcast_shapes;
+use crate::ops::common::same_dtype;
 use crate::tensor::{Data, Float, Tensor};
 
 use crate::device::cpu::SendPtr;
@@ -143,12 +143,12 @@ fn matmul_nd(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         (Data::F32(x), Data::F32(y)) => Data::F32(matmul_arrays(x, y)?),
         (Data::F64(x), Data::F64(y)) => Data::F64(matmul_arrays(x, y)?),
         #[cfg(feature = "cuda")]
-        (Data::Cuda(x), Data::Cuda(y)) => Data::Cuda(crate::device::cuda::ops::matmul(x, y)?),
+        (Data::Cuda(x), Data::Cuda(y)) => Data::Cuda(crate::device::cuda::matmul::matmul(x, y)?),
         #[cfg(feature = "cuda")]
         (Data::Cuda(_), _) | (_, Data::Cuda(_)) => {
-            return Err(crate::ops::device_mismatch("matmul", &da, &db));
+            return Err(crate::ops::common::device_mismatch("matmul", &da, &db));
         }
-        _ => return Err(crate::ops::dtype_error("matmul", &da, &db)),
+        _ => return Err(crate::ops::common::dtype_error("matmul", &da, &db)),
     };
     let (at, bt) = (a.detach(), b.detach());
     let (ra, rb) = (a.requires_grad(), b.requires_grad());

@@ -12,9 +12,9 @@ use ndarray::{ArcArray, Axis, IxDyn};
 use rayon::prelude::*;
 
 use crate::autograd::record;
+use crate::device::shape::{normalize_dims, reduced_shape};
 use crate::error::{Error, Result};
 use crate::map_float;
-use crate::tensor::shape::{normalize_dims, reduced_shape};
 use crate::tensor::{Float, Tensor};
 
 const CHUNK: usize = 1 << 14;
@@ -60,7 +60,7 @@ impl Tensor {
         let y = match &d {
             #[cfg(feature = "cuda")]
             crate::tensor::Data::Cuda(c) => {
-                crate::tensor::Data::Cuda(crate::device::cuda::ops::sum_dims(c, &ds, keepdim, 1.0)?)
+                crate::tensor::Data::Cuda(crate::device::cuda::reduce::sum_dims(c, &ds, keepdim, 1.0)?)
             }
             _ => map_float!(&d, "sum", |a| sum_dims(a, &ds, keepdim)),
         };

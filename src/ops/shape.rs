@@ -12,9 +12,9 @@
 use ndarray::{Axis, IxDyn, Slice};
 
 use crate::autograd::record;
+use crate::device::shape::{normalize_dim, normalize_dim_rank};
 use crate::error::{Error, Result};
 use crate::map_any;
-use crate::tensor::shape::{normalize_dim, normalize_dim_rank};
 use crate::tensor::{Data, Tensor};
 
 /// Resolves a shape with at most one `-1` against `numel` elements.
@@ -154,7 +154,7 @@ impl Tensor {
         if from == shape {
             return Ok(self.clone());
         }
-        let target = crate::tensor::shape::broadcast_shapes("broadcast_to", &from, shape)?;
+        let target = crate::device::shape::broadcast_shapes("broadcast_to", &from, shape)?;
         if target != shape {
             return Err(Error::mismatch("broadcast_to", &from, shape, "cannot broadcast to a smaller shape"));
         }
@@ -163,7 +163,7 @@ impl Tensor {
         #[cfg(feature = "cuda")]
         if let Data::Cuda(c) = &d {
             let y =
-                Data::Cuda(crate::device::cuda::ops::contiguous(&c.broadcast_view("broadcast_to", &to)?)?);
+                Data::Cuda(crate::device::cuda::copy::contiguous(&c.broadcast_view("broadcast_to", &to)?)?);
             return Ok(record(y, "broadcast_to", &[self], move |g| Ok(vec![Some(g.sum_to(&from)?)])));
         }
         let y = map_any!(&d, |x| {
@@ -195,7 +195,7 @@ impl Tensor {
                         msg: "gradient not on the GPU".into(),
                     });
                 };
-                Ok(vec![Some(Tensor::from_data(Data::Cuda(crate::device::cuda::ops::pad_narrow(
+                Ok(vec![Some(Tensor::from_data(Data::Cuda(crate::device::cuda::copy::pad_narrow(
                     &gc, &shape, d, start,
                 )?)))])
             }));

@@ -29,8 +29,8 @@ use rayon::prelude::*;
 
 use crate::autograd::record;
 use crate::device::cpu::PARALLEL_THRESHOLD;
+use crate::device::shape::{normalize_dim, reduced_shape};
 use crate::error::{Error, Result};
-use crate::tensor::shape::{normalize_dim, reduced_shape};
 use crate::tensor::{Data, Float, Tensor};
 
 use crate::device::cpu::lanes::Lanes;
@@ -203,16 +203,16 @@ fn logsumexp_lane<T: Float>([x]: [&[T]; 1], out: &mut [T]) {
 /// `softmax` / `log_softmax` on a GPU (`kernels/softmax.cu`), forward and backward.
 #[cfg(feature = "cuda")]
 fn softmax_cuda(x_t: &Tensor, x: &crate::device::cuda::CudaData, dim: usize, log: bool) -> Result<Tensor> {
-    use crate::device::cuda::ops;
-    let y = ops::softmax(x, dim, log)?;
+    use crate::device::cuda::softmax as kernels;
+    let y = kernels::softmax(x, dim, log)?;
     let y_saved = y.clone();
     let op = if log { "log_softmax" } else { "softmax" };
     Ok(record(Data::Cuda(y), op, &[x_t], move |g| {
         let g = match g.data() {
             Data::Cuda(g) => g,
-            other => crate::device::cuda::CudaData::from_host(&other, y_saved.gpu())?,
+            other => other.to_cuda(y_saved.gpu())?,
         };
-        Ok(vec![Some(Tensor::from_data(Data::Cuda(ops::softmax_backward(&g, &y_saved, dim, log)?)))])
+        Ok(vec![Some(Tensor::from_data(Data::Cuda(kernels::softmax_backward(&g, &y_saved, dim, log)?)))])
     }))
 }
 

@@ -37,8 +37,8 @@ use rayon::prelude::*;
 
 use crate::autograd::record;
 use crate::device::cpu::PARALLEL_THRESHOLD;
+use crate::device::shape::normalize_dim;
 use crate::error::{Error, Result};
-use crate::tensor::shape::normalize_dim;
 use crate::tensor::{Data, Element, Float, Tensor};
 
 /// Runs `$body` with `$a` bound to the array of an f32, f64 or i64 `Data`; other dtypes are an

@@ -33,11 +33,11 @@ use rayon::prelude::*;
 
 use crate::autograd::record;
 use crate::device::cpu::PARALLEL_THRESHOLD;
+use crate::device::shape::{normalize_dim, normalize_dims, reduced_shape};
 use crate::error::{Error, Result};
-use crate::ops::map_array;
+use crate::ops::common::map_array;
 use crate::ops::reduce::sum_dims;
 use crate::ops::sort::{Lanes, data_from, is_nan, map_lanes, picked_with_grad, select_kernel, with_numeric};
-use crate::tensor::shape::{normalize_dim, normalize_dims, reduced_shape};
 use crate::tensor::{Data, Element, Float, Tensor};
 
 /// Elements per parallel chunk of a full reduction (fixed, so the split never depends on threads).

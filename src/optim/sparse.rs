@@ -44,7 +44,7 @@ use super::{
     state_buffer, zip_each,
 };
 use crate::error::{Error, Result};
-use crate::ops::embedding::SparseGrad;
+use crate::tensor::SparseGrad;
 use crate::tensor::{DType, Data, Tensor};
 
 /// An update of the rows `rows` of one table, generic over its float type.

@@ -2,8 +2,10 @@
 
 use ndarray::{ArrayD, IxDyn};
 
-use super::{DType, Data, Element, Tensor};
+use super::handle::Tensor;
+use super::storage::{Data, Element};
 use crate::device::Device;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::rng::Generator;
 
@@ -62,7 +64,7 @@ impl Tensor {
         match device {
             Device::Cpu => Tensor::full(shape, value, dtype),
             #[cfg(feature = "cuda")]
-            Device::Cuda(n) => Ok(Tensor::from_data(Data::Cuda(crate::device::cuda::ops::full(
+            Device::Cuda(n) => Ok(Tensor::from_data(Data::Cuda(crate::device::cuda::copy::full(
                 &crate::device::cuda::gpu(*n)?,
                 shape,
                 dtype,

@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-use super::{DType, Tensor};
+use super::handle::Tensor;
+use crate::dtype::DType;
 
 const EDGE: usize = 3;
 const SUMMARIZE_OVER: usize = 1000;

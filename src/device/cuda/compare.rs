@@ -18,12 +18,12 @@ use cudarc::driver::PushKernelArg;
 
 use super::alloc::DevElem;
 use super::context::{dev_err, elementwise_cfg};
-use super::host::{cuda_input, grad_on};
-use super::ops::{float_suffix, same_gpu, with_output};
+use super::launch::{float_suffix, same_gpu, with_output};
 use super::storage::CudaData;
 use crate::autograd::record;
+use crate::device::shape::broadcast_shapes;
 use crate::error::{Error, Result};
-use crate::tensor::shape::broadcast_shapes;
+use crate::ops::device_data::{cuda_input, grad_on};
 use crate::tensor::{DType, Data, Tensor};
 
 /// Runs `$body` with `$t` the device element type of `$dtype` (bool as `u8`).

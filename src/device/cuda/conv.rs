@@ -21,13 +21,15 @@ use cudarc::driver::{DeviceRepr, LaunchConfig, PushKernelArg};
 
 use super::alloc::DevElem;
 use super::context::{Gpu, dev_err, elementwise_cfg};
-use super::host::{FloatElem, Gemm, block_mut, cuda_input, float_dtype, fresh, gemm, grad_on};
-use super::ops::contiguous;
+use super::copy::contiguous;
+use super::launch::{block_mut, float_dtype, fresh};
+use super::matmul::{FloatElem, Gemm, gemm};
 use super::storage::CudaData;
 use crate::autograd::record;
 use crate::error::{Error, Result};
 use crate::ops::conv2d::ConvMode;
 use crate::ops::conv2d::cpu::Geometry;
+use crate::ops::device_data::{cuda_input, grad_on};
 use crate::tensor::{DType, Data, Tensor};
 
 const OP: &str = "conv2d";
@@ -295,14 +297,14 @@ fn grad_weight<T: FloatElem>(g: &Geometry, x: &CudaData, dy: &CudaData) -> Resul
     let (cg, og) = (g.cg(), g.og());
     let shape = [g.o, cg, g.kh, g.kw];
     if g.n == 0 || g.o * k == 0 {
-        return super::ops::full(&gpu, &shape, x.dtype(), 0.0);
+        return super::copy::full(&gpu, &shape, x.dtype(), 0.0);
     }
     let per_chunk = chunk(g);
     let mut dw_block = fresh::<T>(&gpu, g.o * k)?;
     let pw = pointwise(g);
     let mut cols_block = if pw { None } else { Some(fresh::<T>(&gpu, k * per_chunk * ohw)?) };
     let mut parts_block = fresh::<T>(&gpu, per_chunk * og * k)?;
-    let ones = super::ops::full(&gpu, &[per_chunk], x.dtype(), 1.0)?;
+    let ones = super::copy::full(&gpu, &[per_chunk], x.dtype(), 1.0)?;
     let (xs, dys, ones_s) = (x.slice::<T>(OP)?, dy.slice::<T>(OP)?, ones.slice::<T>(OP)?);
     let dw = block_mut::<T>(OP, &mut dw_block)?;
     for grp in 0..g.groups {
@@ -331,7 +333,7 @@ fn grad_weight<T: FloatElem>(g: &Geometry, x: &CudaData, dy: &CudaData) -> Resul
                 Some(cb) => {
                     im2col::<T>(&gpu, g, grp, (n0, nb), x, block_mut::<T>(OP, cb)?)?;
                     // B[j][q, r] = cols[j*K*OHW + r*OHW + q]  (OHW x K)
-                    let cols = cb.slice::<T>().ok_or_else(|| super::host::internal(OP, "cols"))?;
+                    let cols = cb.slice::<T>().ok_or_else(|| super::launch::internal(OP, "cols"))?;
                     gemm::<T>(OP, &gpu, &a, &cols.slice(..), &mut parts, &mm([k * ohw, 1, ohw]))?;
                 }
             }
@@ -347,7 +349,7 @@ fn grad_weight<T: FloatElem>(g: &Geometry, x: &CudaData, dy: &CudaData) -> Resul
                 alpha: 1.0,
                 beta: if ci == 0 { 0.0 } else { 1.0 },
             };
-            let parts = parts_block.slice::<T>().ok_or_else(|| super::host::internal(OP, "parts"))?;
+            let parts = parts_block.slice::<T>().ok_or_else(|| super::launch::internal(OP, "parts"))?;
             gemm::<T>(
                 OP,
                 &gpu,

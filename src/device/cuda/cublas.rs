@@ -37,7 +37,7 @@ use cudarc::cublas::{CudaBlas, Gemm as _, GemmConfig, StridedBatchedConfig};
 use cudarc::driver::{CudaView, CudaViewMut};
 
 use super::context::Gpu;
-use super::host::Gemm;
+use super::gemm::{BlasElem, FloatElem, Gemm};
 use crate::error::{Error, Result};
 
 /// Which implementation runs the CUDA backend's GEMMs.
@@ -63,12 +63,7 @@ impl GemmBackend {
 static BACKEND: AtomicU8 = AtomicU8::new(0);
 static FALLBACKS: AtomicUsize = AtomicUsize::new(0);
 
-/// Whether `libcublas` can be opened (by the names `cudarc` tries). Never panics.
-pub fn cublas_present() -> bool {
-    static OK: OnceLock<bool> = OnceLock::new();
-    // SAFETY: only tries to dlopen the library by its known names.
-    *OK.get_or_init(|| unsafe { cudarc::cublas::sys::is_culib_present() })
-}
+pub use super::probe::cublas_present;
 
 /// Chooses the GEMM implementation for the whole process. `Cublas` is an error when `libcublas`
 /// cannot be loaded.
@@ -169,20 +164,6 @@ fn plan(g: &Gemm) -> Option<(Operand, Operand, usize)> {
     [first.ld, second.ld, ldc].iter().all(|&v| fits(v)).then_some((first, second, ldc))
 }
 
-/// A float type cuBLAS multiplies.
-pub(crate) trait BlasElem: Sized + Copy {
-    /// # Safety
-    /// As `cudarc`'s `Gemm::gemm_strided_batched`: every index the configuration produces must
-    /// lie inside the views.
-    unsafe fn strided_batched(
-        blas: &CudaBlas,
-        cfg: StridedBatchedConfig<Self>,
-        a: &CudaView<'_, Self>,
-        b: &CudaView<'_, Self>,
-        c: &mut CudaViewMut<'_, Self>,
-    ) -> std::result::Result<(), cudarc::cublas::result::CublasError>;
-}
-
 macro_rules! blas_elem {
     ($t:ty) => {
         impl BlasElem for $t {
@@ -204,7 +185,7 @@ blas_elem!(f64);
 
 /// Runs `g` through cuBLAS when its layout allows: `Ok(true)` when it ran, `Ok(false)` when the
 /// caller must use the own kernel (counted in [`fallbacks`]).
-pub(crate) fn gemm<T: super::host::FloatElem>(
+pub(crate) fn gemm<T: FloatElem>(
     op: &'static str,
     gpu: &Gpu,
     a: &CudaView<'_, T>,

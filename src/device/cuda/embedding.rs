@@ -24,12 +24,13 @@ use cudarc::driver::PushKernelArg;
 
 use super::alloc::DevElem;
 use super::context::{Block, Gpu, dev_err, elementwise_cfg};
-use super::host::{block_mut, cuda_input, float_dtype, fresh, grad_on, internal};
-use super::ops::contiguous;
+use super::copy::contiguous;
+use super::launch::{block_mut, float_dtype, fresh, internal};
 use super::storage::CudaData;
 use crate::autograd::record;
 use crate::error::{Error, Result};
-use crate::ops::embedding::SparseGrad;
+use crate::ops::device_data::{cuda_input, grad_on};
+use crate::tensor::SparseGrad;
 use crate::tensor::{DType, Data, Tensor};
 
 const OP: &str = "embedding";
@@ -63,7 +64,7 @@ impl Csr {
 
 /// An i64 vector uploaded to `gpu`.
 pub(crate) fn upload_i64(gpu: &Arc<Gpu>, v: Vec<i64>) -> Result<CudaData> {
-    CudaData::from_host(&Data::I64(ndarray::ArcArray::from_vec(v).into_dyn()), gpu)
+    CudaData::upload_i64(gpu, &v)
 }
 
 /// A one-element i64 error flag set to `i64::MAX` (the kernels lower it with `atomicMin`).

@@ -20,12 +20,13 @@ use cudarc::driver::{LaunchConfig, PushKernelArg};
 
 use super::alloc::DevElem;
 use super::context::{Block, Gpu, dev_err, elementwise_cfg};
+use super::copy::contiguous;
 use super::embedding::{Csr, err_flag, ids_on, read_flag, upload_i64};
-use super::host::{block_mut, cuda_input, float_dtype, fresh, grad_on, internal};
-use super::ops::contiguous;
+use super::launch::{block_mut, float_dtype, fresh, internal};
 use super::storage::CudaData;
 use crate::autograd::record;
 use crate::error::{Error, Result};
+use crate::ops::device_data::{cuda_input, grad_on};
 use crate::tensor::{DType, Data, Tensor};
 
 const OP: &str = "mf_predict";

@@ -24,10 +24,11 @@ use ndarray::{ArcArray, IxDyn};
 
 use super::alloc::DevElem;
 use super::context::{Gpu, dev_err, elementwise_cfg};
+use super::copy::copy_into;
+use super::copy::full;
 use super::embedding::{ids_on, upload_i64};
-use super::host::copy_into;
-use super::host::fresh;
-use super::ops::{full, with_output};
+use super::launch::fresh;
+use super::launch::with_output;
 use super::storage::{CudaData, KLayout, MAX_DIMS, standard_strides};
 use crate::error::{Error, Result};
 use crate::tensor::{DType, Tensor};
@@ -143,7 +144,7 @@ pub(crate) fn index_select(x: &CudaData, d: usize, index: &Tensor, idx: &[i64]) 
 pub(crate) fn index_select_backward(g: &CudaData, xs: &[usize], d: usize, idx: &[i64]) -> Result<CudaData> {
     let op = "index_select_backward";
     let gpu = g.gpu().clone();
-    let g = super::ops::contiguous(g)?;
+    let g = super::copy::contiguous(g)?;
     let (outer, n, inner): (usize, usize, usize) =
         (xs[..d].iter().product(), xs[d], xs[d + 1..].iter().product());
     let m = idx.len();
@@ -215,7 +216,7 @@ pub(crate) fn scatter_add(
     src: &CudaData,
 ) -> Result<CudaData> {
     let op = "scatter_add";
-    super::ops::same_gpu(op, x, src)?;
+    super::launch::same_gpu(op, x, src)?;
     let gpu = x.gpu().clone();
     let is = idx.shape();
     // The key of each index entry: its coordinates with the one along d replaced by its value,
@@ -334,7 +335,7 @@ pub(crate) fn cat(op: &'static str, xs: &[CudaData], d: usize) -> Result<CudaDat
     let mut shape = first.shape.clone();
     shape[d] = xs.iter().map(|x| x.shape[d]).sum();
     for x in xs {
-        super::ops::same_gpu(op, first, x)?;
+        super::launch::same_gpu(op, first, x)?;
     }
     let n: usize = shape.iter().product();
     let block = match first.dtype {

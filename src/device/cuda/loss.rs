@@ -18,23 +18,19 @@ use cudarc::driver::PushKernelArg;
 
 use super::alloc::DevElem;
 use super::context::{Gpu, dev_err, elementwise_cfg, rows_cfg};
-use super::host::{block_mut, cuda_input, float_dtype, fresh, grad_on};
-use super::ops::{contiguous, full, sum_dims};
+use super::copy::{contiguous, full};
+use super::launch::{block_mut, float_dtype, float_suffix, fresh, same_gpu, with_output};
+use super::reduce::sum_dims;
 use super::storage::{CudaData, KLayout};
 use crate::autograd::record;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::ops::device_data::{cuda_input, grad_on};
 use crate::ops::loss::Reduction;
 use crate::tensor::{DType, Data, Tensor};
 
 /// Per-element values of `dtype` uploaded to `gpu` (f64 values rounded to f32 for an f32 tensor).
 pub(crate) fn upload_float(gpu: &Arc<Gpu>, dtype: DType, v: &[f64]) -> Result<CudaData> {
-    let host = match dtype {
-        DType::F64 => Data::F64(ndarray::ArcArray::from_vec(v.to_vec()).into_dyn()),
-        _ => {
-            Data::F32(ndarray::ArcArray::from_vec(v.iter().map(|&a| a as f32).collect::<Vec<_>>()).into_dyn())
-        }
-    };
-    CudaData::from_host(&host, gpu)
+    CudaData::upload_floats(gpu, dtype, v)
 }
 
 /// The loss tensor reduced as `reduction` says: itself, its sum, or its sum times `1 / denom`.
@@ -112,7 +108,7 @@ pub(crate) fn nll_loss(
     let z = contiguous(z)?;
     let gpu = z.gpu().clone();
     let (n, c) = (z.shape()[0], z.shape()[1]);
-    let t = CudaData::from_host(&Data::I64(ndarray::ArcArray::from_vec(targets).into_dyn()), &gpu)?;
+    let t = CudaData::upload_i64(&gpu, &targets)?;
     let w = upload_float(&gpu, dtype, weights)?;
     let losses = match dtype {
         DType::F64 => nll_forward::<f64>(&z, &t, &w)?,
@@ -291,5 +287,115 @@ pub(crate) fn logsumexp(
     match dtype {
         DType::F64 => lse_forward::<f64>(&x, lanes, keep_shape),
         _ => lse_forward::<f32>(&x, lanes, keep_shape),
+    }
+}
+/// Saved state of a CUDA cross-entropy forward, for its backward.
+#[derive(Clone, Debug)]
+pub struct CrossEntropySaved {
+    pub(crate) x: CudaData,
+    pub(crate) t: CudaData,
+    pub(crate) w: CudaData,
+    pub(crate) lse: CudaData,
+    pub(crate) eps: f64,
+    pub(crate) w_sum: f64,
+}
+
+/// Per-row cross-entropy losses of logits `x` (n, c) given host-validated targets (`-1` marks an
+/// ignored row) and class weights; returns the (n) losses and the state for the backward.
+pub fn cross_entropy(
+    x: &CudaData,
+    targets: &[i64],
+    weights: &[f64],
+    eps: f64,
+) -> Result<(CudaData, CrossEntropySaved)> {
+    let op = "cross_entropy";
+    let suffix = float_suffix(op, x)?;
+    let x = contiguous(x)?;
+    let gpu = x.gpu().clone();
+    let (n, c) = (x.shape[0], x.shape[1]);
+    let t = CudaData::upload_i64(&gpu, targets)?;
+    let w = CudaData::upload_floats(&gpu, x.dtype, weights)?;
+    fn run<T: DevElem>(
+        name: &str,
+        x: &CudaData,
+        t: &CudaData,
+        w: &CudaData,
+        n: usize,
+        c: usize,
+        eps: f64,
+    ) -> Result<(CudaData, CudaData)> {
+        let op = "cross_entropy";
+        let gpu = x.gpu().clone();
+        let f = gpu.function("loss", name)?;
+        let mut lse_block = gpu.alloc::<T>(n)?;
+        let mut loss_block = gpu.alloc::<T>(n)?;
+        if n > 0 {
+            let (sx, st, sw) = (x.slice::<T>(op)?, t.slice::<i64>(op)?, w.slice::<T>(op)?);
+            let internal = || Error::Device { op, msg: "internal: fresh block of the wrong type".into() };
+            let lse = lse_block.slice_mut::<T>().ok_or_else(internal)?;
+            let mut b = gpu.stream().launch_builder(&f);
+            let (n64, c64) = (n as i64, c as i64);
+            b.arg(sx).arg(st).arg(sw).arg(lse);
+            let loss = loss_block.slice_mut::<T>().ok_or_else(internal)?;
+            b.arg(loss).arg(&n64).arg(&c64).arg(&eps);
+            // SAFETY: matches `cross_entropy_fwd_<dt>` (kernels/loss.cu); targets were validated
+            // on the host to lie in 0..c or be -1.
+            unsafe { b.launch(rows_cfg(n, 256 * std::mem::size_of::<T>())) }.map_err(dev_err(op))?;
+        }
+        Ok((CudaData::new(lse_block, x.dtype, &[n]), CudaData::new(loss_block, x.dtype, &[n])))
+    }
+    let name = format!("cross_entropy_fwd_{suffix}");
+    let (lse, loss) = match x.dtype {
+        DType::F64 => run::<f64>(&name, &x, &t, &w, n, c, eps)?,
+        _ => run::<f32>(&name, &x, &t, &w, n, c, eps)?,
+    };
+    let w_sum = weights.iter().sum();
+    Ok((loss, CrossEntropySaved { x, t, w, lse, eps, w_sum }))
+}
+
+/// The gradient of the cross-entropy: row `r` scaled by `scale * g[r * g_stride]`.
+pub fn cross_entropy_backward(
+    s: &CrossEntropySaved,
+    g: &CudaData,
+    g_stride: usize,
+    scale: f64,
+) -> Result<CudaData> {
+    let op = "cross_entropy_backward";
+    same_gpu(op, &s.x, g)?;
+    let suffix = float_suffix(op, &s.x)?;
+    let g = contiguous(g)?;
+    let (n, c) = (s.x.shape[0], s.x.shape[1]);
+    fn run<T: DevElem>(
+        name: &str,
+        s: &CrossEntropySaved,
+        g: &CudaData,
+        g_stride: usize,
+        scale: f64,
+        n: usize,
+        c: usize,
+    ) -> Result<CudaData> {
+        let op = "cross_entropy_backward";
+        let gpu = s.x.gpu().clone();
+        let f = gpu.function("loss", name)?;
+        let (sx, st, sw, sl, sg) = (
+            s.x.slice::<T>(op)?,
+            s.t.slice::<i64>(op)?,
+            s.w.slice::<T>(op)?,
+            s.lse.slice::<T>(op)?,
+            g.slice::<T>(op)?,
+        );
+        with_output::<T>(&gpu, op, s.x.dtype, &[n, c], |dx| {
+            let mut b = gpu.stream().launch_builder(&f);
+            let (n64, c64, gs) = (n as i64, c as i64, g_stride as i64);
+            b.arg(sx).arg(st).arg(sw).arg(sl).arg(sg).arg(&gs).arg(&scale).arg(dx);
+            b.arg(&n64).arg(&c64).arg(&s.eps).arg(&s.w_sum);
+            // SAFETY: matches `cross_entropy_bwd_<dt>` (kernels/loss.cu).
+            unsafe { b.launch(rows_cfg(n, 0)) }.map(|_| ()).map_err(dev_err(op))
+        })
+    }
+    let name = format!("cross_entropy_bwd_{suffix}");
+    match s.x.dtype {
+        DType::F64 => run::<f64>(&name, s, &g, g_stride, scale, n, c),
+        _ => run::<f32>(&name, s, &g, g_stride, scale, n, c),
     }
 }

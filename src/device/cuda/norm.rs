@@ -20,12 +20,13 @@ use cudarc::driver::PushKernelArg;
 
 use super::alloc::DevElem;
 use super::context::{Gpu, dev_err, elementwise_cfg, rows_cfg};
-use super::host::{block_mut, cuda_input, float_dtype, fresh, grad_on};
-use super::ops::{cast, contiguous, full};
+use super::copy::{cast, contiguous, full};
+use super::launch::{block_mut, float_dtype, fresh};
 use super::storage::CudaData;
 use crate::autograd::record;
 use crate::error::Result;
 use crate::ops::batch_norm::BatchNormParams;
+use crate::ops::device_data::{cuda_input, grad_on};
 use crate::tensor::{DType, Data, Tensor};
 
 /// `t` as contiguous device data on `gpu` (an error naming `op` when it lives elsewhere), or a

@@ -16,12 +16,14 @@ use cudarc::driver::PushKernelArg;
 
 use super::alloc::DevElem;
 use super::context::{Gpu, dev_err, elementwise_cfg};
-use super::host::{FloatElem, block_mut, cuda_input, float_dtype, fresh, internal};
-use super::ops::contiguous;
+use super::copy::contiguous;
+use super::launch::{block_mut, float_dtype, fresh, internal};
+use super::matmul::FloatElem;
 use super::storage::CudaData;
 use crate::error::{Error, Result};
-use crate::ops::embedding::SparseGrad;
+use crate::ops::device_data::cuda_input;
 use crate::optim::{AdamConfig, SgdConfig, SparseAdamConfig};
+use crate::tensor::SparseGrad;
 use crate::tensor::{DType, Data, Tensor};
 
 /// Makes `c` a contiguous view at offset 0 of a block that only `c` holds (copying the values
@@ -71,7 +73,7 @@ fn state_slot(
 ) -> Result<bool> {
     let was_empty = slot.is_none();
     let data = match slot.take() {
-        None if zeros => super::ops::full(gpu, shape, dtype, 0.0)?,
+        None if zeros => super::copy::full(gpu, shape, dtype, 0.0)?,
         None => {
             let n: usize = shape.iter().product();
             let block = match dtype {
@@ -81,7 +83,7 @@ fn state_slot(
             CudaData::new(block, dtype, shape)
         }
         Some(Data::Cuda(c)) if c.ordinal() == gpu.ordinal() => c,
-        Some(other) => CudaData::from_host(&other, gpu)?,
+        Some(other) => other.to_cuda(gpu)?,
     };
     if data.shape() != shape || data.dtype() != dtype {
         return Err(Error::mismatch(op, shape, data.shape(), "optimizer state does not match the parameter"));
@@ -449,7 +451,7 @@ pub(crate) fn load_state(op: &'static str, p: &Tensor, t: &Tensor) -> Result<Dat
     let (gpu, dtype) = param_info(op, p)?;
     let mut c = match t.data() {
         Data::Cuda(c) if c.ordinal() == gpu.ordinal() => c,
-        other => CudaData::from_host(&other.to_host()?, &gpu)?,
+        other => other.to_host()?.to_cuda(&gpu)?,
     };
     // A block of its own, never the caller's: the optimizer writes into it in place.
     match dtype {

@@ -9,11 +9,12 @@ use cudarc::driver::{DeviceRepr, LaunchConfig, PushKernelArg};
 
 use super::alloc::DevElem;
 use super::context::{Gpu, dev_err, elementwise_cfg};
-use super::host::{block_mut, float_dtype, fresh, grad_on};
-use super::ops::contiguous;
+use super::copy::contiguous;
+use super::launch::{block_mut, float_dtype, fresh};
 use super::storage::CudaData;
 use crate::autograd::record;
 use crate::error::Result;
+use crate::ops::device_data::grad_on;
 use crate::ops::pool2d::Pool2dParams;
 use crate::tensor::{DType, Data, Tensor};
 
@@ -108,7 +109,7 @@ fn max_bwd<T: DevElem>(
         // elements, each overwritten by its own thread.
         unsafe { l.launch(elementwise_cfg(n)) }.map_err(dev_err(op))?;
     } else if n > 0 {
-        return super::ops::full(&gpu, in_shape, dy.dtype(), 0.0);
+        return super::copy::full(&gpu, in_shape, dy.dtype(), 0.0);
     }
     Ok(CudaData::new(block, dy.dtype(), in_shape))
 }
@@ -148,7 +149,7 @@ fn avg_bwd<T: DevElem>(g: &Pool2dGeom, cip: i32, dy: &CudaData, in_shape: &[usiz
         // T* dx)`; `dy` contiguous (N, C, OH, OW) at offset 0, `dx` planes * H * W, overwritten.
         unsafe { l.launch(elementwise_cfg(n)) }.map_err(dev_err(op))?;
     } else if n > 0 {
-        return super::ops::full(&gpu, in_shape, dy.dtype(), 0.0);
+        return super::copy::full(&gpu, in_shape, dy.dtype(), 0.0);
     }
     Ok(CudaData::new(block, dy.dtype(), in_shape))
 }

@@ -71,7 +71,9 @@ pub fn nvrtc_present() -> bool {
 pub fn cublas_present() -> bool {
     #[cfg(feature = "cuda")]
     {
-        crate::device::cuda::cublas::cublas_present()
+        static OK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        // SAFETY: only tries to dlopen the library by its known names.
+        *OK.get_or_init(|| unsafe { cudarc::cublas::sys::is_culib_present() })
     }
     #[cfg(not(feature = "cuda"))]
     {

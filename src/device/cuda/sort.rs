@@ -17,12 +17,13 @@ use cudarc::driver::PushKernelArg;
 
 use super::alloc::DevElem;
 use super::context::{Gpu, dev_err, elementwise_cfg};
-use super::host::{block_mut, cuda_input, fresh, grad_on};
-use super::ops::contiguous;
+use super::copy::contiguous;
+use super::launch::{block_mut, fresh};
 use super::storage::CudaData;
 use crate::autograd::record;
 use crate::device::cpu::lanes::Lanes;
 use crate::error::{Error, Result};
+use crate::ops::device_data::{cuda_input, grad_on};
 use crate::tensor::{DType, Data, Tensor};
 
 /// The values and indices of the first `k` of the stable sort of every lane of the contiguous `x`.
@@ -56,8 +57,9 @@ fn forward<T: DevElem>(
             unsafe { l.launch(elementwise_cfg(total)) }.map_err(dev_err(op))?;
         }
         let f = gpu.function("sort", &format!("sort_fwd_{}", T::NAME))?;
-        let rs =
-            rank.slice::<i64>().ok_or_else(|| super::host::internal(op, "rank buffer of the wrong type"))?;
+        let rs = rank
+            .slice::<i64>()
+            .ok_or_else(|| super::launch::internal(op, "rank buffer of the wrong type"))?;
         let ys = block_mut::<T>(op, &mut y)?;
         let is = block_mut::<i64>(op, &mut idx)?;
         let srt = i32::from(sorted);

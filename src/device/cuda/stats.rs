@@ -20,11 +20,12 @@ use cudarc::driver::PushKernelArg;
 
 use super::alloc::DevElem;
 use super::context::{dev_err, elementwise_cfg, rows_cfg};
-use super::host::{block_mut, cuda_input, fresh, grad_on};
-use super::ops::{float_suffix, with_output};
+use super::launch::{block_mut, fresh};
+use super::launch::{float_suffix, with_output};
 use super::storage::CudaData;
 use crate::autograd::record;
 use crate::error::{Error, Result};
+use crate::ops::device_data::{cuda_input, grad_on};
 use crate::tensor::{DType, Data, Tensor};
 
 /// The (values, i64 positions) of the extreme over `dims` of every output (`largest`: the maximum).
@@ -214,7 +215,8 @@ fn spread(op: &'static str, x: &CudaData, y: &CudaData, g: &CudaData) -> Result<
             unsafe { b.launch(rows_cfg(1, 0)) }.map_err(dev_err(op))?;
         }
         let f = gpu.function("stats", &format!("spread_bwd_{s}"))?;
-        let sc = count.slice::<i64>().ok_or_else(|| super::host::internal(op, "count of the wrong type"))?;
+        let sc =
+            count.slice::<i64>().ok_or_else(|| super::launch::internal(op, "count of the wrong type"))?;
         with_output::<T>(&gpu, op, x.dtype, &x.shape, |dx| {
             let n64 = n as i64;
             let mut b = gpu.stream().launch_builder(&f);

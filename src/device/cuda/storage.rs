@@ -2,12 +2,10 @@
 
 use std::sync::Arc;
 
-use ndarray::{ArcArray, IxDyn};
-
 use super::alloc::DevElem;
 use super::context::{Block, Gpu, dev_err};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::tensor::{DType, Data};
 
 /// Rank limit of the strided kernels (`GG_MAX_DIMS` in `kernels/common.cuh`).
 pub(crate) const MAX_DIMS: usize = 8;
@@ -127,61 +125,44 @@ impl CudaData {
         Ok(l)
     }
 
-    /// Copies host data to the device (made contiguous first).
-    pub fn from_host(data: &Data, gpu: &Arc<Gpu>) -> Result<CudaData> {
-        fn up<H: Copy, T: DevElem>(
-            gpu: &Arc<Gpu>,
-            a: &ArcArray<H, IxDyn>,
-            dtype: DType,
-            conv: impl Fn(H) -> T,
-        ) -> Result<CudaData> {
-            let host: Vec<T> = a.iter().map(|&v| conv(v)).collect();
-            let mut block = gpu.alloc::<T>(host.len())?;
-            if !host.is_empty() {
-                let dst = block.slice_mut::<T>().ok_or_else(|| Error::Device {
-                    op: "to(cuda)",
-                    msg: "internal: fresh block of the wrong type".into(),
-                })?;
-                gpu.stream().memcpy_htod(&host, dst).map_err(dev_err("to(cuda)"))?;
-            }
-            Ok(CudaData::new(block, dtype, a.shape()))
+    /// A fresh contiguous tensor of `shape` on `gpu` holding `host` (row-major; `dtype` names
+    /// what the elements are: `bool` travels as `u8`).
+    pub(crate) fn upload<T: DevElem>(
+        gpu: &Arc<Gpu>,
+        host: &[T],
+        dtype: DType,
+        shape: &[usize],
+    ) -> Result<CudaData> {
+        let op = "to(cuda)";
+        if host.len() != shape.iter().product::<usize>() {
+            return Err(Error::shape(op, shape, format!("{} host values for this shape", host.len())));
         }
-        match data {
-            Data::F32(a) => up(gpu, a, DType::F32, |v| v),
-            Data::F64(a) => up(gpu, a, DType::F64, |v| v),
-            Data::I64(a) => up(gpu, a, DType::I64, |v| v),
-            Data::Bool(a) => up(gpu, a, DType::Bool, u8::from),
-            Data::Cuda(c) if c.ordinal() == gpu.ordinal() => Ok(c.clone()),
-            Data::Cuda(c) => {
-                let host = c.to_host()?;
-                CudaData::from_host(&host, gpu)
-            }
+        let mut block = gpu.alloc::<T>(host.len())?;
+        if !host.is_empty() {
+            let dst = block
+                .slice_mut::<T>()
+                .ok_or_else(|| Error::Device { op, msg: "internal: fresh block of the wrong type".into() })?;
+            gpu.stream().memcpy_htod(host, dst).map_err(dev_err(op))?;
         }
+        Ok(CudaData::new(block, dtype, shape))
     }
 
-    /// Copies to host memory (waits for the queued kernels).
-    pub fn to_host(&self) -> Result<Data> {
-        let op = "to(cpu)";
-        let c = super::ops::contiguous(self)?;
-        let n = c.numel();
-        fn down<T: DevElem>(c: &CudaData, n: usize) -> Result<Vec<T>> {
-            if n == 0 {
-                return Ok(Vec::new());
-            }
-            let s = c.slice::<T>("to(cpu)")?;
-            c.gpu().stream().clone_dtoh(&s.slice(0..n)).map_err(dev_err("to(cpu)"))
+    /// A 1-D i64 tensor on `gpu` (indices, targets).
+    pub(crate) fn upload_i64(gpu: &Arc<Gpu>, v: &[i64]) -> Result<CudaData> {
+        CudaData::upload(gpu, v, DType::I64, &[v.len()])
+    }
+
+    /// A 1-D float tensor of `dtype` (f64, else f32: each value rounded once) on `gpu`.
+    pub(crate) fn upload_floats(gpu: &Arc<Gpu>, dtype: DType, v: &[f64]) -> Result<CudaData> {
+        match dtype {
+            DType::F64 => CudaData::upload(gpu, v, DType::F64, &[v.len()]),
+            _ => CudaData::upload(
+                gpu,
+                &v.iter().map(|&a| a as f32).collect::<Vec<f32>>(),
+                DType::F32,
+                &[v.len()],
+            ),
         }
-        let shape = IxDyn(&c.shape);
-        let err = |e: ndarray::ShapeError| Error::shape(op, &c.shape, e.to_string());
-        Ok(match c.dtype {
-            DType::F32 => Data::F32(ArcArray::from_shape_vec(shape, down::<f32>(&c, n)?).map_err(err)?),
-            DType::F64 => Data::F64(ArcArray::from_shape_vec(shape, down::<f64>(&c, n)?).map_err(err)?),
-            DType::I64 => Data::I64(ArcArray::from_shape_vec(shape, down::<i64>(&c, n)?).map_err(err)?),
-            DType::Bool => {
-                let v: Vec<bool> = down::<u8>(&c, n)?.into_iter().map(|b| b != 0).collect();
-                Data::Bool(ArcArray::from_shape_vec(shape, v).map_err(err)?)
-            }
-        })
     }
 
     // ---- views (no copy) ----
@@ -209,13 +190,6 @@ impl CudaData {
         v.shape = shape.to_vec();
         v.strides = (0..shape.len()).map(|d| l.strides[d] as isize).collect();
         Ok(v)
-    }
-    /// The same elements as `shape` (same count): a view when contiguous, else a copy.
-    pub(crate) fn reshaped(&self, shape: &[usize]) -> Result<CudaData> {
-        let mut c = super::ops::contiguous(self)?;
-        c.shape = shape.to_vec();
-        c.strides = standard_strides(shape);
-        Ok(c)
     }
 }
 

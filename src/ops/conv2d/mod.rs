@@ -79,7 +79,7 @@ use ndarray::{ArcArray, ArrayD, IxDyn};
 use crate::autograd::record;
 use crate::device::cpu::scratch::ScratchElem;
 use crate::error::{Error, Result};
-use crate::ops::same_dtype;
+use crate::ops::common::same_dtype;
 use crate::tensor::{Data, Element, Float, Tensor};
 use cpu::Geometry;
 
@@ -299,7 +299,7 @@ impl Tensor {
                 let (y, we) = forward_typed(&geo, p.mode, x, w, Some(b))?;
                 (Data::F64(y), Data::F64(we))
             }
-            _ => return Err(crate::ops::dtype_error(OP, &xd, &wd)),
+            _ => return Err(crate::ops::common::dtype_error(OP, &xd, &wd)),
         };
         let need = [self.requires_grad(), weight.requires_grad(), bias.is_some_and(|b| b.requires_grad())];
         let mut inputs = vec![self, weight];
@@ -316,7 +316,7 @@ impl Tensor {
                     let (dx, dw, db) = backward_typed(&geo, mode, x, w, dy, need)?;
                     [dx, dw, db].into_iter().map(|a| a.map(|a| Tensor::from_data(Element::wrap(a)))).collect()
                 }
-                _ => return Err(crate::ops::dtype_error(OP, &xd, &gd)),
+                _ => return Err(crate::ops::common::dtype_error(OP, &xd, &gd)),
             };
             if !has_bias {
                 grads.pop();

@@ -86,16 +86,21 @@ pub(super) fn backward<T: FloatElem>(
                             op,
                             lt.acts
                                 .as_ref()
-                                .ok_or_else(|| crate::device::cuda::host::internal(op, "acts"))?,
+                                .ok_or_else(|| crate::device::cuda::launch::internal(op, "acts"))?,
                         )?;
                         let c = view::<T>(
                             op,
-                            lt.extra.as_ref().ok_or_else(|| crate::device::cuda::host::internal(op, "c"))?,
+                            lt.extra
+                                .as_ref()
+                                .ok_or_else(|| crate::device::cuda::launch::internal(op, "c"))?,
                         )?;
-                        let c0 = c0k.as_ref().ok_or_else(|| crate::device::cuda::host::internal(op, "c0"))?;
+                        let c0 =
+                            c0k.as_ref().ok_or_else(|| crate::device::cuda::launch::internal(op, "c0"))?;
                         let dc = block_mut::<T>(
                             op,
-                            dc_block.as_mut().ok_or_else(|| crate::device::cuda::host::internal(op, "dc"))?,
+                            dc_block
+                                .as_mut()
+                                .ok_or_else(|| crate::device::cuda::launch::internal(op, "dc"))?,
                         )?;
                         l.arg(&acts).arg(&c).arg(c0).arg(&dyv).arg(&mut *dh).arg(&mut *dc).arg(&mut *da);
                         // SAFETY: matches `lstm_bwd_<t>(i64 n, i64 t, i64 h, i64 s, int time_major,
@@ -109,15 +114,19 @@ pub(super) fn backward<T: FloatElem>(
                             op,
                             lt.acts
                                 .as_ref()
-                                .ok_or_else(|| crate::device::cuda::host::internal(op, "acts"))?,
+                                .ok_or_else(|| crate::device::cuda::launch::internal(op, "acts"))?,
                         )?;
                         let qn = view::<T>(
                             op,
-                            lt.extra.as_ref().ok_or_else(|| crate::device::cuda::host::internal(op, "qn"))?,
+                            lt.extra
+                                .as_ref()
+                                .ok_or_else(|| crate::device::cuda::launch::internal(op, "qn"))?,
                         )?;
                         let dq = block_mut::<T>(
                             op,
-                            dq_block.as_mut().ok_or_else(|| crate::device::cuda::host::internal(op, "dq"))?,
+                            dq_block
+                                .as_mut()
+                                .ok_or_else(|| crate::device::cuda::launch::internal(op, "dq"))?,
                         )?;
                         l.arg(&acts)
                             .arg(&qn)
@@ -137,8 +146,10 @@ pub(super) fn backward<T: FloatElem>(
             }
             // The gradient that goes through W_hh: dA_s (GRU: dQ_s).
             let dah: &CudaSlice<T> = match dq_block.as_ref() {
-                Some(b) => b.slice::<T>().ok_or_else(|| crate::device::cuda::host::internal(op, "dq"))?,
-                None => da_block.slice::<T>().ok_or_else(|| crate::device::cuda::host::internal(op, "da"))?,
+                Some(b) => b.slice::<T>().ok_or_else(|| crate::device::cuda::launch::internal(op, "dq"))?,
+                None => {
+                    da_block.slice::<T>().ok_or_else(|| crate::device::cuda::launch::internal(op, "da"))?
+                }
             };
             let (hp, sb) =
                 if s == 0 { (h0k.slice(..), [0, h, 1]) } else { (yv.slice((s - 1) * h..), [0, t * h, 1]) };
@@ -171,13 +182,13 @@ pub(super) fn backward<T: FloatElem>(
             let dh = block_mut::<T>(op, &mut dh_block)?;
             gemm::<T>(op, &gpu, &dah.slice(s * gh..), &whh, &mut dh.slice_mut(..), &mm)?;
         }
-        let dh = dh_block.slice::<T>().ok_or_else(|| crate::device::cuda::host::internal(op, "dh"))?;
+        let dh = dh_block.slice::<T>().ok_or_else(|| crate::device::cuda::launch::internal(op, "dh"))?;
         copy::<T>(op, &gpu, &dh.slice(..), 0, block_mut::<T>(op, &mut dh0_block)?, k * nh, nh)?;
         if let (Some(dcb), Some(dc0b)) = (dc_block.as_ref(), dc0_block.as_mut()) {
-            let dc = dcb.slice::<T>().ok_or_else(|| crate::device::cuda::host::internal(op, "dc"))?;
+            let dc = dcb.slice::<T>().ok_or_else(|| crate::device::cuda::launch::internal(op, "dc"))?;
             copy::<T>(op, &gpu, &dc.slice(..), 0, block_mut::<T>(op, dc0b)?, k * nh, nh)?;
         }
-        let da = da_block.slice::<T>().ok_or_else(|| crate::device::cuda::host::internal(op, "da"))?;
+        let da = da_block.slice::<T>().ok_or_else(|| crate::device::cuda::launch::internal(op, "da"))?;
         let xv = view::<T>(op, &lt.x)?;
         // W̄_ih = dAᵀ X: (GH x NT)·(NT x I_k).
         let mut dwih_block = fresh::<T>(&gpu, gh * ik)?;

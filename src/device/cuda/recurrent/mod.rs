@@ -21,11 +21,14 @@ use std::sync::Arc;
 use cudarc::driver::{CudaSlice, CudaView, PushKernelArg};
 
 use super::context::{Block, Gpu, dev_err, elementwise_cfg};
-use super::host::{FloatElem, Gemm, block_mut, cuda_input, fresh, gemm, grad_on};
-use super::ops::{contiguous, full, sum_dims};
+use super::copy::{contiguous, full};
+use super::launch::{block_mut, fresh};
+use super::matmul::{FloatElem, Gemm, gemm};
+use super::reduce::sum_dims;
 use super::storage::CudaData;
 use crate::autograd::record_multi;
 use crate::error::{Error, Result};
+use crate::ops::device_data::{cuda_input, grad_on};
 use crate::ops::rnn::RnnWeights;
 use crate::ops::rnn::cpu::{Dims, Kind};
 use crate::tensor::{DType, Data, Tensor};
@@ -238,9 +241,9 @@ fn forward_layer<T: FloatElem>(
             Kind::Lstm => {
                 let c = block_mut::<T>(
                     op,
-                    extra_block.as_mut().ok_or_else(|| crate::device::cuda::host::internal(op, "c"))?,
+                    extra_block.as_mut().ok_or_else(|| crate::device::cuda::launch::internal(op, "c"))?,
                 )?;
-                let c0 = c0.ok_or_else(|| crate::device::cuda::host::internal(op, "c0"))?;
+                let c0 = c0.ok_or_else(|| crate::device::cuda::launch::internal(op, "c0"))?;
                 l.arg(&mut *p).arg(c0).arg(&mut *c).arg(&mut *y);
                 // SAFETY: matches `lstm_fwd_<t>(i64 n, i64 t, i64 h, i64 s, int time_major, T* p,
                 // const T* c0, T* c, T* y)`; `p` holds N*T*4H elements, `c` and `y` N*T*H, `c0` is
@@ -251,10 +254,10 @@ fn forward_layer<T: FloatElem>(
                 let q = q_block
                     .as_ref()
                     .and_then(|b| b.slice::<T>())
-                    .ok_or_else(|| crate::device::cuda::host::internal(op, "q"))?;
+                    .ok_or_else(|| crate::device::cuda::launch::internal(op, "q"))?;
                 let qn = block_mut::<T>(
                     op,
-                    extra_block.as_mut().ok_or_else(|| crate::device::cuda::host::internal(op, "qn"))?,
+                    extra_block.as_mut().ok_or_else(|| crate::device::cuda::launch::internal(op, "qn"))?,
                 )?;
                 l.arg(&mut *p).arg(q).arg(h0).arg(&mut *qn).arg(&mut *y);
                 // SAFETY: matches `gru_fwd_<t>(i64 n, i64 t, i64 h, i64 s, int time_major, T* p,

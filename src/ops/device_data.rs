@@ -1,0 +1,43 @@
+//! Getting tensors' device data for the CUDA paths of the ops, with the device checks that every
+//! op repeats: an operand on the CPU while another is on a GPU, or operands on two GPUs, is an
+//! [`Error::Device`] naming the op; an upstream gradient that arrived on the CPU is copied over.
+
+use std::sync::Arc;
+
+use crate::device::cuda::{CudaData, Gpu};
+use crate::error::{Error, Result};
+use crate::tensor::{Data, Tensor};
+
+/// The device data of `t`, or a device error naming `op` (an operand on the CPU while another is
+/// on a GPU, or two GPUs).
+pub(crate) fn cuda_input(op: &'static str, t: &Tensor, gpu: Option<&Arc<Gpu>>) -> Result<CudaData> {
+    match t.data() {
+        Data::Cuda(c) => {
+            if let Some(g) = gpu
+                && g.ordinal() != c.ordinal()
+            {
+                return Err(Error::Device {
+                    op,
+                    msg: format!("operands on cuda:{} and cuda:{}", g.ordinal(), c.ordinal()),
+                });
+            }
+            Ok(c)
+        }
+        other => Err(Error::Device {
+            op,
+            msg: format!(
+                "operands on different devices: an operand of shape {:?} is on the CPU while another is on a GPU",
+                other.shape()
+            ),
+        }),
+    }
+}
+
+/// An upstream gradient as contiguous device data on `gpu` (copied there if it arrived on the CPU).
+pub(crate) fn grad_on(g: &Tensor, gpu: &Arc<Gpu>) -> Result<CudaData> {
+    let c = match g.data() {
+        Data::Cuda(c) => c,
+        other => other.to_cuda(gpu)?,
+    };
+    crate::device::cuda::copy::contiguous(&c)
+}
