@@ -41,8 +41,8 @@ use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
 
 use crate::autograd::record;
+use crate::device::cpu::min_rows;
 use crate::error::{Error, Result};
-use crate::ops::rnn::cpu::min_rows;
 use crate::tensor::{Data, Float, SparseGrad, Tensor};
 
 impl SparseGrad {

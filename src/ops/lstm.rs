@@ -37,8 +37,9 @@
 
 use rayon::prelude::*;
 
+use crate::device::cpu::min_rows;
 use crate::error::{Error, Result};
-use crate::ops::rnn::cpu::{BwdStep, FwdStep, Kind, min_rows};
+use crate::ops::rnn::cpu::{BwdStep, FwdStep, Kind};
 use crate::ops::rnn::{RnnWeights, run};
 use crate::tensor::{Float, Tensor};
 

@@ -11,4 +11,4 @@ pub mod threads;
 
 pub(crate) use gemm::SendPtr;
 pub use gemm::{GEMM_BLOCK, GEMM_SPLIT_MIN_WORK, GemmFn, gemm_blocks, gemm_plan, gemm_split};
-pub use threads::{PARALLEL_THRESHOLD, num_threads, retain_freed_memory, set_num_threads};
+pub use threads::{PARALLEL_THRESHOLD, min_rows, num_threads, retain_freed_memory, set_num_threads};

@@ -70,3 +70,8 @@ pub fn retain_freed_memory() {
         });
     }
 }
+
+/// Batch rows per rayon task in an elementwise step: small steps stay on the calling thread.
+pub fn min_rows(work_per_row: usize) -> usize {
+    (16_384 / work_per_row.max(1)).max(1)
+}

@@ -8,6 +8,7 @@
 
 use rayon::prelude::*;
 
+use crate::device::cpu::min_rows;
 use crate::error::{Error, Result};
 use crate::tensor::Float;
 
@@ -172,11 +173,6 @@ pub(crate) fn gemm<T: Float>(
         );
     }
     Ok(())
-}
-
-/// Batch rows per rayon task in an elementwise step: small steps stay on the calling thread.
-pub(crate) fn min_rows(work_per_row: usize) -> usize {
-    (16_384 / work_per_row.max(1)).max(1)
 }
 
 /// Column sums of a row-major matrix with `w` columns, rows added in order.
