@@ -122,7 +122,7 @@ where
                         .map_err(|e| Error::invalid("gradcheck", e.to_string()))?
                         .into_shared(),
                 ))?;
-                let y = crate::autograd::no_grad(|| f(inputs))?;
+                let y = super::grad_mode::no_grad(|| f(inputs))?;
                 Ok(dot(&y))
             };
             let plus = eval(eps)?;

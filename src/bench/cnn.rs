@@ -16,7 +16,7 @@
 //! --device cuda`): inputs drawn on the CPU, then moved; the model moved with
 //! `Module::to_device`; each iteration ends with a stream synchronisation.
 
-use super::{Case, Work, finish, keep};
+use super::case::{Case, Work, finish, keep};
 use crate::autograd::no_grad;
 use crate::device::Device;
 use crate::models::cnn::SeedCnn;

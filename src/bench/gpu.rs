@@ -1,6 +1,6 @@
 //! The GPU cases of `glassgrad bench --device cuda` (crate feature `cuda`; empty without it).
 
-use super::Case;
+use super::case::Case;
 
 /// The GPU cases of `glassgrad bench --device cuda` (inputs made on the CPU from the seeded generator,
 /// then copied to `cuda:0`; each timed iteration ends with a stream synchronisation, so the time is
@@ -8,11 +8,13 @@ use super::Case;
 /// `sgemm_1024_cublas`, `sgemm_4096_cublas` (the same product through cuBLAS, see
 /// `cuda::cublas`), `softmax_4096x1000`, `mlp_train_step` (Linear 784→512→10, batch 256: matmuls,
 /// ReLU, cross-entropy, backward, SGD written as tensor ops), then the CNN cases of
-/// [`super::cnn::cases_on`] and the sequence cases of [`super::sequence_cases_on`] on the GPU.
+/// [`super::cnn::cases_on`] and the sequence cases of [`super::sequence::sequence_cases_on`] on the GPU.
 pub fn cuda_cases() -> Vec<Case> {
     #[cfg(feature = "cuda")]
     {
-        use super::{RunFn, Work, cnn, keep, sequence_cases_on};
+        use super::case::{RunFn, Work, keep};
+        use super::cnn;
+        use super::sequence::sequence_cases_on;
         use crate::device::Device;
         use crate::device::cuda::cublas::{GemmBackend, gemm_backend, set_gemm_backend};
         use crate::error::{Error, Result};

@@ -2,7 +2,8 @@
 
 use serde_json::{Value, json};
 
-use super::{CaseResult, Peak, Work};
+use super::case::{CaseResult, Work};
+use super::peak::Peak;
 
 /// The case's rate as text: `85.2 GFLOP/s`, `12.3 GB/s`, or the median time for time-only cases.
 pub fn rate(r: &CaseResult) -> String {
@@ -103,4 +104,11 @@ pub fn table(results: &[CaseResult], peak: &Peak) -> String {
         out.push('\n');
     }
     out
+}
+
+impl CaseResult {
+    /// The headline figure of this case: `sgemm_1024: 85.2 GFLOP/s`.
+    pub fn headline(&self) -> String {
+        format!("{}: {}", self.id, rate(self))
+    }
 }

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use super::Options;
+use super::timing::Options;
 use crate::error::{Error, Result};
 
 /// The twin script, embedded in the binary.

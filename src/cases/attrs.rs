@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::Failure;
+use super::failure::Failure;
 
 /// Metadata keys that belong to the file format, not to the op.
 pub const RESERVED_KEYS: &[&str] = &["op", "device", "atol", "rtol"];

@@ -9,7 +9,8 @@
 //! `max_rel` the largest $|\mathrm{got}_i - \mathrm{want}_i| / |\mathrm{want}_i|$ over finite pairs
 //! with $\mathrm{want}_i \ne 0$ (an error against an exact zero shows in `max_abs`).
 
-use super::Failure;
+use super::failure::Failure;
+pub use super::failure::ValueMismatch;
 use crate::tensor::{DType, Tensor};
 
 /// The tolerances of one case.
@@ -46,37 +47,6 @@ impl Stats {
     /// The element-wise worst of two.
     pub fn merge(self, other: Stats) -> Stats {
         Stats { max_abs: self.max_abs.max(other.max_abs), max_rel: self.max_rel.max(other.max_rel) }
-    }
-}
-
-/// The first element out of tolerance in one tensor, and how many are.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ValueMismatch {
-    /// The expected tensor's name (`expected.output.0`, `expected.grad.x`).
-    pub tensor: String,
-    /// Flat (row-major) index of the first bad element, and its multi-index.
-    pub index: usize,
-    pub at: Vec<usize>,
-    /// The values, printed at the tensor's precision.
-    pub got: String,
-    pub want: String,
-    /// `|got - want|` and the bound `atol + rtol * |want|` it exceeds.
-    pub diff: f64,
-    pub bound: f64,
-    /// Elements out of tolerance, of all elements.
-    pub failing: usize,
-    pub total: usize,
-}
-
-impl std::fmt::Display for ValueMismatch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let m = self;
-        write!(
-            f,
-            "{} at flat index {} {:?}: got {}, want {} (|got - want| = {:.3e} > atol + rtol*|want| = {:.3e}); \
-             {} of {} elements out of tolerance",
-            m.tensor, m.index, m.at, m.got, m.want, m.diff, m.bound, m.failing, m.total
-        )
     }
 }
 

@@ -23,8 +23,8 @@ use crate::ops::rnn::RnnWeights;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::Failure;
 use super::attrs::Attrs;
+use super::failure::Failure;
 use crate::error::Result as GgResult;
 use crate::rng::Generator;
 use crate::tensor::{DType, Tensor};

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use safetensors::{Dtype, SafeTensors};
 
-use super::Failure;
+use super::failure::Failure;
 use crate::tensor::Tensor;
 
 /// The raw content of a case file.

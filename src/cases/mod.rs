@@ -111,6 +111,7 @@
 pub mod attrs;
 pub mod compare;
 pub mod dispatch;
+pub mod failure;
 pub mod file;
 
 use std::collections::BTreeMap;
@@ -122,78 +123,10 @@ use std::path::{Path, PathBuf};
 pub use attrs::Attrs;
 pub use compare::{Stats, Tolerance};
 pub use dispatch::{Inputs, OPS, OpSpec};
+pub use failure::Failure;
 
 use crate::device::Device;
 use crate::tensor::{DType, Tensor};
-
-/// Why a case failed: the reason printed after `FAIL <file> <op>`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Failure {
-    /// The file cannot be read or is not a valid safetensors file.
-    Unreadable(String),
-    /// `__metadata__` has no `op`.
-    MissingOp,
-    /// An op the dispatch table does not hold.
-    UnknownOp(String),
-    /// An attribute the op does not take.
-    UnknownAttribute { op: String, name: String, known: Vec<&'static str> },
-    /// An attribute (or `atol`/`rtol`) with a value of the wrong kind, or a required one missing.
-    BadAttribute { name: String, msg: String },
-    /// A tensor the case needs is not in the file.
-    MissingTensor(String),
-    /// A tensor the runner cannot use (dtype, unknown name, mixed float dtypes, ...).
-    BadTensor { name: String, msg: String },
-    /// The error glassgrad returned, and in which stage of the case.
-    Engine { stage: &'static str, msg: String },
-    /// glassgrad panicked (a bug: the public API returns errors).
-    Panic(String),
-    /// A computed tensor of the wrong shape.
-    Shape { tensor: String, got: Vec<usize>, want: Vec<usize> },
-    /// A computed tensor of the wrong dtype.
-    DType { tensor: String, got: DType, want: DType },
-    /// Values out of tolerance: the first one, and how many.
-    Value(Box<compare::ValueMismatch>),
-    /// The case holds no `expected.output.<k>` and no `expected.grad.<name>`.
-    NothingCompared,
-}
-
-impl From<crate::error::Error> for Failure {
-    fn from(e: crate::error::Error) -> Self {
-        Failure::Engine { stage: "forward", msg: e.to_string() }
-    }
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Failure::Unreadable(msg) => write!(f, "unreadable file: {msg}"),
-            Failure::MissingOp => write!(f, "no `op` in the file's __metadata__"),
-            Failure::UnknownOp(op) => {
-                let known: Vec<&str> = OPS.iter().map(|s| s.name).collect();
-                write!(f, "unknown op `{op}` (the runner knows: {})", known.join(", "))
-            }
-            Failure::UnknownAttribute { op, name, known } => {
-                let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
-                write!(f, "unknown attribute `{name}` for op `{op}` (it takes: {known})")
-            }
-            Failure::BadAttribute { name, msg } => write!(f, "attribute `{name}`: {msg}"),
-            Failure::MissingTensor(name) => write!(f, "missing tensor `{name}`"),
-            Failure::BadTensor { name, msg } => write!(f, "tensor `{name}`: {msg}"),
-            Failure::Engine { stage, msg } => write!(f, "glassgrad error in {stage}: {msg}"),
-            Failure::Panic(msg) => write!(f, "glassgrad panicked: {msg}"),
-            Failure::Shape { tensor, got, want } => {
-                write!(f, "{tensor}: shape mismatch: got {got:?}, want {want:?}")
-            }
-            Failure::DType { tensor, got, want } => {
-                write!(f, "{tensor}: dtype mismatch: got {got}, want {want}")
-            }
-            Failure::Value(m) => write!(f, "{m}"),
-            Failure::NothingCompared => {
-                write!(f, "the case holds no expected.output.<k> and no expected.grad.<name>")
-            }
-        }
-    }
-}
 
 /// The result of one case.
 #[derive(Debug, Clone)]
@@ -351,7 +284,10 @@ fn run_case_inner(path: &Path, device: Device, op_seen: &mut Option<String>) -> 
     let case = file::read(path)?;
     let op_name = case.metadata.get("op").ok_or(Failure::MissingOp)?;
     *op_seen = Some(op_name.clone());
-    let spec = dispatch::lookup(op_name).ok_or_else(|| Failure::UnknownOp(op_name.clone()))?;
+    let spec = dispatch::lookup(op_name).ok_or_else(|| Failure::UnknownOp {
+        op: op_name.clone(),
+        known: OPS.iter().map(|s| s.name).collect(),
+    })?;
     let attrs = Attrs::parse(spec.name, spec.attrs, &case.metadata)?;
     let roles = sort_roles(case.tensors)?;
     let tol = tolerance(&case.metadata, computation_dtype(&roles)?)?;

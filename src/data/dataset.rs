@@ -2,7 +2,7 @@
 //! [`DataLoader`] batches. [`TensorDataset`] is PyTorch's `TensorDataset`; [`Dataset::subset`]
 //! takes rows by index (a train or test fold).
 
-use super::DataLoader;
+use super::loader::DataLoader;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 

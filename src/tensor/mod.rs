@@ -5,8 +5,8 @@
 
 mod create;
 mod display;
-mod handle;
-mod storage;
+pub mod handle;
+pub mod storage;
 
 pub use crate::dtype::DType;
 pub use handle::{BackwardFn, Node, SparseGrad, Tensor};

@@ -30,10 +30,12 @@ pub enum Data {
 macro_rules! map_float {
     ($data:expr, $op:expr, |$a:ident| $body:expr) => {
         match $data {
-            $crate::tensor::Data::F32($a) => $crate::tensor::Data::F32($body),
-            $crate::tensor::Data::F64($a) => $crate::tensor::Data::F64($body),
+            $crate::tensor::storage::Data::F32($a) => $crate::tensor::storage::Data::F32($body),
+            $crate::tensor::storage::Data::F64($a) => $crate::tensor::storage::Data::F64($body),
             #[cfg(feature = "cuda")]
-            $crate::tensor::Data::Cuda(_) => return Err($crate::tensor::no_cuda_kernel($op)),
+            $crate::tensor::storage::Data::Cuda(_) => {
+                return Err($crate::tensor::storage::no_cuda_kernel($op))
+            }
             other => {
                 return Err($crate::error::Error::UnsupportedDType {
                     op: $op,
@@ -53,11 +55,13 @@ macro_rules! map_any {
     ($data:expr, |$a:ident| $body:expr) => {
         match $data {
             #[cfg(feature = "cuda")]
-            $crate::tensor::Data::Cuda(_) => return Err($crate::tensor::no_cuda_kernel("tensor op")),
-            $crate::tensor::Data::F32($a) => $crate::tensor::Data::F32($body),
-            $crate::tensor::Data::F64($a) => $crate::tensor::Data::F64($body),
-            $crate::tensor::Data::I64($a) => $crate::tensor::Data::I64($body),
-            $crate::tensor::Data::Bool($a) => $crate::tensor::Data::Bool($body),
+            $crate::tensor::storage::Data::Cuda(_) => {
+                return Err($crate::tensor::storage::no_cuda_kernel("tensor op"))
+            }
+            $crate::tensor::storage::Data::F32($a) => $crate::tensor::storage::Data::F32($body),
+            $crate::tensor::storage::Data::F64($a) => $crate::tensor::storage::Data::F64($body),
+            $crate::tensor::storage::Data::I64($a) => $crate::tensor::storage::Data::I64($body),
+            $crate::tensor::storage::Data::Bool($a) => $crate::tensor::storage::Data::Bool($body),
         }
     };
 }

@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-use super::{FinalMetrics, Hyper, Reporter};
+use super::job::Hyper;
+use super::reporter::Reporter;
+use super::result::FinalMetrics;
 use crate::autograd::no_grad;
 use crate::checkpoint::{TrainState, load_checkpoint, load_state_dict, read_checkpoint, save_checkpoint};
 use crate::data::DataLoader;
@@ -24,22 +26,6 @@ use crate::ops::loss::Reduction;
 use crate::optim::Optimizer;
 use crate::rng::Generator;
 use crate::tensor::{DType, Tensor};
-
-/// The metric columns of a classifier run (`metrics.csv`).
-pub const CLASSIFIER_COLUMNS: &[&str] =
-    &["epoch", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "samples_per_s"];
-
-/// The metric columns of a classifier run with a validation set ([`fit_classifier_validated`]).
-pub const CLASSIFIER_VAL_COLUMNS: &[&str] = &[
-    "epoch",
-    "train_loss",
-    "test_loss",
-    "train_accuracy",
-    "test_accuracy",
-    "samples_per_s",
-    "val_loss",
-    "val_accuracy",
-];
 
 /// A validation set: the epoch with the best validation accuracy (the first, on ties) is the one
 /// whose test figures are reported.
@@ -169,7 +155,7 @@ pub fn fit_classifier(
 }
 
 /// [`fit_classifier`] with an optional validation set: each epoch also records `val_loss` and
-/// `val_accuracy` (columns [`CLASSIFIER_VAL_COLUMNS`]), and the figures reported are those of the
+/// `val_accuracy` (columns [`CLASSIFIER_VAL_COLUMNS`](super::CLASSIFIER_VAL_COLUMNS)), and the figures reported are those of the
 /// epoch with the best validation accuracy (`best_epoch`; its checkpoint is
 /// `checkpoints/epoch_NNN.safetensors`), not the last one. Without validation it is
 /// [`fit_classifier`].

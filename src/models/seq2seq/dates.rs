@@ -1,7 +1,11 @@
 //! The date-translation task of `examples/seq2seq.rs` and `glassgrad train seq2seq`: dates written in
 //! words to ISO dates, padded batches, exact-match evaluation, and the train job.
 
-use super::*;
+use super::model::{Cell, Seq2Seq, Seq2SeqConfig};
+use crate::error::{Error, Result};
+use crate::nn::Module;
+use crate::rng::Generator;
+use crate::tensor::Tensor;
 
 /// Right-pads id sequences with `pad` into an $(N, \max_n \mathrm{len})$ i64 tensor.
 pub fn pad_batch(seqs: &[Vec<i64>], pad: i64) -> Result<Tensor> {
