@@ -15,20 +15,29 @@
 //! # Ok(()) }
 //! ```
 //!
-//! ## Map
+//! ## Layers
 //! Data flows one way: **tensor → op (forward, saves what backward needs) → tape → backward (the
-//! op's own gradient formula) → optimizer**.
+//! op's own gradient formula) → optimizer**. The modules are layers, top to bottom; each imports
+//! only the ones below it, with no import circle (not even between two files of one folder) and
+//! nothing through this crate root (`../shared/tools/layers.py` checks it in CI). A route through
+//! all of them, conv2d's, is drawn in `docs/architecture.md`.
 //!
-//! | module | what it holds |
+//! | layer | what it holds |
 //! |---|---|
-//! | [`tensor`] | [`Tensor`] (shared `ndarray` storage, views, dtypes f32/f64/i64/bool), creation, `Display` |
-//! | [`autograd`] | the tape, `backward`, [`no_grad`], [`gradcheck`] and the gradcheck suite |
-//! | [`ops`] | one file per op: formula docs, CPU forward and backward side by side |
-//! | [`device`] | [`Device`]; CPU threading (rayon and `matrixmultiply`) |
-//! | [`rng`] | seeded [`Generator`], [`manual_seed`] |
+//! | `main.rs` | the `glassgrad` command (its own crate, over this library) |
+//! | [`jobs`] | the registry of `train`/`eval` jobs: the one place that names every model |
+//! | [`mod@bench`], [`cases`], [`selftest`], [`recsys`], [`trace`] | the `bench` harness; the `check` runner of recorded PyTorch cases; the CPU–CUDA agreement checks and the gradcheck suite; the recommender toolkit; `glassgrad trace` |
+//! | [`models`] | the document's listings and the finance models (shared by examples, jobs, cases) |
+//! | [`train`] | the training framework: [`train::TrainJob`], the classifier loop, progress, `metrics.csv`, `curves.png`, `--resume` (knows no model by name) |
 //! | [`checkpoint`] | safetensors checkpoints: `state_dict` names, `optim.` state, `glassgrad.` training state; atomic writes, all-or-nothing loads |
-//! | [`train`] | `glassgrad train` / `eval`: the [`train::TrainJob`] registry, progress, `metrics.csv`, `curves.png`, `--resume` |
+//! | [`nn`], [`optim`] | modules (Linear, Conv2d, Rnn, Lstm, ...), losses, init; optimizers, schedules, clipping |
+//! | [`ops`], [`data`] | one file per op: formula docs, the CPU forward and backward (or the call of the CPU kernel), the dispatch on the storage and the one `record` for both devices; CSV, datasets, `DataLoader` |
+//! | [`autograd`] | the tape: `record`, `backward`, [`no_grad`], [`gradcheck`] |
+//! | [`tensor`] | the [`Tensor`] handle (values, gradient, its [`tensor::Node`] in the graph) and its storage [`tensor::Data`] (CPU arrays or CUDA buffers), creation, `Display` |
+//! | [`device`], [`mod@reference`], [`metrics`] | the backends, which know no tensor, no tape and no op: `device::cpu` (threads, GEMM splitting, fast math, lanes, scratch, CPU kernels on slices) and `device::cuda` (probe, NVRTC, allocator, storage, cuBLAS, one host file per `kernels/<op>.cu`); the formulas as literal f64 loops; classification and ranking metrics |
+//! | [`rng`] | seeded [`Generator`], [`manual_seed`] |
 //! | [`error`] | [`Error`]: every message names the op and the shapes |
+//! | [`dtype`] | [`DType`], the element-type vocabulary every layer names |
 //!
 //! ## Ops
 //! Gradients are first order (the backward pass is not itself recorded).

@@ -1,6 +1,6 @@
 //! Reverse-mode automatic differentiation, define-by-run.
 //!
-//! Every op that has a float input requiring a gradient records a [`Node`] on the fly: its inputs
+//! Every op that has a float input requiring a gradient records a [`Node`](crate::tensor::Node) on the fly: its inputs
 //! and a closure holding what its backward formula needs. `backward` walks the nodes in reverse
 //! topological order, calls each closure with the gradients of the node's outputs (the
 //! vector–Jacobian product), and accumulates (`+=`) the results into the inputs' gradients.

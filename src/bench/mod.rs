@@ -19,7 +19,7 @@
 //!
 //! # Adding a case
 //! A [`Case`] is an id, the work one iteration does, and a setup closure that builds the inputs from
-//! a seeded [`Generator`] and returns the closure to time. Add it to [`cases`]:
+//! a seeded [`Generator`](crate::rng::Generator) and returns the closure to time. Add it to [`cases`]:
 //!
 //! ```ignore
 //! Case::new("relu_1m", Work::Bytes(2.0 * 4.0 * 1e6), "relu over 10⁶ f32", |rng| {

@@ -1,5 +1,5 @@
 //! The storage of a tensor: [`Data`] (the values, on the CPU as an `ndarray` array of one of the
-//! four element types, or on a CUDA device as a [`CudaData`](crate::device::cuda::CudaData)), the
+//! four element types, or on a CUDA device as a `CudaData` (`device::cuda`, feature `cuda`)), the
 //! element traits [`Element`] and [`Float`], and the dispatch macros that run one piece of code
 //! for whichever element type a `Data` holds. No autograd here: the handle that carries the graph
 //! is [`Tensor`](super::Tensor) in `handle.rs`.

@@ -1,5 +1,5 @@
 //! A sequence-to-sequence encoder–decoder with Luong (dot-product) attention, the document's
-//! §1.3.3.2, built on the fused recurrent ops ([`Tensor::gru`], [`Tensor::lstm`]).
+//! §1.3.3.2, built on the fused recurrent ops ([`Tensor::gru`](crate::tensor::Tensor::gru), [`Tensor::lstm`](crate::tensor::Tensor::lstm)).
 //!
 //! **Encoder.** Source ids $x_1 \dots x_S$ (padded with `pad` on the right) are embedded,
 //! $e_s = E^{src}_{x_s}$, and run through a GRU or LSTM: $\bar h_s = \mathrm{RNN}(e_s, \bar h_{s-1})$.
