@@ -2,21 +2,21 @@
 
 use cudarc::nvrtc::{CompileError, CompileOptions, Ptx, compile_ptx_with_opts};
 
-use super::probe;
+use super::libraries;
 use super::sources::{KernelFile, program_source};
 use crate::error::{Error, Result};
 
 /// NVRTC include folders from `NVRTC_INCLUDE_PATH` (colon-separated; `../shared/tools/with-nvrtc.sh`
 /// sets it to the CUDA runtime and CCCL headers of the NVRTC wheels).
 pub fn include_paths() -> Vec<String> {
-    super::check_kernels_include_paths()
+    super::sources::check_kernels_include_paths()
 }
 
 /// Compiles one kernel file to PTX for `arch` (e.g. `compute_90`). A file that does not compile
 /// is an error carrying NVRTC's log.
 pub fn compile_file(file: &KernelFile, arch: &'static str) -> Result<Ptx> {
     let op = "nvrtc";
-    if !probe::nvrtc_present() {
+    if !libraries::nvrtc_present() {
         return Err(Error::Device {
             op,
             msg: "libnvrtc.so not found: put CUDA's NVRTC on LD_LIBRARY_PATH (see ../shared/CUDA.md)".into(),

@@ -8,7 +8,7 @@ use cudarc::driver::{CudaContext, CudaFunction, CudaModule, CudaStream, DriverEr
 
 use super::alloc::{AnySlice, DevElem, Pool};
 use super::compile::compile_file;
-use super::probe;
+use super::libraries;
 use super::sources;
 use crate::error::{Error, Result};
 
@@ -47,13 +47,13 @@ pub fn gpu(ordinal: usize) -> Result<Arc<Gpu>> {
     if let Some(g) = map.get(&ordinal) {
         return Ok(g.clone());
     }
-    if !probe::driver_present() {
+    if !libraries::driver_present() {
         return Err(Error::Device {
             op,
             msg: "no usable NVIDIA driver (libcuda.so not found or cuInit failed)".into(),
         });
     }
-    let count = probe::device_count();
+    let count = libraries::device_count();
     if ordinal >= count {
         return Err(Error::Device {
             op,

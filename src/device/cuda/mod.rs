@@ -59,8 +59,13 @@
 //! No kernel uses floating-point atomics: every sum runs in a fixed order (one thread per output,
 //! or a block-wide tree of fixed shape), so a result depends only on the inputs and the sizes.
 
+mod check;
+mod libraries;
 pub mod probe;
 pub mod sources;
+
+pub use check::{KernelCheck, check_kernels};
+pub use sources::check_kernels_include_paths;
 
 #[cfg(feature = "cuda")]
 mod alloc;
@@ -114,47 +119,6 @@ mod storage;
 #[cfg(feature = "cuda")]
 pub use compile::{compile_file, include_paths};
 
-/// The outcome of compiling one kernel file: its kernel names and the compile time, or NVRTC's log.
-#[derive(Debug, Clone)]
-pub struct KernelCheck {
-    pub stem: &'static str,
-    pub result: std::result::Result<(Vec<String>, f64), String>,
-}
-
-/// The NVRTC include folders in effect (`NVRTC_INCLUDE_PATH`), for `glassgrad doctor`.
-pub fn check_kernels_include_paths() -> Vec<String> {
-    std::env::var("NVRTC_INCLUDE_PATH")
-        .map(|v| v.split(':').filter(|p| !p.is_empty()).map(str::to_string).collect())
-        .unwrap_or_default()
-}
-
-/// Compiles every file of [`sources::FILES`] with NVRTC for `arch` (no GPU needed): what
-/// `glassgrad doctor` reports and CI checks. `Err` when NVRTC is not usable here at all.
-pub fn check_kernels(arch: &'static str) -> std::result::Result<Vec<KernelCheck>, String> {
-    #[cfg(feature = "cuda")]
-    {
-        if !probe::nvrtc_present() {
-            return Err("libnvrtc.so not found on the library path".into());
-        }
-        Ok(sources::FILES
-            .iter()
-            .map(|f| {
-                let t0 = std::time::Instant::now();
-                let result = compile::compile_file(f, arch)
-                    .map(|ptx| {
-                        (sources::entry_points_in_ptx(&ptx.to_src()), t0.elapsed().as_secs_f64() * 1e3)
-                    })
-                    .map_err(|e| e.to_string());
-                KernelCheck { stem: f.stem, result }
-            })
-            .collect())
-    }
-    #[cfg(not(feature = "cuda"))]
-    {
-        let _ = arch;
-        Err("built without the `cuda` feature".into())
-    }
-}
 #[cfg(feature = "cuda")]
 pub use context::{Gpu, gpu};
 #[cfg(feature = "cuda")]

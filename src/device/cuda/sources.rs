@@ -68,3 +68,10 @@ pub fn entry_points_in_ptx(ptx: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// The NVRTC include folders in effect (`NVRTC_INCLUDE_PATH`), for `glassgrad doctor`.
+pub fn check_kernels_include_paths() -> Vec<String> {
+    std::env::var("NVRTC_INCLUDE_PATH")
+        .map(|v| v.split(':').filter(|p| !p.is_empty()).map(str::to_string).collect())
+        .unwrap_or_default()
+}
