@@ -21,9 +21,13 @@ use ndarray::{ArcArray, IxDyn, Zip};
 
 use crate::autograd::record;
 use crate::device::cpu::PARALLEL_THRESHOLD;
+#[cfg(feature = "cuda")]
+use crate::device::cuda::{CudaData, compare as cuda};
 use crate::device::shape::broadcast_shapes;
 use crate::error::{Error, Result};
 use crate::ops::common::{dtype_error, map_array, same_dtype, zip_arrays};
+#[cfg(feature = "cuda")]
+use crate::ops::device_data::{cuda_input, grad_on};
 use crate::ops::sort::is_nan;
 use crate::tensor::{Data, Element, Tensor};
 
@@ -158,6 +162,27 @@ fn any_cuda(ts: &[&Tensor]) -> bool {
     ts.iter().any(|t| t.device() != crate::device::Device::Cpu)
 }
 
+/// The device data of two operands on one GPU (an operand on the CPU, or on another GPU, is a
+/// device error naming `op`).
+#[cfg(feature = "cuda")]
+fn pair(op: &'static str, a: &Tensor, b: &Tensor) -> Result<(CudaData, CudaData)> {
+    let ca = match a.data() {
+        Data::Cuda(c) => c,
+        _ => cuda_input(op, b, None).and_then(|cb| cuda_input(op, a, Some(cb.gpu())))?,
+    };
+    let cb = cuda_input(op, b, Some(ca.gpu()))?;
+    Ok((ca, cb))
+}
+
+/// What `maximum`/`minimum` save for the backward: both operands, where they live.
+enum Operands {
+    /// The operands on the CPU (detached).
+    Host(Tensor, Tensor),
+    /// The operands' device data on one GPU.
+    #[cfg(feature = "cuda")]
+    Cuda(CudaData, CudaData),
+}
+
 /// A 0-d zero of `g`'s dtype on `g`'s device (the other branch of a gradient's `where_cond`).
 fn zero_like(g: &Tensor) -> Result<Tensor> {
     Tensor::zeros(&[], g.dtype())?.to(&g.device())
@@ -167,7 +192,8 @@ impl Tensor {
     fn compare(&self, other: &Tensor, op: &'static str) -> Result<Tensor> {
         #[cfg(feature = "cuda")]
         if any_cuda(&[self, other]) {
-            return crate::device::cuda::compare::compare(op, self, other);
+            let (a, b) = pair(op, self, other)?;
+            return Ok(Tensor::from_data(Data::Cuda(cuda::compare(op, &a, &b)?)));
         }
         let m = match op {
             "eq" => compare_data!(bool, self, other, op, |x, y| x == y),
@@ -183,7 +209,8 @@ impl Tensor {
     fn compare_scalar(&self, v: f64, op: &'static str) -> Result<Tensor> {
         #[cfg(feature = "cuda")]
         if any_cuda(&[self]) {
-            return crate::device::cuda::compare::compare_scalar(op, self, v);
+            let x = cuda_input(op, self, None)?;
+            return Ok(Tensor::from_data(Data::Cuda(cuda::compare_scalar(op, &x, v)?)));
         }
         let m = match op {
             "eq_scalar" => compare_scalar!(self, v, op, true, |x, y| x == y),
@@ -250,7 +277,8 @@ impl Tensor {
     pub fn logical_not(&self) -> Result<Tensor> {
         #[cfg(feature = "cuda")]
         if any_cuda(&[self]) {
-            return crate::device::cuda::compare::logical_not(self);
+            let a = cuda_input("logical_not", self, None)?;
+            return Ok(Tensor::from_data(Data::Cuda(cuda::logical_not(&a)?)));
         }
         let a = bool_array("logical_not", self)?;
         Ok(Tensor::from_data(Data::Bool(map_array(&a, |v| !v))))
@@ -260,7 +288,8 @@ impl Tensor {
     pub fn logical_and(&self, other: &Tensor) -> Result<Tensor> {
         #[cfg(feature = "cuda")]
         if any_cuda(&[self, other]) {
-            return crate::device::cuda::compare::logical("logical_and", self, other);
+            let (a, b) = pair("logical_and", self, other)?;
+            return Ok(Tensor::from_data(Data::Cuda(cuda::logical("logical_and", &a, &b)?)));
         }
         let (a, b) = (bool_array("logical_and", self)?, bool_array("logical_and", other)?);
         Ok(Tensor::from_data(Data::Bool(zip_arrays("logical_and", &a, &b, |x, y| x && y)?)))
@@ -270,7 +299,8 @@ impl Tensor {
     pub fn logical_or(&self, other: &Tensor) -> Result<Tensor> {
         #[cfg(feature = "cuda")]
         if any_cuda(&[self, other]) {
-            return crate::device::cuda::compare::logical("logical_or", self, other);
+            let (a, b) = pair("logical_or", self, other)?;
+            return Ok(Tensor::from_data(Data::Cuda(cuda::logical("logical_or", &a, &b)?)));
         }
         let (a, b) = (bool_array("logical_or", self)?, bool_array("logical_or", other)?);
         Ok(Tensor::from_data(Data::Bool(zip_arrays("logical_or", &a, &b, |x, y| x || y)?)))
@@ -282,7 +312,9 @@ impl Tensor {
         const OP: &str = "where_cond";
         #[cfg(feature = "cuda")]
         if any_cuda(&[cond, x, y]) {
-            let z = crate::device::cuda::compare::where_cond(cond, x, y)?;
+            let (cx, cy) = pair(OP, x, y)?;
+            let c = cuda_input(OP, cond, Some(cx.gpu()))?;
+            let z = cuda::where_cond(&c, &cx, &cy)?;
             return Ok(Tensor::record_where(Data::Cuda(z), cond, x, y));
         }
         let c = bool_array(OP, cond)?;
@@ -330,7 +362,9 @@ impl Tensor {
         }
         #[cfg(feature = "cuda")]
         if any_cuda(&[self, mask]) {
-            let z = crate::device::cuda::compare::masked_fill(self, mask, value)?;
+            let x = cuda_input(OP, self, None)?;
+            let m = cuda_input(OP, mask, Some(x.gpu()))?;
+            let z = cuda::masked_fill(&x, &m, value)?;
             return Ok(self.record_masked(Data::Cuda(z), mask));
         }
         let m = bool_array(OP, mask)?;
@@ -383,9 +417,49 @@ impl Tensor {
     }
 
     fn extreme(&self, other: &Tensor, op: &'static str, largest: bool) -> Result<Tensor> {
+        let (z, saved) = self.extreme_forward(other, op, largest)?;
+        let (ra, rb) = (self.requires_grad(), other.requires_grad());
+        Ok(record(z, op, &[self, other], move |g| {
+            // dL/da = sum_to(g w^a), dL/db = sum_to(g w^b)
+            match &saved {
+                Operands::Host(a, b) => {
+                    let weights = |p: &Tensor, q: &Tensor| -> Result<Tensor> {
+                        let w = match (p.data(), q.data()) {
+                            (Data::F32(p), Data::F32(q)) => Data::F32(zip_arrays(op, &p, &q, |x, y| {
+                                extreme_weight(x, y, largest) as f32
+                            })?),
+                            (Data::F64(p), Data::F64(q)) => {
+                                Data::F64(zip_arrays(op, &p, &q, |x, y| extreme_weight(x, y, largest))?)
+                            }
+                            (p, q) => return Err(dtype_error(op, &p, &q)),
+                        };
+                        Ok(Tensor::from_data(w))
+                    };
+                    let ga = if ra { Some(g.mul(&weights(a, b)?)?.sum_to(&a.shape())?) } else { None };
+                    let gb = if rb { Some(g.mul(&weights(b, a)?)?.sum_to(&b.shape())?) } else { None };
+                    Ok(vec![ga, gb])
+                }
+                #[cfg(feature = "cuda")]
+                Operands::Cuda(ca, cb) => {
+                    let g = grad_on(g, ca.gpu())?;
+                    let grad = |p: &CudaData, q: &CudaData| -> Result<Tensor> {
+                        Tensor::from_data(Data::Cuda(cuda::extreme_grad(op, p, q, &g)?)).sum_to(&p.shape)
+                    };
+                    let ga = if ra { Some(grad(ca, cb)?) } else { None };
+                    let gb = if rb { Some(grad(cb, ca)?) } else { None };
+                    Ok(vec![ga, gb])
+                }
+            }
+        }))
+    }
+
+    /// The forward of `maximum`/`minimum` on the operands' device, and what its backward needs.
+    fn extreme_forward(&self, other: &Tensor, op: &'static str, largest: bool) -> Result<(Data, Operands)> {
         #[cfg(feature = "cuda")]
         if any_cuda(&[self, other]) {
-            return crate::device::cuda::compare::extreme(op, self, other);
+            let (ca, cb) = pair(op, self, other)?;
+            let z = cuda::extreme(op, &ca, &cb)?;
+            return Ok((Data::Cuda(z), Operands::Cuda(ca, cb)));
         }
         same_dtype(op, self, other)?;
         let (da, db) = (self.data(), other.data());
@@ -400,25 +474,6 @@ impl Tensor {
             (Data::I64(a), Data::I64(b)) => Data::I64(zip_arrays(op, a, b, |x, y| pick(x, y, largest))?),
             _ => return Err(numeric_error(op, &da, &db, false)),
         };
-        let (a, b) = (self.detach(), other.detach());
-        let (ra, rb) = (self.requires_grad(), other.requires_grad());
-        Ok(record(z, op, &[self, other], move |g| {
-            // dL/da = sum_to(g w^a), dL/db = sum_to(g w^b)
-            let weights = |p: &Tensor, q: &Tensor| -> Result<Tensor> {
-                let w = match (p.data(), q.data()) {
-                    (Data::F32(p), Data::F32(q)) => {
-                        Data::F32(zip_arrays(op, &p, &q, |x, y| extreme_weight(x, y, largest) as f32)?)
-                    }
-                    (Data::F64(p), Data::F64(q)) => {
-                        Data::F64(zip_arrays(op, &p, &q, |x, y| extreme_weight(x, y, largest))?)
-                    }
-                    (p, q) => return Err(dtype_error(op, &p, &q)),
-                };
-                Ok(Tensor::from_data(w))
-            };
-            let ga = if ra { Some(g.mul(&weights(&a, &b)?)?.sum_to(&a.shape())?) } else { None };
-            let gb = if rb { Some(g.mul(&weights(&b, &a)?)?.sum_to(&b.shape())?) } else { None };
-            Ok(vec![ga, gb])
-        }))
+        Ok((z, Operands::Host(self.detach(), other.detach())))
     }
 }

@@ -42,8 +42,12 @@ use rayon::prelude::*;
 use crate::autograd::record;
 use crate::device::Device;
 use crate::device::cpu::PARALLEL_THRESHOLD;
+#[cfg(feature = "cuda")]
+use crate::device::cuda::{CudaData, index as cuda};
 use crate::device::shape::normalize_dim;
 use crate::error::{Error, Result};
+#[cfg(feature = "cuda")]
+use crate::ops::device_data::cuda_input;
 use crate::tensor::{DType, Data, Element, Float, Tensor};
 
 // ------------------------------------------------------------------------------------- helpers
@@ -130,6 +134,16 @@ fn check_index_device(op: &'static str, x: &Data, index: &Tensor) -> Result<()> 
         return Err(crate::ops::common::device_mismatch(op, x, &index.data()));
     }
     Ok(())
+}
+
+/// The device data of an index that lives on a GPU (it must be x's, else a device error naming
+/// `op`); `None` for an index on the CPU, whose values the CUDA op uploads.
+#[cfg(feature = "cuda")]
+fn index_on_gpu(op: &'static str, index: &Tensor, x: &CudaData) -> Result<Option<CudaData>> {
+    match index.data() {
+        Data::Cuda(_) => cuda_input(op, index, Some(x.gpu())).map(Some),
+        _ => Ok(None),
+    }
 }
 
 /// Checks that every index lies in `0..size`; the first offending value (row-major) is the error.
@@ -284,7 +298,8 @@ impl Tensor {
                 #[cfg(feature = "cuda")]
                 Data::Cuda(c) => {
                     let ids: Vec<i64> = idx.iter().copied().collect();
-                    Data::Cuda(crate::device::cuda::index::index_select(c, d, index, &ids)?)
+                    let on_gpu = index_on_gpu(op, index, c)?;
+                    Data::Cuda(cuda::index_select(c, d, on_gpu.as_ref(), &ids)?)
                 }
                 Data::F32(a) => Data::F32(a.select(Axis(d), &positions).into_shared()),
                 Data::F64(a) => Data::F64(a.select(Axis(d), &positions).into_shared()),
@@ -298,7 +313,7 @@ impl Tensor {
                 #[cfg(feature = "cuda")]
                 Data::Cuda(g) => {
                     let ids: Vec<i64> = positions.iter().map(|&p| p as i64).collect();
-                    Data::Cuda(crate::device::cuda::index::index_select_backward(&g, &xs, d, &ids)?)
+                    Data::Cuda(cuda::index_select_backward(&g, &xs, d, &ids)?)
                 }
                 Data::F32(g) => Data::F32(index_select_backward(&g, &xs, d, &positions)),
                 Data::F64(g) => Data::F64(index_select_backward(&g, &xs, d, &positions)),
@@ -328,7 +343,11 @@ impl Tensor {
             Data::I64(a) => Data::I64(gather_kernel(&a, d, &idx)?),
             Data::Bool(a) => Data::Bool(gather_kernel(&a, d, &idx)?),
             #[cfg(feature = "cuda")]
-            Data::Cuda(c) => Data::Cuda(crate::device::cuda::index::gather(&c, d, index, &idx)?),
+            Data::Cuda(c) => {
+                let ids: Vec<i64> = idx.iter().copied().collect();
+                let on_gpu = index_on_gpu(op, index, &c)?;
+                Data::Cuda(cuda::gather(&c, d, on_gpu.as_ref(), &ids, idx.shape())?)
+            }
         };
         let index = Tensor::from_data(Data::I64(idx));
         Ok(record(y, op, &[self], move |g| {
@@ -383,7 +402,8 @@ impl Tensor {
         let y = match (x_data, src_data) {
             #[cfg(feature = "cuda")]
             (Data::Cuda(x), Data::Cuda(s)) => {
-                Data::Cuda(crate::device::cuda::index::scatter_add(&x, d, &idx, &s)?)
+                let ids: Vec<i64> = idx.iter().copied().collect();
+                Data::Cuda(cuda::scatter_add(&x, d, &ids, &is, &s)?)
             }
             (Data::F32(x), Data::F32(s)) => Data::F32(scatter_add_kernel(&x, d, &idx, &s)?),
             (Data::F64(x), Data::F64(s)) => Data::F64(scatter_add_kernel(&x, d, &idx, &s)?),
@@ -402,7 +422,7 @@ impl Tensor {
                 } else {
                     Some(Tensor::from_data(match gathered.data() {
                         #[cfg(feature = "cuda")]
-                        Data::Cuda(a) => Data::Cuda(crate::device::cuda::index::place_in_corner(&a, &ss)?),
+                        Data::Cuda(a) => Data::Cuda(cuda::place_in_corner(&a, &ss)?),
                         Data::F32(a) => Data::F32(place_in_corner(&a, &ss)),
                         Data::F64(a) => Data::F64(place_in_corner(&a, &ss)),
                         other => {
@@ -441,13 +461,8 @@ impl Tensor {
         shape.push(num_classes);
         #[cfg(feature = "cuda")]
         if let Data::Cuda(c) = index.data() {
-            return Ok(Tensor::from_data(Data::Cuda(crate::device::cuda::index::one_hot(
-                &c,
-                &idx,
-                num_classes,
-                dtype,
-                &shape,
-            )?)));
+            let ids: Vec<i64> = idx.iter().copied().collect();
+            return Ok(Tensor::from_data(Data::Cuda(cuda::one_hot(&c, &ids, num_classes, dtype, &shape)?)));
         }
         fn build<T: Element>(idx: &ArcArray<i64, IxDyn>, c: usize, shape: &[usize]) -> Result<Data> {
             let mut v = vec![T::from_f64(0.0); idx.len() * c];

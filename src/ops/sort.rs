@@ -28,7 +28,8 @@
 //! ## On a GPU
 //! With the `cuda` feature a device tensor is sorted by `kernels/sort.cu` (`cuda::sort`): each
 //! element's rank in the stable order is counted over its lane ($O(n^2)$ work per lane), the same
-//! order, values and indices as here; the values' gradient goes back on the device.
+//! order, values and indices as here; the values' gradient goes back on the device. Both devices
+//! record the values here (`record_picked`), the backward running where the forward ran.
 
 use std::cmp::Ordering;
 
@@ -37,8 +38,12 @@ use rayon::prelude::*;
 
 use crate::autograd::record;
 use crate::device::cpu::PARALLEL_THRESHOLD;
+#[cfg(feature = "cuda")]
+use crate::device::cuda::CudaData;
 use crate::device::shape::normalize_dim;
 use crate::error::{Error, Result};
+#[cfg(feature = "cuda")]
+use crate::ops::device_data::grad_on;
 use crate::tensor::{Data, Element, Float, Tensor};
 
 /// Runs `$body` with `$a` bound to the array of an f32, f64 or i64 `Data`; other dtypes are an
@@ -172,33 +177,76 @@ pub(crate) fn data_from<T: Element>(op: &'static str, values: Vec<T>, shape: &[u
     Ok(T::wrap(a.into_shared()))
 }
 
-/// A tensor of values picked along lanes, with the i64 positions they were picked from: the
-/// values are recorded with the scatter gradient, the indices are a plain (gradient-free) tensor.
-pub(crate) fn picked_with_grad(
+/// The i64 positions a lane selection picked its values from, where the selection ran: the
+/// indices output, and what the values' backward scatters through.
+pub(crate) enum Picked {
+    /// On the CPU.
+    Host(ArcArray<i64, IxDyn>),
+    /// On a GPU.
+    #[cfg(feature = "cuda")]
+    Cuda(CudaData),
+}
+
+impl Picked {
+    /// The positions as a plain (gradient-free) i64 tensor on their device.
+    pub(crate) fn tensor(&self) -> Tensor {
+        Tensor::from_data(match self {
+            Picked::Host(p) => Data::I64(p.clone()),
+            #[cfg(feature = "cuda")]
+            Picked::Cuda(p) => Data::Cuda(p.clone()),
+        })
+    }
+}
+
+/// The CPU gradient of a lane selection: `g` added into zeros of `in_shape` at the positions
+/// `saved` (see [`scatter_lanes`]).
+pub(crate) fn scatter_grad(
+    op: &'static str,
+    g: &Tensor,
+    saved: &ArcArray<i64, IxDyn>,
+    lanes: Lanes,
+    in_shape: &[usize],
+) -> Result<Tensor> {
+    let gx = match g.data() {
+        Data::F32(g) => data_from(op, scatter_lanes(&g, saved, lanes), in_shape)?,
+        Data::F64(g) => data_from(op, scatter_lanes(&g, saved, lanes), in_shape)?,
+        other => {
+            return Err(Error::UnsupportedDType {
+                op,
+                dtype: other.dtype(),
+                shape: other.shape().to_vec(),
+                expected: "f32 or f64 gradient",
+            });
+        }
+    };
+    Ok(Tensor::from_data(gx))
+}
+
+/// `sort`/`topk`'s values picked along lanes, with the positions they were picked from: the
+/// values are recorded with the scatter gradient (on the device of the positions), the indices
+/// are a plain (gradient-free) tensor.
+fn record_picked(
     op: &'static str,
     x: &Tensor,
     values: Data,
-    indices: ArcArray<i64, IxDyn>,
+    picked: Picked,
     lanes: Lanes,
 ) -> (Tensor, Tensor) {
     let in_shape = x.shape();
-    let saved = indices.clone();
+    let indices = picked.tensor();
     let y = record(values, op, &[x], move |g| {
-        let gx = match g.data() {
-            Data::F32(g) => data_from(op, scatter_lanes(&g, &saved, lanes), &in_shape)?,
-            Data::F64(g) => data_from(op, scatter_lanes(&g, &saved, lanes), &in_shape)?,
-            other => {
-                return Err(Error::UnsupportedDType {
-                    op,
-                    dtype: other.dtype(),
-                    shape: other.shape().to_vec(),
-                    expected: "f32 or f64 gradient",
-                });
+        let gx = match &picked {
+            Picked::Host(saved) => scatter_grad(op, g, saved, lanes, &in_shape)?,
+            #[cfg(feature = "cuda")]
+            Picked::Cuda(saved) => {
+                let g = grad_on(g, saved.gpu())?;
+                let dx = crate::device::cuda::sort::sort_backward(op, &g, saved, lanes, &in_shape)?;
+                Tensor::from_data(Data::Cuda(dx))
             }
         };
-        Ok(vec![Some(Tensor::from_data(gx))])
+        Ok(vec![Some(gx)])
     });
-    (y, Tensor::from_data(Data::I64(indices)))
+    (y, indices)
 }
 
 /// Sorts one lane's positions stably; descending reverses the comparison (NaN first), not the
@@ -259,16 +307,22 @@ impl Tensor {
         let shape = self.shape();
         let d = normalize_dim("sort", dim, &shape)?;
         let lanes = Lanes::new(&shape, d);
-        let data = self.data();
-        #[cfg(feature = "cuda")]
-        if let Data::Cuda(_) = data {
-            return crate::device::cuda::sort::sort("sort", self, lanes, lanes.n, descending, true, &shape);
-        }
-        let (values, indices) =
-            with_numeric!(&data, "sort", |a| select_kernel("sort", a, d, lanes.n, &shape, |l| {
-                sorted_positions(l, descending)
-            })?);
-        Ok(picked_with_grad("sort", self, values, indices, lanes))
+        let (values, picked) = match self.data() {
+            #[cfg(feature = "cuda")]
+            Data::Cuda(c) => {
+                let (values, indices) =
+                    crate::device::cuda::sort::sort("sort", &c, lanes, lanes.n, descending, true, &shape)?;
+                (Data::Cuda(values), Picked::Cuda(indices))
+            }
+            data => {
+                let (values, indices) =
+                    with_numeric!(&data, "sort", |a| select_kernel("sort", a, d, lanes.n, &shape, |l| {
+                        sorted_positions(l, descending)
+                    })?);
+                (values, Picked::Host(indices))
+            }
+        };
+        Ok(record_picked("sort", self, values, picked, lanes))
     }
 
     /// The `k` largest (or smallest) elements along `dim` and their i64 indices; `sorted` orders
@@ -289,19 +343,25 @@ impl Tensor {
         if !out_shape.is_empty() {
             out_shape[d] = k;
         }
-        let data = self.data();
-        #[cfg(feature = "cuda")]
-        if let Data::Cuda(_) = data {
-            return crate::device::cuda::sort::sort("topk", self, lanes, k, largest, sorted, &out_shape);
-        }
-        let (values, indices) =
-            with_numeric!(&data, "topk", |a| select_kernel("topk", a, d, k, &out_shape, |l| {
-                let mut p = topk_positions(l, k, largest);
-                if !sorted {
-                    p.sort_unstable();
-                }
-                p
-            })?);
-        Ok(picked_with_grad("topk", self, values, indices, lanes))
+        let (values, picked) = match self.data() {
+            #[cfg(feature = "cuda")]
+            Data::Cuda(c) => {
+                let (values, indices) =
+                    crate::device::cuda::sort::sort("topk", &c, lanes, k, largest, sorted, &out_shape)?;
+                (Data::Cuda(values), Picked::Cuda(indices))
+            }
+            data => {
+                let (values, indices) =
+                    with_numeric!(&data, "topk", |a| select_kernel("topk", a, d, k, &out_shape, |l| {
+                        let mut p = topk_positions(l, k, largest);
+                        if !sorted {
+                            p.sort_unstable();
+                        }
+                        p
+                    })?);
+                (values, Picked::Host(indices))
+            }
+        };
+        Ok(record_picked("topk", self, values, picked, lanes))
     }
 }

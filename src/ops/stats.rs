@@ -33,11 +33,17 @@ use rayon::prelude::*;
 
 use crate::autograd::record;
 use crate::device::cpu::PARALLEL_THRESHOLD;
+#[cfg(feature = "cuda")]
+use crate::device::cuda::{CudaData, stats as cuda};
 use crate::device::shape::{normalize_dim, normalize_dims, reduced_shape};
 use crate::error::{Error, Result};
 use crate::ops::common::map_array;
+#[cfg(feature = "cuda")]
+use crate::ops::device_data::{cuda_input, grad_on};
 use crate::ops::reduce::sum_dims;
-use crate::ops::sort::{Lanes, data_from, is_nan, map_lanes, picked_with_grad, select_kernel, with_numeric};
+use crate::ops::sort::{
+    Lanes, Picked, data_from, is_nan, map_lanes, scatter_grad, select_kernel, with_numeric,
+};
 use crate::tensor::{Data, Element, Float, Tensor};
 
 /// Elements per parallel chunk of a full reduction (fixed, so the split never depends on threads).
@@ -121,6 +127,15 @@ fn arg_best_flat<T: PartialOrd + Sync>(x: &[T], e: Extreme) -> usize {
     best
 }
 
+/// What the backward of a full max/min needs, where the forward ran: the input and the output.
+enum Spread {
+    /// The input (detached) and the output's value, on the CPU.
+    Host(Tensor, f64),
+    /// The input's and the (0-d) output's device data.
+    #[cfg(feature = "cuda")]
+    Cuda(CudaData, CudaData),
+}
+
 /// The gradient of a full max/min: `g` shared evenly among the elements equal to `y`.
 fn spread_kernel<T: Float>(x: &ArcArray<T, IxDyn>, y: T, g: T) -> ArcArray<T, IxDyn> {
     let hit = |v: T| if y.is_nan() { v.is_nan() } else { v == y };
@@ -140,8 +155,7 @@ impl Tensor {
         let (y, mean) = match self.data() {
             #[cfg(feature = "cuda")]
             Data::Cuda(c) => {
-                let (y, mean) =
-                    crate::device::cuda::stats::var(&c, &ds, dof, keepdim).map_err(|e| rename(e, "var"))?;
+                let (y, mean) = cuda::var(&c, &ds, dof, keepdim).map_err(|e| rename(e, "var"))?;
                 (Data::Cuda(y), Data::Cuda(mean))
             }
             Data::F32(x) => var_kernel(&x, &ds, n, dof, keepdim),
@@ -162,13 +176,10 @@ impl Tensor {
             // dL/dx = g · 2 (x − x̄) / (N − c)
             #[cfg(feature = "cuda")]
             if let Data::Cuda(xc) = x.data() {
-                return Ok(vec![Some(crate::device::cuda::stats::var_backward(
-                    &xc,
-                    &mean,
-                    g,
-                    &keep_shape,
-                    2.0 / dof,
-                )?)]);
+                let mean = cuda_input("var_backward", &mean, Some(xc.gpu()))?;
+                let g = grad_on(g, xc.gpu())?;
+                let dx = cuda::var_backward(&xc, &mean, &g, &keep_shape, 2.0 / dof)?;
+                return Ok(vec![Some(Tensor::from_data(Data::Cuda(dx)))]);
             }
             let g = g.reshape_usize(&keep_shape)?;
             Ok(vec![Some(x.sub(&mean)?.mul(&g)?.mul_scalar(2.0 / dof)?)])
@@ -232,16 +243,35 @@ impl Tensor {
         if lanes.n == 0 {
             return Err(Error::shape(op, &shape, format!("cannot reduce dimension {d} of size 0")));
         }
-        #[cfg(feature = "cuda")]
-        if let Data::Cuda(_) = self.data() {
-            return crate::device::cuda::stats::best_dim(op, self, d, keepdim, e == Extreme::Max);
-        }
-        let out_shape = reduced_shape(&shape, &[d], keepdim);
-        let data = self.data();
-        let (values, indices) = with_numeric!(&data, op, |a| select_kernel(op, a, d, 1, &out_shape, |l| {
-            vec![arg_best(l, e)]
-        })?);
-        Ok(picked_with_grad(op, self, values, indices, lanes))
+        let (values, picked) = match self.data() {
+            #[cfg(feature = "cuda")]
+            Data::Cuda(x) => {
+                let (y, p) = cuda::best(op, &x, &[d], keepdim, e == Extreme::Max)?;
+                (Data::Cuda(y), Picked::Cuda(p))
+            }
+            data => {
+                let out_shape = reduced_shape(&shape, &[d], keepdim);
+                let (values, indices) =
+                    with_numeric!(&data, op, |a| select_kernel(op, a, d, 1, &out_shape, |l| {
+                        vec![arg_best(l, e)]
+                    })?);
+                (values, Picked::Host(indices))
+            }
+        };
+        let indices = picked.tensor();
+        let values = record(values, op, &[self], move |g| {
+            // dL/dx[o, j, i] = g[o, i] [j = p[o, i]]
+            let gx = match &picked {
+                Picked::Host(saved) => scatter_grad(op, g, saved, lanes, &shape)?,
+                #[cfg(feature = "cuda")]
+                Picked::Cuda(p) => {
+                    let g = grad_on(g, p.gpu())?;
+                    Tensor::from_data(Data::Cuda(cuda::best_dim_backward(op, p, &g, &shape, d)?))
+                }
+            };
+            Ok(vec![Some(gx)])
+        });
+        Ok((values, indices))
     }
 
     fn best_all(&self, op: &'static str, e: Extreme) -> Result<Tensor> {
@@ -249,32 +279,46 @@ impl Tensor {
         if self.numel() == 0 {
             return Err(Error::shape(op, &shape, "cannot reduce an empty tensor"));
         }
-        #[cfg(feature = "cuda")]
-        if let Data::Cuda(_) = self.data() {
-            return crate::device::cuda::stats::best_all(op, self, e == Extreme::Max);
-        }
-        let data = self.data();
-        let y: Data = with_numeric!(&data, op, |a| {
-            let x = a.as_standard_layout();
-            // ok: standard layout is contiguous
-            let s = x.as_slice().expect("standard layout");
-            let p = arg_best_flat(s, e);
-            data_from(op, vec![s[p]], &[])?
-        });
-        let x = self.detach();
-        let y_value = Tensor::from_data(y.clone()).item()?;
+        let (y, saved) = match self.data() {
+            #[cfg(feature = "cuda")]
+            Data::Cuda(x) => {
+                let y = cuda::best_all(op, &x, e == Extreme::Max)?;
+                (Data::Cuda(y.clone()), Spread::Cuda(x, y))
+            }
+            data => {
+                let y: Data = with_numeric!(&data, op, |a| {
+                    let x = a.as_standard_layout();
+                    // ok: standard layout is contiguous
+                    let s = x.as_slice().expect("standard layout");
+                    let p = arg_best_flat(s, e);
+                    data_from(op, vec![s[p]], &[])?
+                });
+                let y_value = Tensor::from_data(y.clone()).item()?;
+                (y, Spread::Host(self.detach(), y_value))
+            }
+        };
         Ok(record(y, op, &[self], move |g| {
-            let g = g.item()?;
-            let gx = match x.data() {
-                Data::F32(a) => Data::F32(spread_kernel(&a, y_value as f32, g as f32)),
-                Data::F64(a) => Data::F64(spread_kernel(&a, y_value, g)),
-                other => {
-                    return Err(Error::UnsupportedDType {
-                        op,
-                        dtype: other.dtype(),
-                        shape: other.shape().to_vec(),
-                        expected: "f32 or f64",
-                    });
+            // dL/dx_i = g [x_i = y] / #{k : x_k = y}
+            let gx = match &saved {
+                Spread::Host(x, y_value) => {
+                    let (g, y_value) = (g.item()?, *y_value);
+                    match x.data() {
+                        Data::F32(a) => Data::F32(spread_kernel(&a, y_value as f32, g as f32)),
+                        Data::F64(a) => Data::F64(spread_kernel(&a, y_value, g)),
+                        other => {
+                            return Err(Error::UnsupportedDType {
+                                op,
+                                dtype: other.dtype(),
+                                shape: other.shape().to_vec(),
+                                expected: "f32 or f64",
+                            });
+                        }
+                    }
+                }
+                #[cfg(feature = "cuda")]
+                Spread::Cuda(x, y) => {
+                    let g = grad_on(g, x.gpu())?;
+                    Data::Cuda(cuda::spread(op, x, y, &g)?)
                 }
             };
             Ok(vec![Some(Tensor::from_data(gx))])
@@ -294,8 +338,9 @@ impl Tensor {
                 return Err(Error::shape(op, &shape, "cannot reduce an empty tensor"));
             }
             #[cfg(feature = "cuda")]
-            if let Data::Cuda(_) = self.data() {
-                return crate::device::cuda::stats::arg_best(op, self, None, keepdim, e == Extreme::Max);
+            if let Data::Cuda(x) = self.data() {
+                let p = cuda::arg_best(op, &x, None, keepdim, e == Extreme::Max)?;
+                return Ok(Tensor::from_data(Data::Cuda(p)));
             }
             let data = self.data();
             let p = with_numeric!(&data, op, |a| {
@@ -313,8 +358,9 @@ impl Tensor {
             return Err(Error::shape(op, &shape, format!("cannot reduce dimension {d} of size 0")));
         }
         #[cfg(feature = "cuda")]
-        if let Data::Cuda(_) = self.data() {
-            return crate::device::cuda::stats::arg_best(op, self, Some(d), keepdim, e == Extreme::Max);
+        if let Data::Cuda(x) = self.data() {
+            let p = cuda::arg_best(op, &x, Some(d), keepdim, e == Extreme::Max)?;
+            return Ok(Tensor::from_data(Data::Cuda(p)));
         }
         let out_shape = reduced_shape(&shape, &[d], keepdim);
         let data = self.data();

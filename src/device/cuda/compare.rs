@@ -10,9 +10,11 @@
 //! | `logical_not/and/or` | `logical_<op>_fwd_u8` | none |
 //! | `where_cond` | `where_fwd_<dt>` | `where_cond` again with a zero, then `sum_to` (in `ops/compare.rs`) |
 //! | `masked_fill` | `masked_fill_fwd_<dt>` | `where_cond` with a zero (in `ops/compare.rs`) |
-//! | `maximum`, `minimum` | `maximum_fwd_<dt>`, `minimum_fwd_<dt>` | `maximum_bwd_<dt>`: $g\,w^a$, then `sum_to` |
+//! | `maximum`, `minimum` | `maximum_fwd_<dt>`, `minimum_fwd_<dt>` | `maximum_bwd_<dt>`: $g\,w^a$, then `sum_to` (in `ops/compare.rs`) |
 //!
-//! Bool tensors are stored as one byte (0 or 1) per element.
+//! Bool tensors are stored as one byte (0 or 1) per element. The functions here take and return
+//! device data; the op file gets the operands' device data (and their device checks) and records
+//! the ops with a gradient.
 
 use cudarc::driver::PushKernelArg;
 
@@ -20,11 +22,9 @@ use super::alloc::DevElem;
 use super::context::{dev_err, elementwise_cfg};
 use super::launch::{float_suffix, same_gpu, with_output};
 use super::storage::CudaData;
-use crate::autograd::record;
 use crate::device::shape::broadcast_shapes;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::ops::device_data::{cuda_input, grad_on};
-use crate::tensor::{DType, Data, Tensor};
 
 /// Runs `$body` with `$t` the device element type of `$dtype` (bool as `u8`).
 macro_rules! with_dev_type {
@@ -49,16 +49,6 @@ fn suffix(d: DType) -> &'static str {
         DType::I64 => "i64",
         DType::Bool => "u8",
     }
-}
-
-/// The device data of two operands on one GPU.
-fn pair(op: &'static str, a: &Tensor, b: &Tensor) -> Result<(CudaData, CudaData)> {
-    let ca = match a.data() {
-        Data::Cuda(c) => c,
-        _ => cuda_input(op, b, None).and_then(|cb| cuda_input(op, a, Some(cb.gpu())))?,
-    };
-    let cb = cuda_input(op, b, Some(ca.gpu()))?;
-    Ok((ca, cb))
 }
 
 fn dtype_mismatch(op: &'static str, a: &CudaData, b: &CudaData) -> Error {
@@ -106,33 +96,29 @@ fn binary_launch<T: DevElem, O: DevElem>(
     })
 }
 
-/// `[a op b]` (op one of eq ne lt le gt ge), broadcasting, as a bool tensor on the operands' GPU.
-pub(crate) fn compare(op: &'static str, a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    let (ca, cb) = pair(op, a, b)?;
+/// `[a op b]` (op one of eq ne lt le gt ge), broadcasting, as bool data on the operands' GPU.
+pub(crate) fn compare(op: &'static str, ca: &CudaData, cb: &CudaData) -> Result<CudaData> {
     if ca.dtype != cb.dtype {
-        return Err(dtype_mismatch(op, &ca, &cb));
+        return Err(dtype_mismatch(op, ca, cb));
     }
     let code = ["eq", "ne", "lt", "le", "gt", "ge"].iter().position(|&o| o == op).unwrap_or(5) as i32;
     if ca.dtype == DType::Bool && code > 1 {
-        return Err(unsupported(op, &ca, "f32, f64 or i64"));
+        return Err(unsupported(op, ca, "f32, f64 or i64"));
     }
     let name = format!("compare_fwd_{}", suffix(ca.dtype));
-    let y =
-        with_dev_type!(ca.dtype, T => binary_launch::<T, u8>(op, &name, &ca, &cb, DType::Bool, Some(code))?);
-    Ok(Tensor::from_data(Data::Cuda(y)))
+    with_dev_type!(ca.dtype, T => binary_launch::<T, u8>(op, &name, ca, cb, DType::Bool, Some(code)))
 }
 
 /// `[x op v]` for a scalar `v` (op `eq_scalar` … `ge_scalar`), compared in the tensor's dtype, or in
 /// f64 for an i64 tensor against a non-integral scalar and for a bool tensor (eq/ne only).
-pub(crate) fn compare_scalar(op: &'static str, t: &Tensor, v: f64) -> Result<Tensor> {
-    let x = cuda_input(op, t, None)?;
+pub(crate) fn compare_scalar(op: &'static str, x: &CudaData, v: f64) -> Result<CudaData> {
     let ops = ["eq_scalar", "ne_scalar", "lt_scalar", "le_scalar", "gt_scalar", "ge_scalar"];
     let code = ops.iter().position(|&o| o == op).unwrap_or(5) as i32;
     let in_f64: i32 = match x.dtype {
         DType::F32 | DType::F64 => 0,
         DType::I64 => i32::from(!(v.fract() == 0.0 && v.abs() < 9.2e18)),
         DType::Bool if code <= 1 => 1,
-        DType::Bool => return Err(unsupported(op, &x, "f32, f64 or i64")),
+        DType::Bool => return Err(unsupported(op, x, "f32, f64 or i64")),
     };
     fn run<T: DevElem>(op: &'static str, x: &CudaData, code: i32, v: f64, in_f64: i32) -> Result<CudaData> {
         let gpu = x.gpu().clone();
@@ -150,58 +136,50 @@ pub(crate) fn compare_scalar(op: &'static str, t: &Tensor, v: f64) -> Result<Ten
             unsafe { l.launch(elementwise_cfg(n)) }.map(|_| ()).map_err(dev_err(op))
         })
     }
-    let y = with_dev_type!(x.dtype, T => run::<T>(op, &x, code, v, in_f64)?);
-    Ok(Tensor::from_data(Data::Cuda(y)))
+    with_dev_type!(x.dtype, T => run::<T>(op, x, code, v, in_f64))
 }
 
-/// The device data of a mask, or the CPU op's error for a non-bool tensor.
-fn mask_input(op: &'static str, t: &Tensor, gpu: Option<&std::sync::Arc<super::Gpu>>) -> Result<CudaData> {
-    let c = cuda_input(op, t, gpu)?;
+/// Nothing for a mask (bool data), or the CPU op's error for any other dtype.
+fn check_mask(op: &'static str, c: &CudaData) -> Result<()> {
     if c.dtype != DType::Bool {
-        return Err(unsupported(op, &c, "bool (a mask from a comparison)"));
+        return Err(unsupported(op, c, "bool (a mask from a comparison)"));
     }
-    Ok(c)
+    Ok(())
 }
 
-/// $\lnot a$ of a bool tensor.
-pub(crate) fn logical_not(t: &Tensor) -> Result<Tensor> {
+/// $\lnot a$ of bool data.
+pub(crate) fn logical_not(a: &CudaData) -> Result<CudaData> {
     let op = "logical_not";
-    let a = mask_input(op, t, None)?;
+    check_mask(op, a)?;
     let gpu = a.gpu().clone();
     let f = gpu.function("compare", "logical_not_fwd_u8")?;
     let la = a.layout_as(op, &a.shape)?;
     let sa = a.slice::<u8>(op)?;
     let n = a.numel();
-    let y = with_output::<u8>(&gpu, op, DType::Bool, &a.shape, |y| {
+    with_output::<u8>(&gpu, op, DType::Bool, &a.shape, |y| {
         let mut l = gpu.stream().launch_builder(&f);
         let n64 = n as i64;
         l.arg(sa).arg(&la).arg(y).arg(&n64);
         // SAFETY: matches `logical_not_fwd_u8(const u8*, Layout, u8*, i64)`; `y` holds n bytes.
         unsafe { l.launch(elementwise_cfg(n)) }.map(|_| ()).map_err(dev_err(op))
-    })?;
-    Ok(Tensor::from_data(Data::Cuda(y)))
+    })
 }
 
-/// $a \land b$ (`logical_and`) or $a \lor b$ (`logical_or`) of bool tensors, broadcasting.
-pub(crate) fn logical(op: &'static str, a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    let (ca, cb) = pair(op, a, b)?;
-    for c in [&ca, &cb] {
-        if c.dtype != DType::Bool {
-            return Err(unsupported(op, c, "bool (a mask from a comparison)"));
-        }
+/// $a \land b$ (`logical_and`) or $a \lor b$ (`logical_or`) of bool data, broadcasting.
+pub(crate) fn logical(op: &'static str, ca: &CudaData, cb: &CudaData) -> Result<CudaData> {
+    for c in [ca, cb] {
+        check_mask(op, c)?;
     }
     let name = format!("{op}_fwd_u8");
-    let y = binary_launch::<u8, u8>(op, &name, &ca, &cb, DType::Bool, None)?;
-    Ok(Tensor::from_data(Data::Cuda(y)))
+    binary_launch::<u8, u8>(op, &name, ca, cb, DType::Bool, None)
 }
 
 /// $c\ ?\ x : y$ with all three broadcast (the forward of `where_cond`; the caller records it).
-pub(crate) fn where_cond(cond: &Tensor, x: &Tensor, y: &Tensor) -> Result<CudaData> {
+pub(crate) fn where_cond(c: &CudaData, cx: &CudaData, cy: &CudaData) -> Result<CudaData> {
     let op = "where_cond";
-    let (cx, cy) = pair(op, x, y)?;
-    let c = mask_input(op, cond, Some(cx.gpu()))?;
+    check_mask(op, c)?;
     if cx.dtype != cy.dtype {
-        return Err(dtype_mismatch(op, &cx, &cy));
+        return Err(dtype_mismatch(op, cx, cy));
     }
     let shape = broadcast_shapes(op, &c.shape, &broadcast_shapes(op, &cx.shape, &cy.shape)?)?;
     fn run<T: DevElem>(c: &CudaData, x: &CudaData, y: &CudaData, shape: &[usize]) -> Result<CudaData> {
@@ -220,16 +198,15 @@ pub(crate) fn where_cond(cond: &Tensor, x: &Tensor, y: &Tensor) -> Result<CudaDa
             unsafe { l.launch(elementwise_cfg(n)) }.map(|_| ()).map_err(dev_err(op))
         })
     }
-    with_dev_type!(cx.dtype, T => run::<T>(&c, &cx, &cy, &shape))
+    with_dev_type!(cx.dtype, T => run::<T>(c, cx, cy, &shape))
 }
 
 /// `value` where `mask` holds, `x` elsewhere (the forward of `masked_fill`; the caller checked
 /// that the mask broadcasts to x's shape and records it). f32, f64 and i64; `value` converted as
 /// the CPU does (`as f32`, `as i64`).
-pub(crate) fn masked_fill(x: &Tensor, mask: &Tensor, value: f64) -> Result<CudaData> {
+pub(crate) fn masked_fill(cx: &CudaData, m: &CudaData, value: f64) -> Result<CudaData> {
     let op = "masked_fill";
-    let cx = cuda_input(op, x, None)?;
-    let m = mask_input(op, mask, Some(cx.gpu()))?;
+    check_mask(op, m)?;
     fn run<T: DevElem>(x: &CudaData, m: &CudaData, v: T) -> Result<CudaData> {
         let op = "masked_fill";
         let gpu = x.gpu().clone();
@@ -247,39 +224,32 @@ pub(crate) fn masked_fill(x: &Tensor, mask: &Tensor, value: f64) -> Result<CudaD
         })
     }
     match cx.dtype {
-        DType::F32 => run::<f32>(&cx, &m, value as f32),
-        DType::F64 => run::<f64>(&cx, &m, value),
-        DType::I64 => run::<i64>(&cx, &m, value as i64),
-        DType::Bool => Err(unsupported(op, &cx, "f32, f64 or i64")),
+        DType::F32 => run::<f32>(cx, m, value as f32),
+        DType::F64 => run::<f64>(cx, m, value),
+        DType::I64 => run::<i64>(cx, m, value as i64),
+        DType::Bool => Err(unsupported(op, cx, "f32, f64 or i64")),
     }
 }
 
-/// `maximum` or `minimum` (`op`) of two GPU tensors, broadcasting, with its backward.
-pub(crate) fn extreme(op: &'static str, a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    let (ca, cb) = pair(op, a, b)?;
+/// The forward of `maximum` or `minimum` (`op`) of two operands on one GPU, broadcasting (the
+/// caller records it; the backward is [`extreme_grad`]).
+pub(crate) fn extreme(op: &'static str, ca: &CudaData, cb: &CudaData) -> Result<CudaData> {
     if ca.dtype != cb.dtype {
-        return Err(dtype_mismatch(op, &ca, &cb));
+        return Err(dtype_mismatch(op, ca, cb));
     }
     let name = format!("{op}_fwd_{}", suffix(ca.dtype));
-    let z = match ca.dtype {
-        DType::F32 => binary_launch::<f32, f32>(op, &name, &ca, &cb, DType::F32, None)?,
-        DType::F64 => binary_launch::<f64, f64>(op, &name, &ca, &cb, DType::F64, None)?,
-        DType::I64 => binary_launch::<i64, i64>(op, &name, &ca, &cb, DType::I64, None)?,
-        DType::Bool => return Err(unsupported(op, &ca, "f32, f64 or i64")),
-    };
-    let (ra, rb) = (a.requires_grad(), b.requires_grad());
-    let (sa, sb) = (ca.shape.clone(), cb.shape.clone());
-    Ok(record(Data::Cuda(z), op, &[a, b], move |g| {
-        // dL/da = sum_to(g w^a), dL/db = sum_to(g w^b)
-        let g = grad_on(g, ca.gpu())?;
-        let ga = if ra { Some(extreme_grad(op, &ca, &cb, &g)?.sum_to(&sa)?) } else { None };
-        let gb = if rb { Some(extreme_grad(op, &cb, &ca, &g)?.sum_to(&sb)?) } else { None };
-        Ok(vec![ga, gb])
-    }))
+    match ca.dtype {
+        DType::F32 => binary_launch::<f32, f32>(op, &name, ca, cb, DType::F32, None),
+        DType::F64 => binary_launch::<f64, f64>(op, &name, ca, cb, DType::F64, None),
+        DType::I64 => binary_launch::<i64, i64>(op, &name, ca, cb, DType::I64, None),
+        DType::Bool => Err(unsupported(op, ca, "f32, f64 or i64")),
+    }
 }
 
-/// $g\,w(p, q)$ in the output's shape (`maximum_bwd_<dt>` or `minimum_bwd_<dt>`).
-fn extreme_grad(op: &'static str, p: &CudaData, q: &CudaData, g: &CudaData) -> Result<Tensor> {
+/// $g\,w(p, q)$ in the output's shape (`maximum_bwd_<dt>` or `minimum_bwd_<dt>`), for the
+/// operand `p` of `maximum`/`minimum` (`op`) against `q`, with `g` contiguous at offset 0 (before
+/// the caller's `sum_to` to p's shape).
+pub(crate) fn extreme_grad(op: &'static str, p: &CudaData, q: &CudaData, g: &CudaData) -> Result<CudaData> {
     let name = format!("{op}_bwd_{}", float_suffix(op, p)?);
     fn run<T: DevElem>(
         op: &'static str,
@@ -312,9 +282,8 @@ fn extreme_grad(op: &'static str, p: &CudaData, q: &CudaData, g: &CudaData) -> R
             "the upstream gradient does not match the output",
         ));
     }
-    let dp = match p.dtype {
-        DType::F64 => run::<f64>(op, &name, p, q, g)?,
-        _ => run::<f32>(op, &name, p, q, g)?,
-    };
-    Ok(Tensor::from_data(Data::Cuda(dp)))
+    match p.dtype {
+        DType::F64 => run::<f64>(op, &name, p, q, g),
+        _ => run::<f32>(op, &name, p, q, g),
+    }
 }

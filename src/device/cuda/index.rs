@@ -15,23 +15,22 @@
 //! **Indices** are validated on the host by the op (the range check of the CPU op, an
 //! [`crate::error::Error::Index`]) before anything here runs; the kernels also never read outside
 //! a tensor. They may live on the CPU or on the data's GPU: a device index is copied to the host
-//! for the checks and the CSR, as `embedding` does.
+//! for the checks and the CSR, as `embedding` does. The functions here get the index's values on
+//! the host (row-major, with the index's shape) and, when the index lives on the GPU, its device
+//! data, which the gathers read instead of uploading the values.
 
 use std::sync::Arc;
 
 use cudarc::driver::PushKernelArg;
-use ndarray::{ArcArray, IxDyn};
 
 use super::alloc::DevElem;
 use super::context::{Gpu, dev_err, elementwise_cfg};
-use super::copy::copy_into;
-use super::copy::full;
-use super::embedding::{ids_on, upload_i64};
+use super::copy::{contiguous, copy_into, full};
 use super::launch::fresh;
 use super::launch::with_output;
 use super::storage::{CudaData, KLayout, MAX_DIMS, standard_strides};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::tensor::{DType, Tensor};
 
 /// A kernel `Layout` of `shape` with element `strides` and `offset`.
 fn klayout(op: &'static str, shape: &[usize], strides: &[i64], offset: usize) -> Result<KLayout> {
@@ -54,6 +53,15 @@ fn klayout(op: &'static str, shape: &[usize], strides: &[i64], offset: usize) ->
 /// Row-major strides of `shape` as i64.
 fn row_major(shape: &[usize]) -> Vec<i64> {
     standard_strides(shape).into_iter().map(|s| s as i64).collect()
+}
+
+/// The i64 ids on `gpu`, contiguous: the index's device data `on_gpu` when it has one, else the
+/// host values `host` uploaded.
+fn ids_on(on_gpu: Option<&CudaData>, host: &[i64], gpu: &Arc<Gpu>) -> Result<CudaData> {
+    match on_gpu {
+        Some(c) => contiguous(c),
+        None => CudaData::upload_i64(gpu, host),
+    }
 }
 
 /// A CSR with one row per key `0..nkeys`: `pos[row_ptr[k]..row_ptr[k + 1]]` are the positions `p`
@@ -127,10 +135,16 @@ fn gather_launch(
     }
 }
 
-/// `index_select` of `x` along `d` at the (validated) positions `idx`, the values of `index`.
-pub(crate) fn index_select(x: &CudaData, d: usize, index: &Tensor, idx: &[i64]) -> Result<CudaData> {
+/// `index_select` of `x` along `d` at the (validated) positions `idx`, the values of the index
+/// (whose device data is `on_gpu` when it lives on x's GPU).
+pub(crate) fn index_select(
+    x: &CudaData,
+    d: usize,
+    on_gpu: Option<&CudaData>,
+    idx: &[i64],
+) -> Result<CudaData> {
     let op = "index_select";
-    let dev_idx = ids_on(op, index, idx, x.gpu())?;
+    let dev_idx = ids_on(on_gpu, idx, x.gpu())?;
     let mut ys = x.shape.clone();
     ys[d] = idx.len();
     let mut strides = vec![0i64; ys.len()];
@@ -144,7 +158,7 @@ pub(crate) fn index_select(x: &CudaData, d: usize, index: &Tensor, idx: &[i64]) 
 pub(crate) fn index_select_backward(g: &CudaData, xs: &[usize], d: usize, idx: &[i64]) -> Result<CudaData> {
     let op = "index_select_backward";
     let gpu = g.gpu().clone();
-    let g = super::copy::contiguous(g)?;
+    let g = contiguous(g)?;
     let (outer, n, inner): (usize, usize, usize) =
         (xs[..d].iter().product(), xs[d], xs[d + 1..].iter().product());
     let m = idx.len();
@@ -152,7 +166,7 @@ pub(crate) fn index_select_backward(g: &CudaData, xs: &[usize], d: usize, idx: &
         return Err(Error::mismatch(op, &g.shape, xs, "gradient and input shapes disagree"));
     }
     let (row_ptr, pos) = dense_csr(idx, n);
-    let (row_ptr, pos) = (upload_i64(&gpu, row_ptr)?, upload_i64(&gpu, pos)?);
+    let (row_ptr, pos) = (CudaData::upload_i64(&gpu, &row_ptr)?, CudaData::upload_i64(&gpu, &pos)?);
     fn run<T: DevElem>(
         op: &'static str,
         g: &CudaData,
@@ -185,12 +199,17 @@ pub(crate) fn index_select_backward(g: &CudaData, xs: &[usize], d: usize, idx: &
     }
 }
 
-/// `gather` of `x` along `d` with the (validated) index values `idx`, the values of `index`.
-pub(crate) fn gather(x: &CudaData, d: usize, index: &Tensor, idx: &ArcArray<i64, IxDyn>) -> Result<CudaData> {
+/// `gather` of `x` along `d` with the (validated) index values `idx` (row-major, of the index's
+/// shape `is`; its device data `on_gpu` when it lives on x's GPU).
+pub(crate) fn gather(
+    x: &CudaData,
+    d: usize,
+    on_gpu: Option<&CudaData>,
+    idx: &[i64],
+    is: &[usize],
+) -> Result<CudaData> {
     let op = "gather";
-    let host: Vec<i64> = idx.iter().copied().collect();
-    let dev_idx = ids_on(op, index, &host, x.gpu())?;
-    let is = idx.shape();
+    let dev_idx = ids_on(on_gpu, idx, x.gpu())?;
     let li = klayout(op, is, &row_major(is), 0)?;
     gather_launch(op, x, d, &dev_idx, &li, is)
 }
@@ -208,17 +227,18 @@ fn scatter_key(e: usize, v: i64, is: &[usize], kstr: &[i64], d: usize) -> i64 {
 }
 
 /// `scatter_add`: `y = x`, then `src`'s index-shaped corner added at the (validated) positions
-/// `idx` along `d` (`scatter_add_fwd_<t>`, f32, f64 and i64).
+/// `idx` along `d` (row-major, of the index's shape `is`) (`scatter_add_fwd_<t>`, f32, f64 and
+/// i64).
 pub(crate) fn scatter_add(
     x: &CudaData,
     d: usize,
-    idx: &ArcArray<i64, IxDyn>,
+    idx: &[i64],
+    is: &[usize],
     src: &CudaData,
 ) -> Result<CudaData> {
     let op = "scatter_add";
     super::launch::same_gpu(op, x, src)?;
     let gpu = x.gpu().clone();
-    let is = idx.shape();
     // The key of each index entry: its coordinates with the one along d replaced by its value,
     // row-major in `ks` (the index's shape with x's size along d).
     let mut ks = is.to_vec();
@@ -227,7 +247,7 @@ pub(crate) fn scatter_add(
     let keys: Vec<i64> = idx.iter().enumerate().map(|(e, &v)| scatter_key(e, v, is, &kstr, d)).collect();
     let nkeys: usize = ks.iter().product();
     let (row_ptr, pos) = dense_csr(&keys, nkeys);
-    let (row_ptr, pos) = (upload_i64(&gpu, row_ptr)?, upload_i64(&gpu, pos)?);
+    let (row_ptr, pos) = (CudaData::upload_i64(&gpu, &row_ptr)?, CudaData::upload_i64(&gpu, &pos)?);
     let lx = x.layout_as(op, &x.shape)?;
     let sstr: Vec<i64> = src.strides.iter().map(|&s| s as i64).collect();
     let ls = klayout(op, is, &sstr, src.offset)?;
@@ -286,19 +306,18 @@ pub(crate) fn place_in_corner(g: &CudaData, shape: &[usize]) -> Result<CudaData>
     Ok(out)
 }
 
-/// `one_hot` of a device index (values `idx`, validated in `0..classes`): `(.., classes)` of
-/// `dtype`, on the index's GPU (`one_hot_fwd_<t>`).
+/// `one_hot` of a device index (values `idx` on the host, row-major, validated in `0..classes`):
+/// `(.., classes)` of `dtype`, on the index's GPU (`one_hot_fwd_<t>`).
 pub(crate) fn one_hot(
     index: &CudaData,
-    idx: &ArcArray<i64, IxDyn>,
+    idx: &[i64],
     classes: usize,
     dtype: DType,
     shape: &[usize],
 ) -> Result<CudaData> {
     let op = "one_hot";
     let gpu = index.gpu().clone();
-    let host: Vec<i64> = idx.iter().copied().collect();
-    let dev_idx = upload_i64(&gpu, host)?;
+    let dev_idx = CudaData::upload_i64(&gpu, idx)?;
     fn run<T: DevElem>(
         op: &'static str,
         gpu: &Arc<Gpu>,

@@ -10,21 +10,20 @@
 //! chosen in input order for an unsorted `topk` (`sort_fwd_<t>`). `topk(k, largest)` is the first
 //! $k$ of the sort (descending for `largest`), as on the CPU. The backward (`sort_bwd_<t>`) writes
 //! each gradient value at its source position in zeros: positions are distinct, no atomics.
-
-use std::sync::Arc;
+//!
+//! The functions here take and return device data; `ops/sort.rs` records the values with this
+//! backward.
 
 use cudarc::driver::PushKernelArg;
 
 use super::alloc::DevElem;
-use super::context::{Gpu, dev_err, elementwise_cfg};
+use super::context::{dev_err, elementwise_cfg};
 use super::copy::contiguous;
 use super::launch::{block_mut, fresh};
 use super::storage::CudaData;
-use crate::autograd::record;
 use crate::device::cpu::lanes::Lanes;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::ops::device_data::{cuda_input, grad_on};
-use crate::tensor::{DType, Data, Tensor};
 
 /// The values and indices of the first `k` of the stable sort of every lane of the contiguous `x`.
 fn forward<T: DevElem>(
@@ -78,12 +77,12 @@ fn forward<T: DevElem>(
 /// of `in_shape`.
 fn backward<T: DevElem>(
     op: &'static str,
-    gpu: &Arc<Gpu>,
     g: &CudaData,
     idx: &CudaData,
     lanes: Lanes,
     in_shape: &[usize],
 ) -> Result<CudaData> {
+    let gpu = idx.gpu();
     let Lanes { outer, n, inner } = lanes;
     let mut dx = fresh::<T>(gpu, outer * n * inner)?;
     let m = g.numel();
@@ -107,53 +106,51 @@ fn backward<T: DevElem>(
     Ok(CudaData::new(dx, g.dtype, in_shape))
 }
 
-/// `sort` (`k = n`, `sorted`) or `topk` of a tensor on a GPU along the dimension of `lanes`:
-/// the recorded values (gradient to the source positions) and the i64 indices, both of
-/// `out_shape`, on the device. f32, f64 and i64.
+/// `sort` (`k = n`, `sorted`) or `topk` of `x` along the dimension of `lanes`: the values and
+/// the i64 source indices, both of `out_shape`, on x's GPU. f32, f64 and i64.
 pub(crate) fn sort(
     op: &'static str,
-    x: &Tensor,
+    x: &CudaData,
     lanes: Lanes,
     k: usize,
     descending: bool,
     sorted: bool,
     out_shape: &[usize],
-) -> Result<(Tensor, Tensor)> {
-    let c = contiguous(&cuda_input(op, x, None)?)?;
-    let gpu = c.gpu().clone();
-    let (values, indices) = match c.dtype {
-        DType::F32 => forward::<f32>(op, &c, lanes, k, descending, sorted, out_shape)?,
-        DType::F64 => forward::<f64>(op, &c, lanes, k, descending, sorted, out_shape)?,
-        DType::I64 => forward::<i64>(op, &c, lanes, k, descending, sorted, out_shape)?,
-        other => {
-            return Err(Error::UnsupportedDType {
-                op,
-                dtype: other,
-                shape: c.shape.clone(),
-                expected: "f32, f64 or i64",
-            });
-        }
-    };
-    let saved = indices.clone();
-    let in_shape = x.shape();
-    let y = record(Data::Cuda(values), op, &[x], move |g| {
-        let g = grad_on(g, &gpu)?;
-        if g.shape != saved.shape {
-            return Err(Error::mismatch(op, &g.shape, &saved.shape, "gradient and output shapes disagree"));
-        }
-        let dx = match g.dtype {
-            DType::F32 => backward::<f32>(op, &gpu, &g, &saved, lanes, &in_shape)?,
-            DType::F64 => backward::<f64>(op, &gpu, &g, &saved, lanes, &in_shape)?,
-            other => {
-                return Err(Error::UnsupportedDType {
-                    op,
-                    dtype: other,
-                    shape: g.shape.clone(),
-                    expected: "f32 or f64 gradient",
-                });
-            }
-        };
-        Ok(vec![Some(Tensor::from_data(Data::Cuda(dx)))])
-    });
-    Ok((y, Tensor::from_data(Data::Cuda(indices))))
+) -> Result<(CudaData, CudaData)> {
+    let c = contiguous(x)?;
+    match c.dtype {
+        DType::F32 => forward::<f32>(op, &c, lanes, k, descending, sorted, out_shape),
+        DType::F64 => forward::<f64>(op, &c, lanes, k, descending, sorted, out_shape),
+        DType::I64 => forward::<i64>(op, &c, lanes, k, descending, sorted, out_shape),
+        other => Err(Error::UnsupportedDType {
+            op,
+            dtype: other,
+            shape: c.shape.clone(),
+            expected: "f32, f64 or i64",
+        }),
+    }
+}
+
+/// The gradient of `sort`/`topk`: the upstream `g` (contiguous, the shape of the saved indices
+/// `idx`) written at the source positions in zeros of `in_shape`, on the GPU of `idx`.
+pub(crate) fn sort_backward(
+    op: &'static str,
+    g: &CudaData,
+    idx: &CudaData,
+    lanes: Lanes,
+    in_shape: &[usize],
+) -> Result<CudaData> {
+    if g.shape != idx.shape {
+        return Err(Error::mismatch(op, &g.shape, &idx.shape, "gradient and output shapes disagree"));
+    }
+    match g.dtype {
+        DType::F32 => backward::<f32>(op, g, idx, lanes, in_shape),
+        DType::F64 => backward::<f64>(op, g, idx, lanes, in_shape),
+        other => Err(Error::UnsupportedDType {
+            op,
+            dtype: other,
+            shape: g.shape.clone(),
+            expected: "f32 or f64 gradient",
+        }),
+    }
 }

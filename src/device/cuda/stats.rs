@@ -15,6 +15,9 @@
 //!   block (`spread_count_bwd_<dt>`, an exact integer sum), then `spread_bwd_<dt>`.
 //! * `var_fwd_<dt>`: $\bar x$ then $\sum (x - \bar x)^2 / \max(0, N - c)$, two passes per row;
 //!   backward `var_bwd_<dt>`: $(x - \bar x)\,g\,\tfrac{2}{N - c}$.
+//!
+//! The functions here take and return device data; `ops/stats.rs` gets the tensors' device data
+//! and records the forwards with these backwards.
 
 use cudarc::driver::PushKernelArg;
 
@@ -23,10 +26,8 @@ use super::context::{dev_err, elementwise_cfg, rows_cfg};
 use super::launch::{block_mut, fresh};
 use super::launch::{float_suffix, with_output};
 use super::storage::CudaData;
-use crate::autograd::record;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::ops::device_data::{cuda_input, grad_on};
-use crate::tensor::{DType, Data, Tensor};
 
 /// The (values, i64 positions) of the extreme over `dims` of every output (`largest`: the maximum).
 /// Every reduced row must be non-empty (the callers check).
@@ -85,30 +86,10 @@ pub(crate) fn best(
     }
 }
 
-/// `max_dim`/`min_dim` along `d` of the GPU tensor `t`: (values, indices), the values recorded
-/// with the gather backward.
-pub(crate) fn best_dim(
-    op: &'static str,
-    t: &Tensor,
-    d: usize,
-    keepdim: bool,
-    largest: bool,
-) -> Result<(Tensor, Tensor)> {
-    let x = cuda_input(op, t, None)?;
-    let (y, p) = best(op, &x, &[d], keepdim, largest)?;
-    let shape = x.shape.clone();
-    let saved = p.clone();
-    let values = record(Data::Cuda(y), op, &[t], move |g| {
-        // dL/dx[o, j, i] = g[o, i] [j = p[o, i]]
-        let g = grad_on(g, saved.gpu())?;
-        Ok(vec![Some(Tensor::from_data(Data::Cuda(best_dim_backward(op, &saved, &g, &shape, d)?)))])
-    });
-    Ok((values, Tensor::from_data(Data::Cuda(p))))
-}
-
-/// `max_dim_bwd_<dt>`: the gradient in x's `shape` from the positions `p` and the upstream `g`
-/// (both contiguous with the output's elements, in either keepdim form).
-fn best_dim_backward(
+/// `max_dim_bwd_<dt>`: the gradient of `max_dim`/`min_dim` along `d` in x's `shape` from the
+/// positions `p` (the second output of [`best`]) and the upstream `g` (both contiguous with the
+/// output's elements, in either keepdim form).
+pub(crate) fn best_dim_backward(
     op: &'static str,
     p: &CudaData,
     g: &CudaData,
@@ -150,38 +131,32 @@ fn best_dim_backward(
     }
 }
 
-/// `argmax`/`argmin` of the GPU tensor `t`: along `dim`, or of the flattened tensor (`None`).
+/// `argmax`/`argmin` of `x`: along `dim`, or of the flattened data (`None`).
 pub(crate) fn arg_best(
     op: &'static str,
-    t: &Tensor,
+    x: &CudaData,
     dim: Option<usize>,
     keepdim: bool,
     largest: bool,
-) -> Result<Tensor> {
-    let x = cuda_input(op, t, None)?;
+) -> Result<CudaData> {
     let dims: Vec<usize> = match dim {
         Some(d) => vec![d],
         None => (0..x.shape.len()).collect(),
     };
-    let (_, p) = best(op, &x, &dims, keepdim, largest)?;
-    Ok(Tensor::from_data(Data::Cuda(p)))
+    let (_, p) = best(op, x, &dims, keepdim, largest)?;
+    Ok(p)
 }
 
-/// The full `max`/`min` of the GPU tensor `t` (0-d), recorded with the spread backward.
-pub(crate) fn best_all(op: &'static str, t: &Tensor, largest: bool) -> Result<Tensor> {
-    let x = cuda_input(op, t, None)?;
+/// The full `max`/`min` of `x` (0-d); its backward is [`spread`] with this output.
+pub(crate) fn best_all(op: &'static str, x: &CudaData, largest: bool) -> Result<CudaData> {
     let all: Vec<usize> = (0..x.shape.len()).collect();
-    let (y, _) = best(op, &x, &all, false, largest)?;
-    let saved_y = y.clone();
-    Ok(record(Data::Cuda(y), op, &[t], move |g| {
-        // dL/dx_i = g [x_i = y] / #{k : x_k = y}
-        let g = grad_on(g, x.gpu())?;
-        Ok(vec![Some(Tensor::from_data(Data::Cuda(spread(op, &x, &saved_y, &g)?)))])
-    }))
+    let (y, _) = best(op, x, &all, false, largest)?;
+    Ok(y)
 }
 
-/// `spread_count_bwd_<dt>` then `spread_bwd_<dt>`: $g$ shared among the elements equal to `y`.
-fn spread(op: &'static str, x: &CudaData, y: &CudaData, g: &CudaData) -> Result<CudaData> {
+/// `spread_count_bwd_<dt>` then `spread_bwd_<dt>`: $g$ (one contiguous value) shared among the
+/// elements of `x` equal to `y` (the output of [`best_all`]): the backward of the full `max`/`min`.
+pub(crate) fn spread(op: &'static str, x: &CudaData, y: &CudaData, g: &CudaData) -> Result<CudaData> {
     let s = float_suffix(op, x)?;
     if g.dtype != x.dtype || g.numel() != 1 {
         return Err(Error::mismatch(
@@ -274,19 +249,17 @@ pub(crate) fn var(x: &CudaData, dims: &[usize], dof: f64, keepdim: bool) -> Resu
     }
 }
 
-/// `var_bwd_<dt>`: $(x - \bar x)\,g\,\cdot$ `scale` in x's shape, with `mean` and `g` (reshaped to
-/// `keep_shape`) broadcast.
+/// `var_bwd_<dt>`: $(x - \bar x)\,g\,\cdot$ `scale` in x's shape, with `mean` and `g` (contiguous,
+/// reshaped to `keep_shape`) broadcast.
 pub(crate) fn var_backward(
     x: &CudaData,
-    mean: &Tensor,
-    g: &Tensor,
+    mean: &CudaData,
+    g: &CudaData,
     keep_shape: &[usize],
     scale: f64,
-) -> Result<Tensor> {
+) -> Result<CudaData> {
     let op = "var_backward";
     let s = float_suffix(op, x)?;
-    let mean = cuda_input(op, mean, Some(x.gpu()))?;
-    let g = grad_on(g, x.gpu())?;
     if g.numel() != keep_shape.iter().product::<usize>() || mean.shape != keep_shape {
         return Err(Error::mismatch(
             op,
@@ -317,9 +290,8 @@ pub(crate) fn var_backward(
             unsafe { b.launch(elementwise_cfg(n)) }.map(|_| ()).map_err(dev_err(op))
         })
     }
-    let dx = match x.dtype {
-        DType::F64 => run::<f64>(s, x, &mean, &g, scale)?,
-        _ => run::<f32>(s, x, &mean, &g, scale)?,
-    };
-    Ok(Tensor::from_data(Data::Cuda(dx)))
+    match x.dtype {
+        DType::F64 => run::<f64>(s, x, mean, &g, scale),
+        _ => run::<f32>(s, x, mean, &g, scale),
+    }
 }
