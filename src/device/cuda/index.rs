@@ -26,11 +26,12 @@ use super::alloc::DevElem;
 use super::context::{Gpu, dev_err, elementwise_cfg};
 use super::copy::copy_into;
 use super::copy::full;
-use super::embedding::{ids_on, upload_i64};
+use super::embedding::upload_i64;
 use super::launch::fresh;
 use super::launch::with_output;
 use super::storage::{CudaData, KLayout, MAX_DIMS, standard_strides};
 use crate::error::{Error, Result};
+use crate::ops::device_data::ids_on;
 use crate::tensor::{DType, Tensor};
 
 /// A kernel `Layout` of `shape` with element `strides` and `offset`.
