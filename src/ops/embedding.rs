@@ -45,12 +45,19 @@ use crate::device::cpu::min_rows;
 use crate::error::{Error, Result};
 use crate::tensor::{Data, Float, SparseGrad, Tensor};
 
+#[cfg(feature = "cuda")]
+use crate::dtype::DType;
+#[cfg(feature = "cuda")]
+use crate::ops::device_data::cuda_input;
+
 impl SparseGrad {
     /// The dense $(V \times D)$ gradient.
     pub fn to_dense(&self, num_rows: usize) -> Result<Tensor> {
         #[cfg(feature = "cuda")]
         if self.values.device().is_cuda() {
-            return crate::device::cuda::embedding::sparse_to_dense(self, num_rows);
+            let values = cuda_input("sparse_grad", &self.values, None)?;
+            let dense = crate::device::cuda::embedding::sparse_to_dense(&self.rows, &values, num_rows)?;
+            return Ok(Tensor::from_data(Data::Cuda(dense)));
         }
         let vs = self.values.shape();
         let d = vs.get(1).copied().unwrap_or(0);
@@ -73,7 +80,12 @@ impl SparseGrad {
     pub fn add(&self, other: &SparseGrad) -> Result<SparseGrad> {
         #[cfg(feature = "cuda")]
         if self.values.device().is_cuda() || other.values.device().is_cuda() {
-            return crate::device::cuda::embedding::sparse_add(self, other);
+            use crate::device::cuda::embedding::{sparse_add, sparse_values};
+            let op = "sparse_grad";
+            let va = sparse_values(op, &cuda_input(op, &self.values, None)?, self.rows.len())?;
+            let vb = sparse_values(op, &cuda_input(op, &other.values, Some(va.gpu()))?, other.rows.len())?;
+            let (rows, values) = sparse_add(&self.rows, &va, &other.rows, &vb)?;
+            return Ok(SparseGrad { rows, values: Tensor::from_data(Data::Cuda(values)) });
         }
         let (sa, sb) = (self.values.shape(), other.values.shape());
         if sa.len() != 2 || sb.len() != 2 || sa[1] != sb[1] {
@@ -232,38 +244,69 @@ fn embedding_op(indices: &Tensor, weight: &Tensor, padding_idx: Option<i64>, spa
     let mut out_shape = is.clone();
     out_shape.push(d);
     #[cfg(feature = "cuda")]
-    match (indices.data(), weight.data()) {
-        (_, Data::Cuda(_)) => {
-            return crate::device::cuda::embedding::embedding(indices, weight, ids, pad, &out_shape, sparse);
-        }
-        (i @ Data::Cuda(_), w) => return Err(crate::ops::common::device_mismatch(OP, &i, &w)),
-        _ => {}
+    if let (i @ Data::Cuda(_), w) = (indices.data(), weight.data())
+        && !matches!(w, Data::Cuda(_))
+    {
+        return Err(crate::ops::common::device_mismatch(OP, &i, &w));
     }
-    match weight.data().contiguous() {
-        Data::F32(w) => {
-            forward::<f32>(w.as_slice().unwrap_or(&[]), ids, pad, v, d, &out_shape, weight, indices, sparse)
+    let (y, saved) = match weight.data() {
+        #[cfg(feature = "cuda")]
+        Data::Cuda(_) => cuda_forward(indices, weight, &ids, &out_shape)?,
+        _ => match weight.data().contiguous() {
+            Data::F32(w) => (forward::<f32>(w.as_slice().unwrap_or(&[]), &ids, d, &out_shape)?, Saved::F32),
+            Data::F64(w) => (forward::<f64>(w.as_slice().unwrap_or(&[]), &ids, d, &out_shape)?, Saved::F64),
+            other => {
+                return Err(Error::UnsupportedDType {
+                    op: OP,
+                    dtype: other.dtype(),
+                    shape: ws,
+                    expected: "f32 or f64",
+                });
+            }
+        },
+    };
+    // The one record of the op, for both devices; the backward runs where the forward ran.
+    let table = sparse.then(|| weight.clone());
+    Ok(record(y, OP, &[indices, weight], move |g| {
+        let sparse = table.is_some();
+        let grad = match &saved {
+            Saved::F32 => backward::<f32>(g, &ids, pad, (v, d), sparse)?,
+            Saved::F64 => backward::<f64>(g, &ids, pad, (v, d), sparse)?,
+            #[cfg(feature = "cuda")]
+            Saved::Cuda { gpu, dtype } => cuda_backward(g, gpu, *dtype, &ids, pad, (v, d), sparse)?,
+        };
+        match grad {
+            // Sparse exactly when there is a table to accumulate into.
+            WeightGrad::Sparse(sg) => {
+                if let Some(table) = &table {
+                    table.accumulate_sparse_grad(sg)?;
+                }
+                Ok(vec![None, None])
+            }
+            WeightGrad::Dense(dw) => Ok(vec![None, Some(dw)]),
         }
-        Data::F64(w) => {
-            forward::<f64>(w.as_slice().unwrap_or(&[]), ids, pad, v, d, &out_shape, weight, indices, sparse)
-        }
-        other => {
-            Err(Error::UnsupportedDType { op: OP, dtype: other.dtype(), shape: ws, expected: "f32 or f64" })
-        }
-    }
+    }))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn forward<T: Float>(
-    w: &[T],
-    ids: Vec<i64>,
-    pad: Option<i64>,
-    v: usize,
-    d: usize,
-    out_shape: &[usize],
-    weight: &Tensor,
-    indices: &Tensor,
-    sparse: bool,
-) -> Result<Tensor> {
+/// What the backward needs besides the ids: the device and dtype the forward ran in.
+enum Saved {
+    F32,
+    F64,
+    #[cfg(feature = "cuda")]
+    Cuda {
+        gpu: std::sync::Arc<crate::device::cuda::Gpu>,
+        dtype: DType,
+    },
+}
+
+/// The weight's gradient: dense $(V, D)$, or row-sparse for `embedding_sparse_grad`.
+enum WeightGrad {
+    Dense(Tensor),
+    Sparse(SparseGrad),
+}
+
+/// The CPU forward: the rows of `w` $(V, D)$ named by the (checked) `ids`, shape `out_shape`.
+fn forward<T: Float>(w: &[T], ids: &[i64], d: usize, out_shape: &[usize]) -> Result<Data> {
     let mut y = vec![T::zero(); ids.len() * d];
     if d > 0 {
         y.par_chunks_mut(d).zip(ids.par_iter()).with_min_len(min_rows(d)).for_each(|(row, &id)| {
@@ -273,23 +316,64 @@ fn forward<T: Float>(
     }
     let y = ArrayD::from_shape_vec(IxDyn(out_shape), y)
         .map_err(|e| Error::shape("embedding", out_shape, e.to_string()))?;
-    let table = sparse.then(|| weight.clone());
-    Ok(record(T::wrap(y.into_shared()), "embedding", &[indices, weight], move |g| {
-        let g = g.to_vec::<T>()?;
-        let (rows, values) = grouped_grad(&ids, pad, &g, d);
-        let grad = match &table {
-            Some(table) => {
-                let n = rows.len();
-                table.accumulate_sparse_grad(SparseGrad {
-                    rows,
-                    values: Tensor::from_vec(values, &[n, d])?,
-                })?;
-                None
-            }
-            None => Some(Tensor::from_data(T::wrap(scatter(&values, &rows, v, d)?))),
-        };
-        Ok(vec![None, grad])
-    }))
+    Ok(T::wrap(y.into_shared()))
+}
+
+/// The CPU backward for the upstream gradient `g`: the rows' sums of [`grouped_grad`], scattered
+/// into a dense $(V, D)$ gradient or kept as a row-sparse one.
+fn backward<T: Float>(
+    g: &Tensor,
+    ids: &[i64],
+    pad: Option<i64>,
+    (v, d): (usize, usize),
+    sparse: bool,
+) -> Result<WeightGrad> {
+    let g = g.to_vec::<T>()?;
+    let (rows, values) = grouped_grad(ids, pad, &g, d);
+    Ok(if sparse {
+        let n = rows.len();
+        WeightGrad::Sparse(SparseGrad { rows, values: Tensor::from_vec(values, &[n, d])? })
+    } else {
+        WeightGrad::Dense(Tensor::from_data(T::wrap(scatter(&values, &rows, v, d)?)))
+    })
+}
+
+/// The forward with the weight on a GPU (`device::cuda::embedding`): the ids are used from the
+/// weight's GPU or uploaded from `ids`, their host copy.
+#[cfg(feature = "cuda")]
+fn cuda_forward(
+    indices: &Tensor,
+    weight: &Tensor,
+    ids: &[i64],
+    out_shape: &[usize],
+) -> Result<(Data, Saved)> {
+    use crate::device::cuda::{copy::contiguous, launch::float_dtype};
+    const OP: &str = "embedding";
+    let w = cuda_input(OP, weight, None)?;
+    let gpu = w.gpu().clone();
+    let dtype = float_dtype(OP, &w)?;
+    let w = contiguous(&w)?;
+    let dev_ids = crate::ops::device_data::ids_on(OP, indices, ids, &gpu)?;
+    let y = crate::device::cuda::embedding::forward(&dev_ids, &w, out_shape)?;
+    Ok((Data::Cuda(y), Saved::Cuda { gpu, dtype }))
+}
+
+/// The backward with the weight on `gpu` (`device::cuda::embedding`): the same sums, in the same
+/// order, as the CPU's.
+#[cfg(feature = "cuda")]
+fn cuda_backward(
+    g: &Tensor,
+    gpu: &std::sync::Arc<crate::device::cuda::Gpu>,
+    dtype: DType,
+    ids: &[i64],
+    pad: Option<i64>,
+    (v, d): (usize, usize),
+    sparse: bool,
+) -> Result<WeightGrad> {
+    let dy = crate::ops::device_data::grad_on(g, gpu)?;
+    let (rows, dw) = crate::device::cuda::embedding::backward(ids, pad, &dy, dtype, (v, d), !sparse)?;
+    let dw = Tensor::from_data(Data::Cuda(dw));
+    Ok(if sparse { WeightGrad::Sparse(SparseGrad { rows, values: dw }) } else { WeightGrad::Dense(dw) })
 }
 
 /// The gradient as (sorted distinct ids, their summed upstream rows): each id's positions are

@@ -44,6 +44,7 @@ use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
 
 use crate::autograd::record;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::tensor::{Data, Float, Tensor};
 
@@ -100,21 +101,70 @@ impl Tensor {
             });
         }
         let inputs = [user, item, user_factors, item_factors, user_bias, item_bias, global_bias];
-        #[cfg(feature = "cuda")]
-        {
-            let on_gpu = |t: &Tensor| matches!(t.data(), Data::Cuda(_));
-            if tensors.iter().any(|t| on_gpu(t)) {
-                return crate::device::cuda::factorization::mf_predict(&users, &items, nu, ni, k, &inputs);
-            }
-            if let Some(t) = [user, item].into_iter().find(|t| on_gpu(t)) {
-                return Err(crate::ops::common::device_mismatch(OP, &t.data(), &user_factors.data()));
-            }
+        let (y, saved) = forward_on_device(users, items, (nu, ni, k), &inputs, dt, ps)?;
+        // The one record of the op, for both devices; the backward runs where the forward ran.
+        let mu_shape = global_bias.shape();
+        Ok(record(y, OP, &inputs, move |g| match &saved {
+            Saved::F32(s) => backward::<f32>(g, s, (nu, ni, k), &mu_shape),
+            Saved::F64(s) => backward::<f64>(g, s, (nu, ni, k), &mu_shape),
+            #[cfg(feature = "cuda")]
+            Saved::Cuda(s) => cuda_backward(g, s, &mu_shape),
+        }))
+    }
+}
+
+/// What the backward reads, per device: on the CPU the ids and the forward-time $P$, $Q$.
+enum Saved {
+    F32(CpuSaved<f32>),
+    F64(CpuSaved<f64>),
+    #[cfg(feature = "cuda")]
+    Cuda(Box<CudaSaved>),
+}
+
+/// On the CPU: the ids and the forward-time factors.
+struct CpuSaved<T> {
+    users: Vec<usize>,
+    items: Vec<usize>,
+    p: Vec<T>,
+    q: Vec<T>,
+}
+
+/// On a GPU: the device ids and factors, the sizes, and the host ids (for the CSRs).
+#[cfg(feature = "cuda")]
+struct CudaSaved {
+    gpu: std::sync::Arc<crate::device::cuda::Gpu>,
+    factors: crate::device::cuda::factorization::Factors,
+    dims: crate::device::cuda::factorization::Dims,
+    users: Vec<i64>,
+    items: Vec<i64>,
+}
+
+/// The forward where the factors live: the CUDA kernels when any factor or bias is on a GPU (ids
+/// on a GPU with factors on the CPU are a device error), else the CPU loop in dtype `dt`.
+fn forward_on_device(
+    users: Vec<usize>,
+    items: Vec<usize>,
+    sizes: (usize, usize, usize),
+    inputs: &[&Tensor; 7],
+    dt: DType,
+    ps: Vec<usize>,
+) -> Result<(Data, Saved)> {
+    #[cfg(feature = "cuda")]
+    {
+        let on_gpu = |t: &Tensor| matches!(t.data(), Data::Cuda(_));
+        if inputs[2..].iter().any(|t| on_gpu(t)) {
+            let (y, s) = cuda_forward(&users, &items, sizes, inputs)?;
+            return Ok((y, Saved::Cuda(Box::new(s))));
         }
-        match dt {
-            crate::tensor::DType::F32 => forward::<f32>(users, items, nu, ni, k, &inputs),
-            crate::tensor::DType::F64 => forward::<f64>(users, items, nu, ni, k, &inputs),
-            other => Err(Error::UnsupportedDType { op: OP, dtype: other, shape: ps, expected: "f32 or f64" }),
+        if let Some(t) = inputs[..2].iter().find(|t| on_gpu(t)) {
+            return Err(crate::ops::common::device_mismatch(OP, &t.data(), &inputs[2].data()));
         }
+    }
+    let k = sizes.2;
+    match dt {
+        DType::F32 => forward::<f32>(users, items, k, inputs).map(|(y, s)| (y, Saved::F32(s))),
+        DType::F64 => forward::<f64>(users, items, k, inputs).map(|(y, s)| (y, Saved::F64(s))),
+        other => Err(Error::UnsupportedDType { op: OP, dtype: other, shape: ps, expected: "f32 or f64" }),
     }
 }
 
@@ -170,11 +220,9 @@ fn flat<T: Float>(t: &Tensor) -> Result<Vec<T>> {
 fn forward<T: Float>(
     users: Vec<usize>,
     items: Vec<usize>,
-    nu: usize,
-    ni: usize,
     k: usize,
     inputs: &[&Tensor; 7],
-) -> Result<Tensor> {
+) -> Result<(Data, CpuSaved<T>)> {
     let p = flat::<T>(inputs[2])?;
     let q = flat::<T>(inputs[3])?;
     let bu = flat::<T>(inputs[4])?;
@@ -187,25 +235,74 @@ fn forward<T: Float>(
         *y = mu + bu[u] + bi[i] + dot(&p[u * k..(u + 1) * k], &q[i * k..(i + 1) * k]);
     });
     let y = ArrayD::from_shape_vec(IxDyn(&[n]), y).map_err(|e| Error::shape(OP, &[n], e.to_string()))?;
-    let (ins, mu_shape) = (*inputs, inputs[6].shape());
-    Ok(record(T::wrap(y.into_shared()), OP, &ins, move |g| {
-        let g = g.to_vec::<T>()?;
-        // P̄_u = Σ_{n: u_n = u} g_n Q_{i_n}; b̄_u = Σ_{n: u_n = u} g_n.
-        let (dp, dbu) = scatter_rows(&users, &items, &g, &q, nu, k);
-        // Q̄_i = Σ_{n: i_n = i} g_n P_{u_n}; b̄_i = Σ_{n: i_n = i} g_n.
-        let (dq, dbi) = scatter_rows(&items, &users, &g, &p, ni, k);
-        // μ̄ = Σ_n g_n, in position order.
-        let dmu = g.iter().fold(T::zero(), |a, &x| a + x);
-        Ok(vec![
-            None,
-            None,
-            Some(Tensor::from_vec(dp, &[nu, k])?),
-            Some(Tensor::from_vec(dq, &[ni, k])?),
-            Some(Tensor::from_vec(dbu, &[nu])?),
-            Some(Tensor::from_vec(dbi, &[ni])?),
-            Some(Tensor::from_vec(vec![dmu], &mu_shape)?),
-        ])
-    }))
+    Ok((T::wrap(y.into_shared()), CpuSaved { users, items, p, q }))
+}
+
+/// The CPU backward for the upstream gradient `g` (module docs): each id's rows summed in position
+/// order, $\bar\mu$ one sequential sum.
+fn backward<T: Float>(
+    g: &Tensor,
+    s: &CpuSaved<T>,
+    (nu, ni, k): (usize, usize, usize),
+    mu_shape: &[usize],
+) -> Result<Vec<Option<Tensor>>> {
+    let g = g.to_vec::<T>()?;
+    // P̄_u = Σ_{n: u_n = u} g_n Q_{i_n}; b̄_u = Σ_{n: u_n = u} g_n.
+    let (dp, dbu) = scatter_rows(&s.users, &s.items, &g, &s.q, nu, k);
+    // Q̄_i = Σ_{n: i_n = i} g_n P_{u_n}; b̄_i = Σ_{n: i_n = i} g_n.
+    let (dq, dbi) = scatter_rows(&s.items, &s.users, &g, &s.p, ni, k);
+    // μ̄ = Σ_n g_n, in position order.
+    let dmu = g.iter().fold(T::zero(), |a, &x| a + x);
+    Ok(vec![
+        None,
+        None,
+        Some(Tensor::from_vec(dp, &[nu, k])?),
+        Some(Tensor::from_vec(dq, &[ni, k])?),
+        Some(Tensor::from_vec(dbu, &[nu])?),
+        Some(Tensor::from_vec(dbi, &[ni])?),
+        Some(Tensor::from_vec(vec![dmu], mu_shape)?),
+    ])
+}
+
+/// The forward with the factors on a GPU (`device::cuda::factorization`): every float input on
+/// the factors' GPU (contiguous), the ids used from there or uploaded from their host copies.
+#[cfg(feature = "cuda")]
+fn cuda_forward(
+    users: &[usize],
+    items: &[usize],
+    (nu, ni, k): (usize, usize, usize),
+    inputs: &[&Tensor; 7],
+) -> Result<(Data, CudaSaved)> {
+    use crate::device::cuda::CudaData;
+    use crate::device::cuda::copy::contiguous;
+    use crate::device::cuda::factorization::{Biases, Dims, Factors, forward};
+    use crate::ops::device_data::{cuda_input, ids_on};
+    let p = cuda_input(OP, inputs[2], None)?;
+    let gpu = p.gpu().clone();
+    crate::device::cuda::launch::float_dtype(OP, &p)?;
+    let on = |t: &Tensor| -> Result<CudaData> { contiguous(&cuda_input(OP, t, Some(&gpu))?) };
+    let uh: Vec<i64> = users.iter().map(|&u| u as i64).collect();
+    let ih: Vec<i64> = items.iter().map(|&i| i as i64).collect();
+    let factors = Factors {
+        user: ids_on(OP, inputs[0], &uh, &gpu)?,
+        item: ids_on(OP, inputs[1], &ih, &gpu)?,
+        p: contiguous(&p)?,
+        q: on(inputs[3])?,
+    };
+    let biases = Biases { bu: on(inputs[4])?, bi: on(inputs[5])?, mu: on(inputs[6])? };
+    let dims = Dims { n: uh.len(), k, nu, ni };
+    let y = forward(&factors, &biases, dims)?;
+    Ok((Data::Cuda(y), CudaSaved { gpu, factors, dims, users: uh, items: ih }))
+}
+
+/// The backward with the factors on a GPU: the row sums in the CPU's order, $\bar\mu$ a fixed tree.
+#[cfg(feature = "cuda")]
+fn cuda_backward(g: &Tensor, s: &CudaSaved, mu_shape: &[usize]) -> Result<Vec<Option<Tensor>>> {
+    let g = crate::ops::device_data::grad_on(g, &s.gpu)?;
+    let d =
+        crate::device::cuda::factorization::backward(&s.factors, s.dims, &s.users, &s.items, &g, mu_shape)?;
+    let t = |c| Some(Tensor::from_data(Data::Cuda(c)));
+    Ok(vec![None, None, t(d.dp), t(d.dq), t(d.dbu), t(d.dbi), t(d.dmu)])
 }
 
 /// $\sum_k a_k b_k$ in index order.

@@ -81,6 +81,19 @@ impl AdamConfig {
         self
     }
 
+    /// The hyperparameters as the GPU update takes them.
+    #[cfg(feature = "cuda")]
+    pub(crate) fn cuda_params(&self) -> crate::device::cuda::optim::AdamParams {
+        crate::device::cuda::optim::AdamParams {
+            lr: self.lr,
+            betas: self.betas,
+            eps: self.eps,
+            weight_decay: self.weight_decay,
+            amsgrad: self.amsgrad,
+            maximize: self.maximize,
+        }
+    }
+
     fn validate(&self) -> Result<()> {
         non_negative("Adam", "learning rate", self.lr)?;
         non_negative("Adam", "epsilon", self.eps)?;
@@ -196,13 +209,13 @@ impl Adam {
             s.step += 1;
             #[cfg(feature = "cuda")]
             if p.device().is_cuda() {
-                let slots = crate::device::cuda::optim::AdamSlots {
+                let slots = super::cuda::AdamSlots {
                     step: s.step,
                     exp_avg: &mut s.exp_avg,
                     exp_avg_sq: &mut s.exp_avg_sq,
                     max_exp_avg_sq: &mut s.max_exp_avg_sq,
                 };
-                crate::device::cuda::optim::adam_step(p, &g, &self.config, slots, keep)?;
+                super::cuda::adam_step(p, &g, &self.config.cuda_params(), slots, keep)?;
                 continue;
             }
             apply_update("Adam", p, &g, &mut AdamUpdate { c: self.config, s })?;

@@ -33,6 +33,8 @@
 mod adam;
 mod adamw;
 mod clip;
+#[cfg(feature = "cuda")]
+mod cuda;
 mod early_stopping;
 mod groups;
 pub mod schedule;
@@ -265,7 +267,7 @@ pub(crate) fn load_buffer(op: &'static str, p: &Tensor, t: &Tensor) -> Result<Da
     }
     #[cfg(feature = "cuda")]
     if p.device().is_cuda() {
-        return crate::device::cuda::optim::load_state(op, p, t);
+        return cuda::load_state(op, p, t);
     }
     // A state saved from a GPU parameter is read back to the host first.
     Ok(crate::map_any!(&t.data().to_host()?, |a| a.to_owned().into_shared()))

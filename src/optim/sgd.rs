@@ -63,6 +63,19 @@ impl SgdConfig {
         self
     }
 
+    /// The hyperparameters as the GPU update takes them.
+    #[cfg(feature = "cuda")]
+    pub(crate) fn cuda_params(&self) -> crate::device::cuda::optim::SgdParams {
+        crate::device::cuda::optim::SgdParams {
+            lr: self.lr,
+            momentum: self.momentum,
+            dampening: self.dampening,
+            weight_decay: self.weight_decay,
+            nesterov: self.nesterov,
+            maximize: self.maximize,
+        }
+    }
+
     fn validate(&self) -> Result<()> {
         non_negative("SGD", "learning rate", self.lr)?;
         non_negative("SGD", "momentum", self.momentum)?;
@@ -140,7 +153,7 @@ impl Optimizer for Sgd {
             let Some(g) = p.grad() else { continue };
             #[cfg(feature = "cuda")]
             if p.device().is_cuda() {
-                crate::device::cuda::optim::sgd_step(p, &g, &self.config, buffer)?;
+                super::cuda::sgd_step(p, &g, &self.config.cuda_params(), buffer)?;
                 continue;
             }
             apply_update("SGD", p, &g, &mut SgdUpdate { c: self.config, buffer })?;

@@ -166,7 +166,7 @@ fn sgd_rows(p: &Tensor, sg: &SparseGrad, lr: f64, maximize: bool) -> Result<()> 
     #[cfg(feature = "cuda")]
     if p.device().is_cuda() {
         check_rows("SparseSGD", p, sg)?;
-        return crate::device::cuda::optim::sparse_sgd_rows(p, sg, lr, maximize);
+        return super::cuda::sparse_sgd_rows(p, sg, lr, maximize);
     }
     apply_rows("SparseSGD", p, sg, &mut SgdRows { lr, maximize })
 }
@@ -204,7 +204,7 @@ impl Optimizer for SparseSgd {
                 if p.device().is_cuda() {
                     // Plain SGD (no momentum, decay or dampening): the same rule, w += (-lr)(±g).
                     let c = super::SgdConfig::new(self.lr).maximize(self.maximize);
-                    crate::device::cuda::optim::sgd_step(p, &g, &c, &mut None)?;
+                    super::cuda::sgd_step(p, &g, &c.cuda_params(), &mut None)?;
                 } else {
                     apply_update("SparseSGD", p, &g, &mut rule)?;
                 }
@@ -283,6 +283,17 @@ impl SparseAdamConfig {
     pub fn maximize(mut self, maximize: bool) -> Self {
         self.maximize = maximize;
         self
+    }
+
+    /// The hyperparameters as the GPU update takes them.
+    #[cfg(feature = "cuda")]
+    fn cuda_params(&self) -> crate::device::cuda::optim::SparseAdamParams {
+        crate::device::cuda::optim::SparseAdamParams {
+            lr: self.lr,
+            betas: self.betas,
+            eps: self.eps,
+            maximize: self.maximize,
+        }
     }
 
     fn validate(&self) -> Result<()> {
@@ -402,10 +413,10 @@ impl Optimizer for SparseAdam {
             #[cfg(feature = "cuda")]
             if p.device().is_cuda() {
                 check_rows("SparseAdam", p, &sg)?;
-                crate::device::cuda::optim::sparse_adam_rows(
+                super::cuda::sparse_adam_rows(
                     p,
                     &sg,
-                    &self.config,
+                    &self.config.cuda_params(),
                     s.step,
                     &mut s.exp_avg,
                     &mut s.exp_avg_sq,

@@ -12,11 +12,14 @@
 //! second line of defence. The ids may live on the CPU or on the weight's GPU (they are copied to
 //! the host either way, for the checks and the CSR).
 //!
-//! The row-sparse gradient ([`Tensor::embedding_sparse_grad`]) keeps its row list on the host and
-//! its compact values on the GPU: the same kernel in compact mode writes row k of the values for
-//! `rows[k]`. Accumulating two of them (`SparseGrad::add`) and the dense form
-//! (`SparseGrad::to_dense`) are one gather kernel, `embedding_merge_rows`, over index lists the
-//! host builds from the row lists. The sparse optimizers' row updates are in `optim.rs`.
+//! These functions take and return device buffers (and host id lists); the op
+//! (`ops/embedding.rs`) gets them from its tensors and records the backward on the tape.
+//!
+//! The row-sparse gradient (`embedding_sparse_grad`) keeps its row list on the host and its
+//! compact values on the GPU: the same kernel in compact mode writes row k of the values for
+//! `rows[k]`. Accumulating two of them ([`sparse_add`]) and the dense form ([`sparse_to_dense`])
+//! are one gather kernel, `embedding_merge_rows`, over index lists the host builds from the row
+//! lists. The sparse optimizers' row updates are in `optim.rs`.
 
 use std::sync::Arc;
 
@@ -27,11 +30,8 @@ use super::context::{Block, Gpu, dev_err, elementwise_cfg};
 use super::copy::contiguous;
 use super::launch::{block_mut, float_dtype, fresh, internal};
 use super::storage::CudaData;
-use crate::autograd::record;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::ops::device_data::{cuda_input, grad_on};
-use crate::tensor::SparseGrad;
-use crate::tensor::{DType, Data, Tensor};
 
 const OP: &str = "embedding";
 
@@ -80,14 +80,6 @@ pub(crate) fn read_flag(op: &'static str, gpu: &Arc<Gpu>, b: &Block) -> Result<O
     let s = b.slice::<i64>().ok_or_else(|| internal(op, "error flag of the wrong type"))?;
     let v = gpu.stream().clone_dtoh(&s.slice(0..1)).map_err(dev_err(op))?;
     Ok(v.first().copied().filter(|&e| e != i64::MAX))
-}
-
-/// The i64 ids of `t` on `gpu`, contiguous (uploaded when they are on the CPU as `host`).
-pub(crate) fn ids_on(op: &'static str, t: &Tensor, host: &[i64], gpu: &Arc<Gpu>) -> Result<CudaData> {
-    match t.data() {
-        Data::Cuda(_) => contiguous(&cuda_input(op, t, Some(gpu))?),
-        _ => upload_i64(gpu, host.to_vec()),
-    }
 }
 
 /// `embedding_fwd_<t>`: y (P, D) from the (validated) ids.
@@ -189,49 +181,41 @@ fn backward_kernel<T: DevElem>(
     Ok(CudaData::new(block, dy.dtype(), &out_shape))
 }
 
-/// `embedding` of a weight on a GPU; with `sparse` the gradient is row-sparse (compact values on
-/// the GPU, accumulated into the weight's `sparse_grad`), else dense. `ids` are the host copy of `indices`
-/// (already checked to lie in 0..V), `pad` the normalized `padding_idx`, `out_shape` =
-/// `indices.shape + [D]`.
-pub(crate) fn embedding(
-    indices: &Tensor,
-    weight: &Tensor,
-    ids: Vec<i64>,
-    pad: Option<i64>,
-    out_shape: &[usize],
-    sparse: bool,
-) -> Result<Tensor> {
-    let w = cuda_input(OP, weight, None)?;
-    let gpu = w.gpu().clone();
-    let dtype = float_dtype(OP, &w)?;
-    let w = contiguous(&w)?;
+/// The forward of `embedding` on a GPU: `y = W[ids]` of shape `out_shape` (`ids.shape + [D]`).
+/// `ids` are the i64 ids on `w`'s GPU (already checked on the host to lie in 0..V), `w` the
+/// (V, D) table (f32 or f64; made contiguous here).
+pub(crate) fn forward(ids: &CudaData, w: &CudaData, out_shape: &[usize]) -> Result<CudaData> {
+    let dtype = float_dtype(OP, w)?;
+    let w = contiguous(w)?;
+    let ids = contiguous(ids)?;
     let (v, d) = (w.shape()[0], w.shape()[1]);
-    let dev_ids = ids_on(OP, indices, &ids, &gpu)?;
-    let npos = ids.len();
+    let npos = ids.numel();
     let y = match dtype {
-        DType::F64 => forward_kernel::<f64>(&dev_ids, &w, npos, v, d)?,
-        _ => forward_kernel::<f32>(&dev_ids, &w, npos, v, d)?,
+        DType::F64 => forward_kernel::<f64>(&ids, &w, npos, v, d)?,
+        _ => forward_kernel::<f32>(&ids, &w, npos, v, d)?,
     };
-    let y = CudaData::new(y, dtype, out_shape);
-    let table = sparse.then(|| weight.clone());
-    Ok(record(Data::Cuda(y), OP, &[indices, weight], move |g| {
-        let dy = grad_on(g, &gpu)?;
-        let csr = Csr::of(&ids, pad);
-        let pad = pad.unwrap_or(-1);
-        let dense = table.is_none();
-        let dw = match dtype {
-            DType::F64 => backward_kernel::<f64>(&csr, &dy, v, d, pad, dense)?,
-            _ => backward_kernel::<f32>(&csr, &dy, v, d, pad, dense)?,
-        };
-        let dw = Tensor::from_data(Data::Cuda(dw));
-        match &table {
-            Some(table) => {
-                table.accumulate_sparse_grad(SparseGrad { rows: csr.rows, values: dw })?;
-                Ok(vec![None, None])
-            }
-            None => Ok(vec![None, Some(dw)]),
-        }
-    }))
+    Ok(CudaData::new(y, dtype, out_shape))
+}
+
+/// The backward of `embedding` on a GPU for the upstream gradient `dy` (contiguous (P, D) on the
+/// table's GPU, of the table's `dtype`): the rows touched by the host `ids` (without `pad`), in
+/// ascending order, and with `dense` the (V, D) gradient (zero in untouched rows), else the compact
+/// (rows, D) values of the row-sparse gradient, row k for `rows[k]`.
+pub(crate) fn backward(
+    ids: &[i64],
+    pad: Option<i64>,
+    dy: &CudaData,
+    dtype: DType,
+    (v, d): (usize, usize),
+    dense: bool,
+) -> Result<(Vec<i64>, CudaData)> {
+    let csr = Csr::of(ids, pad);
+    let pad = pad.unwrap_or(-1);
+    let dw = match dtype {
+        DType::F64 => backward_kernel::<f64>(&csr, dy, v, d, pad, dense)?,
+        _ => backward_kernel::<f32>(&csr, dy, v, d, pad, dense)?,
+    };
+    Ok((csr.rows, dw))
 }
 
 /// `embedding_merge_rows_<t>`: row k of the result is `a[ia[k]] + b[ib[k]]`, the one present,
@@ -281,22 +265,28 @@ fn merge_rows(
     }
 }
 
-/// The values of a row-sparse gradient on a GPU, contiguous, checked to be (rows, D).
-fn sparse_values(op: &'static str, sg: &SparseGrad, gpu: Option<&Arc<Gpu>>) -> Result<CudaData> {
-    let c = contiguous(&cuda_input(op, &sg.values, gpu)?)?;
+/// The values of a row-sparse gradient of `nrows` rows on a GPU, contiguous, checked to be
+/// (rows, D).
+pub(crate) fn sparse_values(op: &'static str, values: &CudaData, nrows: usize) -> Result<CudaData> {
+    let c = contiguous(values)?;
     let s = c.shape();
-    if s.len() != 2 || s[0] != sg.rows.len() {
-        return Err(Error::shape(op, s, format!("values must be (rows, D) with {} rows", sg.rows.len())));
+    if s.len() != 2 || s[0] != nrows {
+        return Err(Error::shape(op, s, format!("values must be (rows, D) with {nrows} rows")));
     }
     Ok(c)
 }
 
-/// `a + b` of two row-sparse gradients of one table with values on one GPU: the union of the
-/// rows, as `SparseGrad::add` on the CPU (a row in both is `a + b`, a row in one is copied).
-pub(crate) fn sparse_add(a: &SparseGrad, b: &SparseGrad) -> Result<SparseGrad> {
+/// `a + b` of two row-sparse gradients of one table, given as their (sorted, unique) rows and
+/// their values `va`, `vb` on one GPU (each made contiguous and checked by [`sparse_values`]): the
+/// union of the rows with its values, as `SparseGrad::add` on the CPU (a row in both is `a + b`, a
+/// row in one is copied).
+pub(crate) fn sparse_add(
+    a_rows: &[i64],
+    va: &CudaData,
+    b_rows: &[i64],
+    vb: &CudaData,
+) -> Result<(Vec<i64>, CudaData)> {
     let op = "sparse_grad";
-    let va = sparse_values(op, a, None)?;
-    let vb = sparse_values(op, b, Some(va.gpu()))?;
     if va.shape()[1] != vb.shape()[1] || va.dtype() != vb.dtype() {
         return Err(Error::mismatch(
             op,
@@ -307,25 +297,26 @@ pub(crate) fn sparse_add(a: &SparseGrad, b: &SparseGrad) -> Result<SparseGrad> {
     }
     let (mut rows, mut ia, mut ib) = (Vec::new(), Vec::new(), Vec::new());
     let (mut i, mut j) = (0, 0);
-    while i < a.rows.len() || j < b.rows.len() {
-        let take_a = j == b.rows.len() || (i < a.rows.len() && a.rows[i] <= b.rows[j]);
-        let take_b = i == a.rows.len() || (j < b.rows.len() && b.rows[j] <= a.rows[i]);
-        rows.push(if take_a { a.rows[i] } else { b.rows[j] });
+    while i < a_rows.len() || j < b_rows.len() {
+        let take_a = j == b_rows.len() || (i < a_rows.len() && a_rows[i] <= b_rows[j]);
+        let take_b = i == a_rows.len() || (j < b_rows.len() && b_rows[j] <= a_rows[i]);
+        rows.push(if take_a { a_rows[i] } else { b_rows[j] });
         ia.push(if take_a { i as i64 } else { -1 });
         ib.push(if take_b { j as i64 } else { -1 });
         i += usize::from(take_a);
         j += usize::from(take_b);
     }
-    let values = merge_rows(op, &va, &vb, ia, ib, va.shape()[1])?;
-    Ok(SparseGrad { rows, values: Tensor::from_data(Data::Cuda(values)) })
+    let values = merge_rows(op, va, vb, ia, ib, va.shape()[1])?;
+    Ok((rows, values))
 }
 
-/// The dense $(V, D)$ form of a row-sparse gradient whose values are on a GPU.
-pub(crate) fn sparse_to_dense(sg: &SparseGrad, num_rows: usize) -> Result<Tensor> {
+/// The dense $(V, D)$ form (`num_rows` = V) of a row-sparse gradient with rows `rows` and values
+/// `values` on a GPU.
+pub(crate) fn sparse_to_dense(rows: &[i64], values: &CudaData, num_rows: usize) -> Result<CudaData> {
     let op = "sparse_grad";
-    let va = sparse_values(op, sg, None)?;
+    let va = sparse_values(op, values, rows.len())?;
     let mut ia = vec![-1i64; num_rows];
-    for (k, &r) in sg.rows.iter().enumerate() {
+    for (k, &r) in rows.iter().enumerate() {
         if r < 0 || r as u64 >= num_rows as u64 {
             return Err(Error::Index {
                 op,
@@ -339,7 +330,7 @@ pub(crate) fn sparse_to_dense(sg: &SparseGrad, num_rows: usize) -> Result<Tensor
     }
     let ib = vec![-1i64; num_rows];
     let d = va.shape()[1];
-    Ok(Tensor::from_data(Data::Cuda(merge_rows(op, &va, &va, ia, ib, d)?)))
+    merge_rows(op, &va, &va, ia, ib, d)
 }
 
 #[cfg(test)]

@@ -10,9 +10,10 @@
 //!   the last bits; deterministic).
 //!
 //! The ids are validated on the host (by the op, before this runs); the kernels' `err` flags are
-//! checked after the launches. The ids may be on the CPU or on the factors' GPU. The fused SGD
-//! ([`mf_sgd_epoch`](crate::ops::factorization::mf_sgd_epoch)) has no kernel and stays on the CPU
-//! (it works on host tables, not tensors).
+//! checked after the launches. The ids may be on the CPU or on the factors' GPU (the op uploads
+//! them). These functions take and return device buffers; the op (`ops/factorization.rs`) gets
+//! them from its tensors and records the backward on the tape. The fused SGD (`mf_sgd_epoch`) has
+//! no kernel and stays on the CPU (it works on host tables, not tensors).
 
 use std::sync::Arc;
 
@@ -20,30 +21,59 @@ use cudarc::driver::{LaunchConfig, PushKernelArg};
 
 use super::alloc::DevElem;
 use super::context::{Block, Gpu, dev_err, elementwise_cfg};
-use super::copy::contiguous;
-use super::embedding::{Csr, err_flag, ids_on, read_flag, upload_i64};
+use super::embedding::{Csr, err_flag, read_flag, upload_i64};
 use super::launch::{block_mut, float_dtype, fresh, internal};
 use super::storage::CudaData;
-use crate::autograd::record;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::ops::device_data::{cuda_input, grad_on};
-use crate::tensor::{DType, Data, Tensor};
 
 const OP: &str = "mf_predict";
 
-/// The device tensors of one call.
-struct Inputs {
-    user: CudaData,
-    item: CudaData,
-    p: CudaData,
-    q: CudaData,
-    bu: CudaData,
-    bi: CudaData,
-    mu: CudaData,
+/// The device data that the forward and the backward read, each contiguous at offset 0 on one
+/// GPU: the i64 ids `user`, `item` (N), the factors `p` (U, K) and `q` (I, K).
+pub(crate) struct Factors {
+    pub user: CudaData,
+    pub item: CudaData,
+    pub p: CudaData,
+    pub q: CudaData,
+}
+
+/// The biases, contiguous at offset 0 on the factors' GPU: `bu` (U), `bi` (I), `mu` one element.
+pub(crate) struct Biases {
+    pub bu: CudaData,
+    pub bi: CudaData,
+    pub mu: CudaData,
+}
+
+/// The sizes of one call: N pairs, K factors, U users, I items.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dims {
+    pub n: usize,
+    pub k: usize,
+    pub nu: usize,
+    pub ni: usize,
+}
+
+/// The gradients of the factors and biases.
+pub(crate) struct Grads {
+    pub dp: CudaData,
+    pub dq: CudaData,
+    pub dbu: CudaData,
+    pub dbi: CudaData,
+    pub dmu: CudaData,
+}
+
+/// The kernels read every operand as a plain buffer: the caller makes them contiguous (at offset 0).
+fn all_contiguous(op: &'static str, xs: &[&CudaData]) -> Result<()> {
+    match xs.iter().all(|x| x.is_contiguous()) {
+        true => Ok(()),
+        false => Err(internal(op, "an operand is not contiguous")),
+    }
 }
 
 /// `mf_predict_fwd_<t>`: the N predictions.
-fn forward_kernel<T: DevElem>(x: &Inputs, n: usize, k: usize, nu: usize, ni: usize) -> Result<Block> {
+fn forward_kernel<T: DevElem>(x: &Factors, b: &Biases, dims: Dims) -> Result<Block> {
+    let Dims { n, k, nu, ni } = dims;
     let gpu = x.p.gpu().clone();
     let mut y_block = fresh::<T>(&gpu, n)?;
     if n == 0 {
@@ -54,7 +84,7 @@ fn forward_kernel<T: DevElem>(x: &Inputs, n: usize, k: usize, nu: usize, ni: usi
         let f = gpu.function("factorization", &format!("mf_predict_fwd_{}", T::NAME))?;
         let (us, is) = (x.user.slice::<i64>(OP)?, x.item.slice::<i64>(OP)?);
         let (ps, qs) = (x.p.slice::<T>(OP)?, x.q.slice::<T>(OP)?);
-        let (bus, bis, mus) = (x.bu.slice::<T>(OP)?, x.bi.slice::<T>(OP)?, x.mu.slice::<T>(OP)?);
+        let (bus, bis, mus) = (b.bu.slice::<T>(OP)?, b.bi.slice::<T>(OP)?, b.mu.slice::<T>(OP)?);
         let y = block_mut::<T>(OP, &mut y_block)?;
         let es = flag.slice::<i64>().ok_or_else(|| internal(OP, "error flag of the wrong type"))?;
         let (n_, k_, nu_, ni_) = (n as i64, k as i64, nu as i64, ni as i64);
@@ -160,55 +190,44 @@ fn mu_kernel<T: DevElem>(gpu: &Arc<Gpu>, g: &CudaData, n: usize, shape: &[usize]
     Ok(CudaData::new(block, g.dtype(), shape))
 }
 
-/// `mf_predict` with factors on a GPU. `users`/`items` are the host copies of the (validated)
-/// ids; `inputs` the op's seven tensors in order (user, item, P, Q, b^u, b^i, mu).
-pub(crate) fn mf_predict(
-    users: &[usize],
-    items: &[usize],
-    nu: usize,
-    ni: usize,
-    k: usize,
-    inputs: &[&Tensor; 7],
-) -> Result<Tensor> {
-    let p = cuda_input(OP, inputs[2], None)?;
-    let gpu = p.gpu().clone();
-    let dtype = float_dtype(OP, &p)?;
-    let on = |t: &Tensor| -> Result<CudaData> { contiguous(&cuda_input(OP, t, Some(&gpu))?) };
-    let uh: Vec<i64> = users.iter().map(|&u| u as i64).collect();
-    let ih: Vec<i64> = items.iter().map(|&i| i as i64).collect();
-    let x = Inputs {
-        user: ids_on(OP, inputs[0], &uh, &gpu)?,
-        item: ids_on(OP, inputs[1], &ih, &gpu)?,
-        p: contiguous(&p)?,
-        q: on(inputs[3])?,
-        bu: on(inputs[4])?,
-        bi: on(inputs[5])?,
-        mu: on(inputs[6])?,
-    };
-    let n = uh.len();
+/// The forward of `mf_predict` on a GPU: the N predictions (f32 or f64, the dtype of `x.p`). The
+/// ids are validated on the host by the op before this runs.
+pub(crate) fn forward(x: &Factors, b: &Biases, dims: Dims) -> Result<CudaData> {
+    all_contiguous(OP, &[&x.user, &x.item, &x.p, &x.q, &b.bu, &b.bi, &b.mu])?;
+    let dtype = float_dtype(OP, &x.p)?;
     let y = match dtype {
-        DType::F64 => forward_kernel::<f64>(&x, n, k, nu, ni)?,
-        _ => forward_kernel::<f32>(&x, n, k, nu, ni)?,
+        DType::F64 => forward_kernel::<f64>(x, b, dims)?,
+        _ => forward_kernel::<f32>(x, b, dims)?,
     };
-    let y = CudaData::new(y, dtype, &[n]);
-    let mu_shape = inputs[6].shape();
-    let Inputs { user, item, p, q, .. } = x;
-    Ok(record(Data::Cuda(y), OP, inputs, move |g| {
-        let g = grad_on(g, &gpu)?;
-        let (cu, ci) = (Csr::of(&uh, None), Csr::of(&ih, None));
-        let ((dp, dbu), (dq, dbi), dmu) = match dtype {
-            DType::F64 => (
-                rows_kernel::<f64>(&gpu, &cu, &item, &g, &q, nu, ni, k)?,
-                rows_kernel::<f64>(&gpu, &ci, &user, &g, &p, ni, nu, k)?,
-                mu_kernel::<f64>(&gpu, &g, n, &mu_shape)?,
-            ),
-            _ => (
-                rows_kernel::<f32>(&gpu, &cu, &item, &g, &q, nu, ni, k)?,
-                rows_kernel::<f32>(&gpu, &ci, &user, &g, &p, ni, nu, k)?,
-                mu_kernel::<f32>(&gpu, &g, n, &mu_shape)?,
-            ),
-        };
-        let t = |c: CudaData| Some(Tensor::from_data(Data::Cuda(c)));
-        Ok(vec![None, None, t(dp), t(dq), t(dbu), t(dbi), t(dmu)])
-    }))
+    Ok(CudaData::new(y, dtype, &[dims.n]))
+}
+
+/// The backward of `mf_predict` on a GPU for the upstream gradient `g` (contiguous (N) on the
+/// factors' GPU): `users`, `items` are the host copies of the ids (the CSRs are built from them),
+/// `mu_shape` the shape of the global bias (`[]` or `[1]`).
+pub(crate) fn backward(
+    x: &Factors,
+    dims: Dims,
+    users: &[i64],
+    items: &[i64],
+    g: &CudaData,
+    mu_shape: &[usize],
+) -> Result<Grads> {
+    let Dims { n, k, nu, ni } = dims;
+    all_contiguous("mf_predict_backward", &[&x.user, &x.item, &x.p, &x.q, g])?;
+    let gpu = x.p.gpu().clone();
+    let (cu, ci) = (Csr::of(users, None), Csr::of(items, None));
+    let ((dp, dbu), (dq, dbi), dmu) = match float_dtype(OP, &x.p)? {
+        DType::F64 => (
+            rows_kernel::<f64>(&gpu, &cu, &x.item, g, &x.q, nu, ni, k)?,
+            rows_kernel::<f64>(&gpu, &ci, &x.user, g, &x.p, ni, nu, k)?,
+            mu_kernel::<f64>(&gpu, g, n, mu_shape)?,
+        ),
+        _ => (
+            rows_kernel::<f32>(&gpu, &cu, &x.item, g, &x.q, nu, ni, k)?,
+            rows_kernel::<f32>(&gpu, &ci, &x.user, g, &x.p, ni, nu, k)?,
+            mu_kernel::<f32>(&gpu, g, n, mu_shape)?,
+        ),
+    };
+    Ok(Grads { dp, dq, dbu, dbi, dmu })
 }

@@ -9,6 +9,11 @@
 //! contiguous buffer; otherwise the values are first copied into a fresh block, which is then
 //! updated and swapped in. The optimizer state (momentum buffer, `exp_avg`, ...) lives on the
 //! parameter's device.
+//!
+//! The functions here take the parameter's device buffer (`&mut CudaData`, the optimizer holds
+//! the parameter's write lock around the call), the gradient and the state buffers as device
+//! buffers, and the hyperparameters as plain structs ([`SgdParams`], [`AdamParams`],
+//! [`SparseAdamParams`]); the optimizers (`src/optim/cuda.rs`) get those from their tensors.
 
 use std::sync::Arc;
 
@@ -17,18 +22,56 @@ use cudarc::driver::PushKernelArg;
 use super::alloc::DevElem;
 use super::context::{Gpu, dev_err, elementwise_cfg};
 use super::copy::contiguous;
-use super::launch::{block_mut, float_dtype, fresh, internal};
+use super::launch::{block_mut, fresh, internal};
 use super::matmul::FloatElem;
 use super::storage::CudaData;
-use crate::error::{Error, Result};
-use crate::ops::device_data::cuda_input;
-use crate::optim::{AdamConfig, SgdConfig, SparseAdamConfig};
-use crate::tensor::SparseGrad;
-use crate::tensor::{DType, Data, Tensor};
+use crate::dtype::DType;
+use crate::error::Result;
 
-/// Makes `c` a contiguous view at offset 0 of a block that only `c` holds (copying the values
-/// into a fresh block when the block is shared or the view is strided).
-fn make_unique<T: DevElem>(op: &'static str, c: &mut CudaData) -> Result<()> {
+/// The hyperparameters of an SGD step (`torch.optim.SGD`'s).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct SgdParams {
+    pub lr: f64,
+    pub momentum: f64,
+    pub dampening: f64,
+    pub weight_decay: f64,
+    pub nesterov: bool,
+    pub maximize: bool,
+}
+
+/// The hyperparameters of an Adam step (`torch.optim.Adam`'s; `weight_decay` is the L2 penalty).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct AdamParams {
+    pub lr: f64,
+    pub betas: (f64, f64),
+    pub eps: f64,
+    pub weight_decay: f64,
+    pub amsgrad: bool,
+    pub maximize: bool,
+}
+
+/// The hyperparameters of a `SparseAdam` step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct SparseAdamParams {
+    pub lr: f64,
+    pub betas: (f64, f64),
+    pub eps: f64,
+    pub maximize: bool,
+}
+
+/// Makes the float buffer `c` (of `dtype`, f32 unless f64) a contiguous view at offset 0 of a block
+/// that only `c` holds, copying the values into a fresh block when the block is shared or the view
+/// is strided (what a loaded optimizer state gets, so that the optimizer never writes into the
+/// caller's block).
+pub(crate) fn make_unique(op: &'static str, c: &mut CudaData, dtype: DType) -> Result<()> {
+    match dtype {
+        DType::F64 => unique::<f64>(op, c),
+        _ => unique::<f32>(op, c),
+    }
+}
+
+/// [`make_unique`] for buffers of `T`.
+fn unique<T: DevElem>(op: &'static str, c: &mut CudaData) -> Result<()> {
     if !c.is_contiguous() {
         // A fresh block of its own.
         *c = contiguous(c)?;
@@ -60,279 +103,210 @@ fn unique_slice<'a, T: DevElem>(
         .ok_or_else(|| internal(op, "a buffer of the wrong type"))
 }
 
-/// An optimizer state slot as device data on `gpu` of `shape` and `dtype`: zeros (or, with
-/// `zeros = false`, uninitialised) when empty, moved from the CPU when it was loaded there.
-/// Returns whether the slot was empty.
-fn state_slot(
-    op: &'static str,
-    slot: &mut Option<Data>,
-    gpu: &Arc<Gpu>,
-    shape: &[usize],
-    dtype: DType,
-    zeros: bool,
-) -> Result<bool> {
-    let was_empty = slot.is_none();
-    let data = match slot.take() {
-        None if zeros => super::copy::full(gpu, shape, dtype, 0.0)?,
-        None => {
-            let n: usize = shape.iter().product();
-            let block = match dtype {
-                DType::F64 => fresh::<f64>(gpu, n)?,
-                _ => fresh::<f32>(gpu, n)?,
-            };
-            CudaData::new(block, dtype, shape)
-        }
-        Some(Data::Cuda(c)) if c.ordinal() == gpu.ordinal() => c,
-        Some(other) => other.to_cuda(gpu)?,
+/// A new optimizer state buffer on `gpu` of `shape` and `dtype` (f32 unless f64): zeros, or with
+/// `zeros = false` uninitialised (for a buffer that the first step writes without reading).
+pub(crate) fn new_state(gpu: &Arc<Gpu>, shape: &[usize], dtype: DType, zeros: bool) -> Result<CudaData> {
+    if zeros {
+        return super::copy::full(gpu, shape, dtype, 0.0);
+    }
+    let n: usize = shape.iter().product();
+    let block = match dtype {
+        DType::F64 => fresh::<f64>(gpu, n)?,
+        _ => fresh::<f32>(gpu, n)?,
     };
-    if data.shape() != shape || data.dtype() != dtype {
-        return Err(Error::mismatch(op, shape, data.shape(), "optimizer state does not match the parameter"));
-    }
-    *slot = Some(Data::Cuda(data));
-    Ok(was_empty)
+    Ok(CudaData::new(block, dtype, shape))
 }
 
-/// The device data held by a slot that [`state_slot`] filled.
-fn slot_data<'a>(op: &'static str, slot: &'a mut Option<Data>) -> Result<&'a mut CudaData> {
-    match slot {
-        Some(Data::Cuda(c)) => Ok(c),
-        _ => Err(internal(op, "optimizer state not on the device")),
-    }
-}
-
-/// The gradient of parameter `p` (on `gpu`) as contiguous device data, checked against `p`.
-fn grad_data(op: &'static str, p: &Tensor, g: &Tensor, gpu: &Arc<Gpu>) -> Result<CudaData> {
-    let gd = cuda_input(op, g, Some(gpu))?;
-    let (ps, gs) = (p.shape(), g.shape());
-    if ps != gs {
-        return Err(Error::mismatch(op, &ps, &gs, "the gradient must have the parameter's shape"));
-    }
-    if gd.dtype() != p.dtype() {
-        return Err(Error::DTypeMismatch {
-            op,
-            lhs: p.dtype(),
-            rhs: gd.dtype(),
-            lhs_shape: ps,
-            rhs_shape: gs,
-        });
-    }
-    contiguous(&gd)
-}
-
-/// The parameter's device and float dtype.
-fn param_info(op: &'static str, p: &Tensor) -> Result<(Arc<Gpu>, DType)> {
-    match p.data() {
-        Data::Cuda(c) => Ok((c.gpu().clone(), float_dtype(op, &c)?)),
-        _ => Err(internal(op, "expected a parameter on a GPU")),
-    }
-}
-
-/// One SGD step of the CUDA parameter `p` with gradient `g`; `buffer` is its momentum buffer.
-pub(crate) fn sgd_step(p: &Tensor, g: &Tensor, c: &SgdConfig, buffer: &mut Option<Data>) -> Result<()> {
-    let op = "SGD";
-    let (gpu, dtype) = param_info(op, p)?;
-    let gd = grad_data(op, p, g, &gpu)?;
-    let shape = p.shape();
-    let use_momentum = c.momentum != 0.0;
-    let first = if use_momentum {
-        // The first step writes the buffer without reading it: no need to zero it.
-        state_slot(op, buffer, &gpu, &shape, dtype, false)?
+/// The kernels read a gradient or state buffer as `n` plain elements: checks that `x` is one
+/// (the optimizers check the shapes and make the buffers contiguous before they call in).
+fn check_plain(op: &'static str, x: &CudaData, n: usize) -> Result<()> {
+    if x.is_contiguous() && x.numel() == n {
+        Ok(())
     } else {
-        false
+        Err(internal(op, "a gradient or state buffer that does not match the parameter"))
+    }
+}
+
+/// One SGD step of the parameter `w` (f32 or f64) with its gradient `g` (contiguous, of `w`'s
+/// shape and dtype). `buffer` is the momentum buffer (of `w`'s shape and dtype), given exactly when
+/// `c.momentum != 0`; `first` when it is new: the first step writes it without reading it.
+pub(crate) fn sgd_step(
+    w: &mut CudaData,
+    g: &CudaData,
+    buffer: Option<&mut CudaData>,
+    c: &SgdParams,
+    first: bool,
+) -> Result<()> {
+    match w.dtype() {
+        DType::F64 => sgd_run::<f64>(w, g, buffer, c, first),
+        _ => sgd_run::<f32>(w, g, buffer, c, first),
+    }
+}
+
+fn sgd_run<T: FloatElem>(
+    w: &mut CudaData,
+    gd: &CudaData,
+    buffer: Option<&mut CudaData>,
+    c: &SgdParams,
+    first: bool,
+) -> Result<()> {
+    let op = "SGD";
+    let use_momentum = c.momentum != 0.0;
+    unique::<T>(op, w)?;
+    let gpu = w.gpu().clone();
+    let n = w.numel();
+    if n == 0 {
+        return Ok(());
+    }
+    let f = gpu.function("optim", &format!("sgd_step_{}", T::NAME))?;
+    let (neg_lr, wd, mu, omd) =
+        (T::of(-c.lr), T::of(c.weight_decay), T::of(c.momentum), T::of(1.0 - c.dampening));
+    let flags: [i32; 5] = [
+        i32::from(c.maximize),
+        i32::from(c.weight_decay != 0.0),
+        i32::from(use_momentum),
+        i32::from(first),
+        i32::from(c.nesterov),
+    ];
+    let n64 = n as i64;
+    check_plain(op, gd, n)?;
+    let gs = gd.slice::<T>(op)?;
+    let ws = unique_slice::<T>(op, w)?;
+    let null: u64 = 0;
+    let mut buf_data = None;
+    if use_momentum {
+        let b = buffer.ok_or_else(|| internal(op, "momentum without a momentum buffer"))?;
+        unique::<T>(op, b)?;
+        check_plain(op, b, n)?;
+        buf_data = Some(b);
+    }
+    let mut l = gpu.stream().launch_builder(&f);
+    l.arg(&n64).arg(ws).arg(gs);
+    match buf_data {
+        Some(b) => l.arg(unique_slice::<T>(op, b)?),
+        None => l.arg(&null),
     };
-    fn run<T: FloatElem>(
-        p: &Tensor,
-        gd: &CudaData,
-        c: &SgdConfig,
-        buffer: &mut Option<Data>,
-        use_momentum: bool,
-        first: bool,
-    ) -> Result<()> {
-        let op = "SGD";
-        p.update_cuda_data(op, |w| {
-            make_unique::<T>(op, w)?;
-            let gpu = w.gpu().clone();
-            let n = w.numel();
-            if n == 0 {
-                return Ok(());
-            }
-            let f = gpu.function("optim", &format!("sgd_step_{}", T::NAME))?;
-            let (neg_lr, wd, mu, omd) =
-                (T::of(-c.lr), T::of(c.weight_decay), T::of(c.momentum), T::of(1.0 - c.dampening));
-            let flags: [i32; 5] = [
-                i32::from(c.maximize),
-                i32::from(c.weight_decay != 0.0),
-                i32::from(use_momentum),
-                i32::from(first),
-                i32::from(c.nesterov),
-            ];
-            let n64 = n as i64;
-            let gs = gd.slice::<T>(op)?;
-            let ws = unique_slice::<T>(op, w)?;
-            let null: u64 = 0;
-            let mut buf_data = None;
-            if use_momentum {
-                let b = slot_data(op, buffer)?;
-                make_unique::<T>(op, b)?;
-                buf_data = Some(b);
-            }
-            let mut l = gpu.stream().launch_builder(&f);
-            l.arg(&n64).arg(ws).arg(gs);
-            match buf_data {
-                Some(b) => l.arg(unique_slice::<T>(op, b)?),
-                None => l.arg(&null),
-            };
-            l.arg(&neg_lr).arg(&wd).arg(&mu).arg(&omd);
-            for flag in &flags {
-                l.arg(flag);
-            }
-            // SAFETY: matches `sgd_step_<t>(i64 n, T* w, const T* g, T* buf, T neg_lr,
-            // T weight_decay, T momentum, T one_minus_dampening, int maximize, int decay,
-            // int use_momentum, int first, int nesterov)`: the scalars are T (f32 or f64 as the
-            // buffers), the flags i32, and `buf` a null pointer (a u64 0, the size of a device
-            // pointer) exactly when use_momentum = 0, where the kernel never reads it. `w`, `g` and
-            // `buf` are distinct contiguous blocks of n elements at offset 0; `w` and `buf` are held
-            // by nobody else (make_unique), so the in-place update is invisible to other tensors.
-            unsafe { l.launch(elementwise_cfg(n)) }.map(|_| ()).map_err(dev_err(op))
-        })
+    l.arg(&neg_lr).arg(&wd).arg(&mu).arg(&omd);
+    for flag in &flags {
+        l.arg(flag);
     }
-    match dtype {
-        DType::F64 => run::<f64>(p, &gd, c, buffer, use_momentum, first),
-        _ => run::<f32>(p, &gd, c, buffer, use_momentum, first),
-    }
+    // SAFETY: matches `sgd_step_<t>(i64 n, T* w, const T* g, T* buf, T neg_lr,
+    // T weight_decay, T momentum, T one_minus_dampening, int maximize, int decay,
+    // int use_momentum, int first, int nesterov)`: the scalars are T (f32 or f64 as the
+    // buffers), the flags i32, and `buf` a null pointer (a u64 0, the size of a device
+    // pointer) exactly when use_momentum = 0, where the kernel never reads it. `w`, `g` and
+    // `buf` are distinct contiguous blocks of n elements at offset 0 (check_plain); `w` and `buf`
+    // are held by nobody else (make_unique), so the in-place update is invisible to other tensors.
+    unsafe { l.launch(elementwise_cfg(n)) }.map(|_| ()).map_err(dev_err(op))
 }
 
-/// The state of one Adam parameter, as `src/optim/adam.rs` keeps it.
-pub(crate) struct AdamSlots<'a> {
-    /// The step count after incrementing (1 on the first step).
-    pub step: u64,
-    pub exp_avg: &'a mut Option<Data>,
-    pub exp_avg_sq: &'a mut Option<Data>,
-    pub max_exp_avg_sq: &'a mut Option<Data>,
+/// The Adam state buffers of one parameter (each of the parameter's shape and dtype; zeros on
+/// the first step): `exp_avg` $m$, `exp_avg_sq` $v$ and, with AMSGrad, `max_exp_avg_sq`.
+pub(crate) struct AdamMoments<'a> {
+    pub exp_avg: &'a mut CudaData,
+    pub exp_avg_sq: &'a mut CudaData,
+    pub max_exp_avg_sq: Option<&'a mut CudaData>,
 }
 
-/// One Adam step of the CUDA parameter `p` with gradient `g`. `keep = Some(1 - lr * λ)` is
-/// AdamW's decoupled decay `w ← w · keep` done first, in the same kernel (then `c.weight_decay`
-/// must be 0, as AdamW's inner Adam has it).
+/// One Adam step of the parameter `w` (f32 or f64) with its gradient `g` (contiguous, of `w`'s
+/// shape and dtype); `step` is the step count after incrementing (1 on the first step).
+/// `keep = Some(1 - lr * λ)` is AdamW's decoupled decay `w ← w · keep` done first, in the same
+/// kernel (then `c.weight_decay` must be 0, as AdamW's inner Adam has it).
 pub(crate) fn adam_step(
-    p: &Tensor,
-    g: &Tensor,
-    c: &AdamConfig,
-    s: AdamSlots<'_>,
+    w: &mut CudaData,
+    g: &CudaData,
+    s: AdamMoments<'_>,
+    c: &AdamParams,
+    step: u64,
+    keep: Option<f64>,
+) -> Result<()> {
+    match w.dtype() {
+        DType::F64 => adam_run::<f64>(w, g, s, c, step, keep),
+        _ => adam_run::<f32>(w, g, s, c, step, keep),
+    }
+}
+
+fn adam_run<T: FloatElem>(
+    w: &mut CudaData,
+    gd: &CudaData,
+    s: AdamMoments<'_>,
+    c: &AdamParams,
+    step: u64,
     keep: Option<f64>,
 ) -> Result<()> {
     let op = "Adam";
-    let (gpu, dtype) = param_info(op, p)?;
-    let gd = grad_data(op, p, g, &gpu)?;
-    let shape = p.shape();
-    state_slot(op, s.exp_avg, &gpu, &shape, dtype, true)?;
-    state_slot(op, s.exp_avg_sq, &gpu, &shape, dtype, true)?;
-    if c.amsgrad {
-        state_slot(op, s.max_exp_avg_sq, &gpu, &shape, dtype, true)?;
+    let (beta1, beta2) = c.betas;
+    let t = step as f64;
+    // Scalars in f64 exactly as src/optim/adam.rs computes them, then rounded to T.
+    let bias_correction1 = 1.0 - beta1.powf(t);
+    let bias_correction2 = 1.0 - beta2.powf(t);
+    let step_size = c.lr / bias_correction1;
+    let scalars: [T; 8] = [
+        T::of(-step_size),
+        T::of(bias_correction2.sqrt()),
+        T::of(1.0 - beta1),
+        T::of(beta2),
+        T::of(1.0 - beta2),
+        T::of(c.eps),
+        T::of(c.weight_decay),
+        T::of(keep.unwrap_or(1.0)),
+    ];
+    let flags: [i32; 4] = [
+        i32::from(c.maximize),
+        i32::from(c.weight_decay != 0.0),
+        i32::from(c.amsgrad),
+        i32::from(keep.is_some()),
+    ];
+    let m = s.exp_avg;
+    unique::<T>(op, m)?;
+    let v = s.exp_avg_sq;
+    unique::<T>(op, v)?;
+    let vmax = if c.amsgrad {
+        let vm = s.max_exp_avg_sq.ok_or_else(|| internal(op, "AMSGrad without max_exp_avg_sq"))?;
+        unique::<T>(op, vm)?;
+        Some(vm)
+    } else {
+        None
+    };
+    unique::<T>(op, w)?;
+    let gpu = w.gpu().clone();
+    let n = w.numel();
+    if n == 0 {
+        return Ok(());
     }
-    fn run<T: FloatElem>(
-        p: &Tensor,
-        gd: &CudaData,
-        c: &AdamConfig,
-        s: AdamSlots<'_>,
-        keep: Option<f64>,
-    ) -> Result<()> {
-        let op = "Adam";
-        let (beta1, beta2) = c.betas;
-        let t = s.step as f64;
-        // Scalars in f64 exactly as src/optim/adam.rs computes them, then rounded to T.
-        let bias_correction1 = 1.0 - beta1.powf(t);
-        let bias_correction2 = 1.0 - beta2.powf(t);
-        let step_size = c.lr / bias_correction1;
-        let scalars: [T; 8] = [
-            T::of(-step_size),
-            T::of(bias_correction2.sqrt()),
-            T::of(1.0 - beta1),
-            T::of(beta2),
-            T::of(1.0 - beta2),
-            T::of(c.eps),
-            T::of(c.weight_decay),
-            T::of(keep.unwrap_or(1.0)),
-        ];
-        let flags: [i32; 4] = [
-            i32::from(c.maximize),
-            i32::from(c.weight_decay != 0.0),
-            i32::from(c.amsgrad),
-            i32::from(keep.is_some()),
-        ];
-        let m = slot_data(op, s.exp_avg)?;
-        make_unique::<T>(op, m)?;
-        let v = slot_data(op, s.exp_avg_sq)?;
-        make_unique::<T>(op, v)?;
-        let vmax = if c.amsgrad {
-            let vm = slot_data(op, s.max_exp_avg_sq)?;
-            make_unique::<T>(op, vm)?;
-            Some(vm)
-        } else {
-            None
-        };
-        p.update_cuda_data(op, |w| {
-            make_unique::<T>(op, w)?;
-            let gpu = w.gpu().clone();
-            let n = w.numel();
-            if n == 0 {
-                return Ok(());
-            }
-            let f = gpu.function("optim", &format!("adam_step_{}", T::NAME))?;
-            let n64 = n as i64;
-            let null: u64 = 0;
-            let gs = gd.slice::<T>(op)?;
-            let ws = unique_slice::<T>(op, w)?;
-            let ms = unique_slice::<T>(op, m)?;
-            let vs = unique_slice::<T>(op, v)?;
-            let mut l = gpu.stream().launch_builder(&f);
-            l.arg(&n64).arg(ws).arg(gs).arg(ms).arg(vs);
-            match vmax {
-                Some(vm) => l.arg(unique_slice::<T>(op, vm)?),
-                None => l.arg(&null),
-            };
-            for sc in &scalars {
-                l.arg(sc);
-            }
-            for flag in &flags {
-                l.arg(flag);
-            }
-            // SAFETY: matches `adam_step_<t>(i64 n, T* w, const T* g, T* m, T* v, T* vmax,
-            // T neg_step_size, T bc2_sqrt, T one_minus_beta1, T beta2, T one_minus_beta2, T eps,
-            // T weight_decay, T keep, int maximize, int decay, int amsgrad, int decoupled)`: eight
-            // T scalars in that order, four i32 flags; `vmax` a null pointer (u64 0) exactly when
-            // amsgrad = 0, where the kernel never reads it. w, g, m, v (and vmax) are distinct
-            // contiguous blocks of n elements at offset 0, m and v zeroed on first use; w, m, v,
-            // vmax are held by nobody else (make_unique).
-            unsafe { l.launch(elementwise_cfg(n)) }.map(|_| ()).map_err(dev_err(op))
-        })
+    let f = gpu.function("optim", &format!("adam_step_{}", T::NAME))?;
+    let n64 = n as i64;
+    let null: u64 = 0;
+    check_plain(op, gd, n)?;
+    check_plain(op, m, n)?;
+    check_plain(op, v, n)?;
+    if let Some(vm) = &vmax {
+        check_plain(op, vm, n)?;
     }
-    match dtype {
-        DType::F64 => run::<f64>(p, &gd, c, s, keep),
-        _ => run::<f32>(p, &gd, c, s, keep),
+    let gs = gd.slice::<T>(op)?;
+    let ws = unique_slice::<T>(op, w)?;
+    let ms = unique_slice::<T>(op, m)?;
+    let vs = unique_slice::<T>(op, v)?;
+    let mut l = gpu.stream().launch_builder(&f);
+    l.arg(&n64).arg(ws).arg(gs).arg(ms).arg(vs);
+    match vmax {
+        Some(vm) => l.arg(unique_slice::<T>(op, vm)?),
+        None => l.arg(&null),
+    };
+    for sc in &scalars {
+        l.arg(sc);
     }
-}
-
-/// The compact values of a row-sparse gradient of the CUDA table `p`, contiguous on its GPU, and
-/// its rows uploaded (the caller checked them: unique, inside the table, one per value row).
-fn sparse_inputs(
-    op: &'static str,
-    p: &Tensor,
-    sg: &SparseGrad,
-    gpu: &Arc<Gpu>,
-) -> Result<(CudaData, CudaData)> {
-    let g = contiguous(&cuda_input(op, &sg.values, Some(gpu))?)?;
-    if g.dtype() != p.dtype() {
-        return Err(Error::DTypeMismatch {
-            op,
-            lhs: p.dtype(),
-            rhs: g.dtype(),
-            lhs_shape: p.shape(),
-            rhs_shape: g.shape().to_vec(),
-        });
+    for flag in &flags {
+        l.arg(flag);
     }
-    let rows = super::embedding::upload_i64(gpu, sg.rows.clone())?;
-    Ok((g, rows))
+    // SAFETY: matches `adam_step_<t>(i64 n, T* w, const T* g, T* m, T* v, T* vmax,
+    // T neg_step_size, T bc2_sqrt, T one_minus_beta1, T beta2, T one_minus_beta2, T eps,
+    // T weight_decay, T keep, int maximize, int decay, int amsgrad, int decoupled)`: eight
+    // T scalars in that order, four i32 flags; `vmax` a null pointer (u64 0) exactly when
+    // amsgrad = 0, where the kernel never reads it. w, g, m, v (and vmax) are distinct
+    // contiguous blocks of n elements at offset 0 (check_plain), m and v zeroed on first use;
+    // w, m, v, vmax are held by nobody else (make_unique).
+    unsafe { l.launch(elementwise_cfg(n)) }.map(|_| ()).map_err(dev_err(op))
 }
 
 /// The start of a row-sparse update of the table `w` (V, D) over `nrows` rows: `w` made a block of
@@ -344,7 +318,7 @@ fn row_kernel<T: FloatElem>(
     nrows: usize,
     name: &str,
 ) -> Result<Option<(Arc<Gpu>, cudarc::driver::CudaFunction, usize)>> {
-    make_unique::<T>(op, w)?;
+    unique::<T>(op, w)?;
     let d = w.shape().get(1).copied().unwrap_or(0);
     if nrows * d == 0 {
         return Ok(None);
@@ -354,109 +328,102 @@ fn row_kernel<T: FloatElem>(
     Ok(Some((gpu, f, d)))
 }
 
-/// The row-sparse SGD step of `src/optim/sparse.rs` on the CUDA table `p` (V, D):
-/// $W_{r_k} \mathrel{+}= (-\gamma)(\pm g_k)$, one thread per (row, column).
-pub(crate) fn sparse_sgd_rows(p: &Tensor, sg: &SparseGrad, lr: f64, maximize: bool) -> Result<()> {
-    let op = "SparseSGD";
-    let (gpu, dtype) = param_info(op, p)?;
-    let (g, rows) = sparse_inputs(op, p, sg, &gpu)?;
-    fn run<T: FloatElem>(p: &Tensor, g: &CudaData, rows: &CudaData, lr: f64, maximize: bool) -> Result<()> {
-        let op = "SparseSGD";
-        let nrows = rows.numel();
-        p.update_cuda_data(op, |w| {
-            let Some((gpu, f, d)) = row_kernel::<T>(op, w, nrows, "sparse_sgd_rows")? else { return Ok(()) };
-            let (n_, d_, neg_lr, max) = (nrows as i64, d as i64, T::of(-lr), i32::from(maximize));
-            let (gs, rs) = (g.slice::<T>(op)?, rows.slice::<i64>(op)?);
-            let ws = unique_slice::<T>(op, w)?;
-            let mut l = gpu.stream().launch_builder(&f);
-            l.arg(&n_).arg(&d_).arg(ws).arg(rs).arg(gs).arg(&neg_lr).arg(&max);
-            // SAFETY: matches `sparse_sgd_rows_<t>(i64 nrows, i64 d, T* w, const i64* rows,
-            // const T* g, T neg_lr, int maximize)`; w is the contiguous (V, D) table at offset 0,
-            // held by nobody else (make_unique); rows holds nrows distinct ids in 0..V (checked
-            // by the caller), g is contiguous (nrows, D) at offset 0.
-            unsafe { l.launch(elementwise_cfg(nrows * d)) }.map(|_| ()).map_err(dev_err(op))
-        })
-    }
-    match dtype {
-        DType::F64 => run::<f64>(p, &g, &rows, lr, maximize),
-        _ => run::<f32>(p, &g, &rows, lr, maximize),
+/// The row-sparse SGD step of `src/optim/sparse.rs` on the table `w` (V, D):
+/// $W_{r_k} \mathrel{+}= (-\gamma)(\pm g_k)$, one thread per (row, column). `rows` holds the
+/// gradient's rows as i64 on `w`'s GPU (checked by the caller: unique, inside the table), `g` its
+/// values, contiguous (rows, D) of `w`'s dtype.
+pub(crate) fn sparse_sgd_rows(
+    w: &mut CudaData,
+    rows: &CudaData,
+    g: &CudaData,
+    lr: f64,
+    maximize: bool,
+) -> Result<()> {
+    match w.dtype() {
+        DType::F64 => sparse_sgd_run::<f64>(w, rows, g, lr, maximize),
+        _ => sparse_sgd_run::<f32>(w, rows, g, lr, maximize),
     }
 }
 
-/// One `SparseAdam` step of the CUDA table `p` (formulas in `src/optim/sparse.rs`): `step` is the
-/// count after incrementing; the moments (V, D) live on `p`'s GPU, zero at first.
+fn sparse_sgd_run<T: FloatElem>(
+    w: &mut CudaData,
+    rows: &CudaData,
+    g: &CudaData,
+    lr: f64,
+    maximize: bool,
+) -> Result<()> {
+    let op = "SparseSGD";
+    let nrows = rows.numel();
+    let Some((gpu, f, d)) = row_kernel::<T>(op, w, nrows, "sparse_sgd_rows")? else { return Ok(()) };
+    let (n_, d_, neg_lr, max) = (nrows as i64, d as i64, T::of(-lr), i32::from(maximize));
+    check_plain(op, rows, nrows)?;
+    check_plain(op, g, nrows * d)?;
+    let (gs, rs) = (g.slice::<T>(op)?, rows.slice::<i64>(op)?);
+    let ws = unique_slice::<T>(op, w)?;
+    let mut l = gpu.stream().launch_builder(&f);
+    l.arg(&n_).arg(&d_).arg(ws).arg(rs).arg(gs).arg(&neg_lr).arg(&max);
+    // SAFETY: matches `sparse_sgd_rows_<t>(i64 nrows, i64 d, T* w, const i64* rows,
+    // const T* g, T neg_lr, int maximize)`; w is the contiguous (V, D) table at offset 0,
+    // held by nobody else (make_unique); rows holds nrows distinct ids in 0..V (checked
+    // by the caller), g is contiguous (nrows, D) at offset 0.
+    unsafe { l.launch(elementwise_cfg(nrows * d)) }.map(|_| ()).map_err(dev_err(op))
+}
+
+/// One `SparseAdam` step of the table `w` (V, D) (formulas in `src/optim/sparse.rs`): `rows` and
+/// `g` as for [`sparse_sgd_rows`], the moments `exp_avg`, `exp_avg_sq` (V, D) of `w`'s dtype on its
+/// GPU (zero at first), `step` the count after incrementing.
 pub(crate) fn sparse_adam_rows(
-    p: &Tensor,
-    sg: &SparseGrad,
-    c: &SparseAdamConfig,
+    w: &mut CudaData,
+    rows: &CudaData,
+    g: &CudaData,
+    exp_avg: &mut CudaData,
+    exp_avg_sq: &mut CudaData,
+    c: &SparseAdamParams,
     step: u64,
-    exp_avg: &mut Option<Data>,
-    exp_avg_sq: &mut Option<Data>,
+) -> Result<()> {
+    let (m, v) = (exp_avg, exp_avg_sq);
+    match w.dtype() {
+        DType::F64 => sparse_adam_run::<f64>(w, rows, g, (m, v), c, step),
+        _ => sparse_adam_run::<f32>(w, rows, g, (m, v), c, step),
+    }
+}
+
+fn sparse_adam_run<T: FloatElem>(
+    w: &mut CudaData,
+    rows: &CudaData,
+    g: &CudaData,
+    (m, v): (&mut CudaData, &mut CudaData),
+    c: &SparseAdamParams,
+    step: u64,
 ) -> Result<()> {
     let op = "SparseAdam";
-    let (gpu, dtype) = param_info(op, p)?;
-    let (g, rows) = sparse_inputs(op, p, sg, &gpu)?;
-    let shape = p.shape();
-    state_slot(op, exp_avg, &gpu, &shape, dtype, true)?;
-    state_slot(op, exp_avg_sq, &gpu, &shape, dtype, true)?;
-    fn run<T: FloatElem>(
-        p: &Tensor,
-        g: &CudaData,
-        rows: &CudaData,
-        c: &SparseAdamConfig,
-        step: u64,
-        m: &mut CudaData,
-        v: &mut CudaData,
-    ) -> Result<()> {
-        let op = "SparseAdam";
-        let (beta1, beta2) = c.betas;
-        let t = step as f64;
-        // α_t = γ √(1 - β₂ᵗ) / (1 - β₁ᵗ) in f64, as src/optim/sparse.rs.
-        let step_size = c.lr * (1.0 - beta2.powf(t)).sqrt() / (1.0 - beta1.powf(t));
-        let scalars: [T; 4] = [T::of(-step_size), T::of(1.0 - beta1), T::of(1.0 - beta2), T::of(c.eps)];
-        make_unique::<T>(op, m)?;
-        make_unique::<T>(op, v)?;
-        let nrows = rows.numel();
-        p.update_cuda_data(op, |w| {
-            let Some((gpu, f, d)) = row_kernel::<T>(op, w, nrows, "sparse_adam_rows")? else { return Ok(()) };
-            let (n_, d_, max) = (nrows as i64, d as i64, i32::from(c.maximize));
-            let (gs, rs) = (g.slice::<T>(op)?, rows.slice::<i64>(op)?);
-            let ws = unique_slice::<T>(op, w)?;
-            let (ms, vs) = (unique_slice::<T>(op, m)?, unique_slice::<T>(op, v)?);
-            let mut l = gpu.stream().launch_builder(&f);
-            l.arg(&n_).arg(&d_).arg(ws).arg(ms).arg(vs).arg(rs).arg(gs);
-            for sc in &scalars {
-                l.arg(sc);
-            }
-            l.arg(&max);
-            // SAFETY: matches `sparse_adam_rows_<t>(i64 nrows, i64 d, T* w, T* m, T* v,
-            // const i64* rows, const T* g, T neg_step, T one_minus_beta1, T one_minus_beta2,
-            // T eps, int maximize)`; w, m, v are distinct contiguous (V, D) blocks at offset 0
-            // held by nobody else (make_unique), m and v zeroed on first use; rows holds nrows
-            // distinct ids in 0..V (checked by the caller); g is contiguous (nrows, D).
-            unsafe { l.launch(elementwise_cfg(nrows * d)) }.map(|_| ()).map_err(dev_err(op))
-        })
+    let (beta1, beta2) = c.betas;
+    let t = step as f64;
+    // α_t = γ √(1 - β₂ᵗ) / (1 - β₁ᵗ) in f64, as src/optim/sparse.rs.
+    let step_size = c.lr * (1.0 - beta2.powf(t)).sqrt() / (1.0 - beta1.powf(t));
+    let scalars: [T; 4] = [T::of(-step_size), T::of(1.0 - beta1), T::of(1.0 - beta2), T::of(c.eps)];
+    unique::<T>(op, m)?;
+    unique::<T>(op, v)?;
+    let nrows = rows.numel();
+    let Some((gpu, f, d)) = row_kernel::<T>(op, w, nrows, "sparse_adam_rows")? else { return Ok(()) };
+    let (n_, d_, max) = (nrows as i64, d as i64, i32::from(c.maximize));
+    check_plain(op, rows, nrows)?;
+    check_plain(op, g, nrows * d)?;
+    check_plain(op, m, w.numel())?;
+    check_plain(op, v, w.numel())?;
+    let (gs, rs) = (g.slice::<T>(op)?, rows.slice::<i64>(op)?);
+    let ws = unique_slice::<T>(op, w)?;
+    let (ms, vs) = (unique_slice::<T>(op, m)?, unique_slice::<T>(op, v)?);
+    let mut l = gpu.stream().launch_builder(&f);
+    l.arg(&n_).arg(&d_).arg(ws).arg(ms).arg(vs).arg(rs).arg(gs);
+    for sc in &scalars {
+        l.arg(sc);
     }
-    let m = slot_data(op, exp_avg)?;
-    let v = slot_data(op, exp_avg_sq)?;
-    match dtype {
-        DType::F64 => run::<f64>(p, &g, &rows, c, step, m, v),
-        _ => run::<f32>(p, &g, &rows, c, step, m, v),
-    }
-}
-
-/// An optimizer state tensor `t` loaded for the CUDA parameter `p`: a copy of its own on `p`'s
-/// device (shape and dtype checked by the caller).
-pub(crate) fn load_state(op: &'static str, p: &Tensor, t: &Tensor) -> Result<Data> {
-    let (gpu, dtype) = param_info(op, p)?;
-    let mut c = match t.data() {
-        Data::Cuda(c) if c.ordinal() == gpu.ordinal() => c,
-        other => other.to_host()?.to_cuda(&gpu)?,
-    };
-    // A block of its own, never the caller's: the optimizer writes into it in place.
-    match dtype {
-        DType::F64 => make_unique::<f64>(op, &mut c)?,
-        _ => make_unique::<f32>(op, &mut c)?,
-    }
-    Ok(Data::Cuda(c))
+    l.arg(&max);
+    // SAFETY: matches `sparse_adam_rows_<t>(i64 nrows, i64 d, T* w, T* m, T* v,
+    // const i64* rows, const T* g, T neg_step, T one_minus_beta1, T one_minus_beta2,
+    // T eps, int maximize)`; w, m, v are distinct contiguous (V, D) blocks at offset 0
+    // held by nobody else (make_unique), m and v zeroed on first use; rows holds nrows
+    // distinct ids in 0..V (checked by the caller); g is contiguous (nrows, D).
+    unsafe { l.launch(elementwise_cfg(nrows * d)) }.map(|_| ()).map_err(dev_err(op))
 }
