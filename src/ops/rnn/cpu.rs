@@ -1,427 +1,111 @@
-//! CPU kernels of the recurrent ops: the layer loop shared by RNN, LSTM and GRU (GEMMs through
-//! `matrixmultiply`, in-order accumulation), and the tanh cell's fused elementwise steps. The LSTM
-//! and GRU cells' steps live beside their formulas in `ops/lstm.rs` and `ops/gru.rs`.
-//!
-//! Buffers are plain row-major `Vec`s: a sequence is `(N, T, W)` (batch row `b`, step `s` at
-//! `(b·T + s)·W`), a state is `(N, H)`. The slice of step `s` of a sequence is a strided
-//! $N \times W$ matrix that the GEMM reads and writes in place, without copies.
+//! The CPU side of the recurrent ops: host copies of the operands for the kernels of
+//! `device::cpu::rnn`, their outputs as tensor storage, their gradients as tensors.
 
-use rayon::prelude::*;
+use ndarray::{ArrayD, IxDyn};
 
-use crate::device::cpu::min_rows;
+use super::types::{InputGrads, LayerInputGrads, RnnWeights};
+use crate::device::cpu::rnn::{self as kernels, Dims, Kind, LayerParams, RnnFloat, Tape};
 use crate::error::{Error, Result};
-use crate::tensor::Float;
+use crate::tensor::{Data, Float, Tensor};
 
-/// Which recurrent cell a kernel runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
-    RnnTanh,
-    Lstm,
-    Gru,
+fn to_data<T: Float>(op: &'static str, v: Vec<T>, shape: &[usize]) -> Result<Data> {
+    let a = ArrayD::from_shape_vec(IxDyn(shape), v).map_err(|e| Error::shape(op, shape, e.to_string()))?;
+    Ok(T::wrap(a.into_shared()))
 }
 
-impl Kind {
-    /// The op name in errors, on the tape and in the case files.
-    pub(crate) fn op(self) -> &'static str {
-        match self {
-            Kind::RnnTanh => "rnn_tanh",
-            Kind::Lstm => "lstm",
-            Kind::Gru => "gru",
+fn to_tensor<T: Float>(op: &'static str, v: Vec<T>, shape: &[usize]) -> Result<Tensor> {
+    Ok(Tensor::from_data(to_data(op, v, shape)?))
+}
+
+/// The last step of each layer's `(N, T, H)` sequence, stacked to `(L, N, H)`.
+fn last_steps<'a, T: Float>(d: Dims, seqs: impl Iterator<Item = &'a [T]>) -> Vec<T> {
+    let mut v = Vec::with_capacity(d.l * d.n * d.h);
+    for s in seqs {
+        for b in 0..d.n {
+            let at = (b * d.t + d.t - 1) * d.h;
+            v.extend_from_slice(&s[at..at + d.h]);
         }
     }
-    /// Gate blocks of $H$ rows in the weights: $G$.
-    pub(crate) fn gates(self) -> usize {
-        match self {
-            Kind::RnnTanh => 1,
-            Kind::Lstm => 4,
-            Kind::Gru => 3,
-        }
-    }
+    v
 }
 
-/// Sizes: batch $N$, steps $T$, input $I$, hidden $H$, layers $L$.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Dims {
-    pub n: usize,
-    pub t: usize,
-    pub i: usize,
-    pub h: usize,
-    pub l: usize,
-}
-
-/// One layer's weights, copied at forward time (so a later optimizer step cannot change them
-/// underneath the backward pass).
-pub(crate) struct LayerParams<T> {
-    pub w_ih: Vec<T>,
-    pub w_hh: Vec<T>,
-    pub b_ih: Option<Vec<T>>,
-    pub b_hh: Option<Vec<T>>,
-}
-
-/// What one layer saves for backward.
-pub(crate) struct LayerTape<T> {
-    /// $h_0$ and (LSTM) $c_0$ of this layer, $(N, H)$.
-    pub h0: Vec<T>,
-    pub c0: Vec<T>,
-    /// $h_1 \dots h_T$, $(N, T, H)$: the layer's output.
-    pub y: Vec<T>,
-    /// Gate activations, $(N, T, G H)$: LSTM $i, f, g, o$; GRU $r, z, n$; empty for tanh.
-    pub acts: Vec<T>,
-    /// LSTM: $c_1 \dots c_T$; GRU: $W_{hn} h_{t-1} + b_{hn}$; $(N, T, H)$; empty for tanh.
-    pub extra: Vec<T>,
-}
-
-/// Everything the backward pass of a whole stack needs.
-pub(crate) struct Tape<T> {
-    pub x: Vec<T>,
-    pub params: Vec<LayerParams<T>>,
-    pub layers: Vec<LayerTape<T>>,
-}
-
-/// The gradients of one layer's parameters (empty bias vectors where the layer has no bias).
-pub(crate) struct LayerGrads<T> {
-    pub dw_ih: Vec<T>,
-    pub dw_hh: Vec<T>,
-    pub db_ih: Vec<T>,
-    pub db_hh: Vec<T>,
-}
-
-/// The gradients of a whole stack.
-pub(crate) struct Grads<T> {
-    /// $\bar x$, when asked for.
-    pub dx: Option<Vec<T>>,
-    /// $\bar h_0$, $\bar c_0$: $(L, N, H)$.
-    pub dh0: Vec<T>,
-    pub dc0: Vec<T>,
-    pub layers: Vec<LayerGrads<T>>,
-}
-
-/// Where a matrix lies in a slice: element $(r, c)$ at `off + r·rs + c·cs`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct View {
-    off: usize,
-    rs: usize,
-    cs: usize,
-}
-
-impl View {
-    /// A row-major matrix with `cols` columns.
-    pub(crate) fn rows(cols: usize) -> View {
-        View { off: 0, rs: cols, cs: 1 }
-    }
-    /// The transpose of a row-major matrix with `cols` columns.
-    pub(crate) fn transposed(cols: usize) -> View {
-        View { off: 0, rs: 1, cs: cols }
-    }
-    /// Step `s` of an `(N, T, w)` sequence, as an $N \times w$ matrix.
-    pub(crate) fn step(s: usize, t: usize, w: usize) -> View {
-        View { off: s * w, rs: t * w, cs: 1 }
-    }
-    /// The transpose of [`View::step`], a $w \times N$ matrix.
-    pub(crate) fn step_t(s: usize, t: usize, w: usize) -> View {
-        View { off: s * w, rs: 1, cs: t * w }
-    }
-    /// True when an `m×k` matrix at this view fits in `len` elements.
-    fn fits(self, m: usize, k: usize, len: usize) -> bool {
-        m == 0 || k == 0 || self.off + (m - 1) * self.rs + (k - 1) * self.cs < len
-    }
-}
-
-/// $C \leftarrow A B + \beta C$ for $A$ $(m \times k)$, $B$ $(k \times n)$, $C$ $(m \times n)$, each
-/// a strided view into a slice. One GEMM of `matrixmultiply`: each element of $C$ is one dot
-/// product in a fixed order.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn gemm<T: Float>(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[T],
-    av: View,
-    b: &[T],
-    bv: View,
-    beta: T,
-    c: &mut [T],
-    cv: View,
-) -> Result<()> {
-    if !(av.fits(m, k, a.len()) && bv.fits(k, n, b.len()) && cv.fits(m, n, c.len())) {
-        return Err(Error::invalid(
-            "gemm",
-            format!("internal: a {m}×{k}·{k}×{n} product does not fit its buffers"),
-        ));
-    }
-    if m == 0 || n == 0 {
-        return Ok(());
-    }
-    // SAFETY: the three views fit their slices (checked above); `c` is a unique borrow, so it
-    // aliases neither `a` nor `b`.
-    unsafe {
-        T::gemm(
-            m,
-            k,
-            n,
-            T::one(),
-            a.as_ptr().add(av.off),
-            av.rs as isize,
-            av.cs as isize,
-            b.as_ptr().add(bv.off),
-            bv.rs as isize,
-            bv.cs as isize,
-            beta,
-            c.as_mut_ptr().add(cv.off),
-            cv.rs as isize,
-            cv.cs as isize,
-        );
-    }
-    Ok(())
-}
-
-/// Column sums of a row-major matrix with `w` columns, rows added in order.
-fn colsum<T: Float>(a: &[T], w: usize) -> Vec<T> {
-    let mut s = vec![T::zero(); w];
-    for row in a.chunks(w) {
-        for (acc, &v) in s.iter_mut().zip(row) {
-            *acc += v;
-        }
-    }
-    s
-}
-
-/// $h_{s-1}$ as an $N \times H$ view: $h_0$ at the first step, else step $s-1$ of the output.
-fn hprev<'a, T>(s: usize, d: Dims, y: &'a [T], h0: &'a [T]) -> (&'a [T], View) {
-    if s == 0 { (h0, View::rows(d.h)) } else { (y, View::step(s - 1, d.t, d.h)) }
-}
-
-/// The buffers of one forward step (see [`LayerTape`] for the layouts).
-pub(crate) struct FwdStep<'a, T> {
-    pub s: usize,
-    pub d: Dims,
-    /// $(N, T, G H)$: the pre-activations of step `s` in; LSTM and GRU write the activations back.
-    pub p: &'a mut [T],
-    /// GRU only, $(N, 3H)$: $h_{s-1} W_{hh}^\top + b_{hh}$.
-    pub hh: &'a [T],
-    pub y: &'a mut [T],
-    pub extra: &'a mut [T],
-    pub h0: &'a [T],
-    pub c0: &'a [T],
-}
-
-/// The buffers of one backward step.
-pub(crate) struct BwdStep<'a, T> {
-    pub s: usize,
-    pub d: Dims,
-    pub tape: &'a LayerTape<T>,
-    /// Upstream gradient of the layer's output, $(N, T, H)$.
-    pub dy: &'a [T],
-    /// $(N, H)$. In: the gradient reaching $h_s$ from step $s+1$. Out: the part of the gradient
-    /// of $h_{s-1}$ that does not go through $W_{hh}$ (GRU: $\bar h_s \odot z$; else zero).
-    pub dh: &'a mut [T],
-    /// LSTM, $(N, H)$: the gradient of $c_s$ in, of $c_{s-1}$ out.
-    pub dc: &'a mut [T],
-    /// $(N, T, G H)$: the gradient of the input-side pre-activations at step `s` (out).
-    pub da: &'a mut [T],
-    /// GRU, $(N, T, 3H)$: the gradient of $h_{s-1} W_{hh}^\top + b_{hh}$ at step `s` (out).
-    pub dah: &'a mut [T],
-}
-
-/// Forward of the tanh cell at step `s`: $h_s = \tanh(a_s)$.
-fn tanh_forward_step<T: Float>(st: FwdStep<'_, T>) {
-    let (s, t, h) = (st.s, st.d.t, st.d.h);
-    st.y.par_chunks_mut(t * h).zip(st.p.par_chunks(t * h)).with_min_len(min_rows(h)).for_each(|(y, p)| {
-        let ys = &mut y[s * h..(s + 1) * h];
-        ys.copy_from_slice(&p[s * h..(s + 1) * h]);
-        T::tanh_slice(ys);
-    });
-}
-
-/// Backward of the tanh cell at step `s`: $\bar a_s = (\bar h_s + \bar y_s) \odot (1 - h_s^2)$.
-fn tanh_backward_step<T: Float>(st: BwdStep<'_, T>) {
-    let (s, t, h) = (st.s, st.d.t, st.d.h);
-    st.da
-        .par_chunks_mut(t * h)
-        .zip(st.dh.par_chunks_mut(h))
-        .zip(st.tape.y.par_chunks(t * h))
-        .zip(st.dy.par_chunks(t * h))
-        .with_min_len(min_rows(h))
-        .for_each(|(((da, dh), y), dy)| {
-            for j in 0..h {
-                let g = dh[j] + dy[s * h + j];
-                let h_s = y[s * h + j];
-                da[s * h + j] = g * (T::one() - h_s * h_s);
-                dh[j] = T::zero();
-            }
-        });
-}
-
-/// Forward of one layer over all steps.
-fn forward_layer<T: Float>(
+/// The forward pass on host copies of the operands (weights copied, so that a later optimizer
+/// step cannot change them underneath the backward pass): the outputs (`output`, `h_n`, and `c_n`
+/// for the LSTM) and the tape.
+pub(super) fn forward<T: Float + RnnFloat>(
     kind: Kind,
     d: Dims,
-    x: &[T],
-    ik: usize,
-    w: &LayerParams<T>,
-    h0: &[T],
-    c0: &[T],
-) -> Result<LayerTape<T>> {
-    let (n, t, h) = (d.n, d.t, d.h);
-    let gh = kind.gates() * h;
-    // Input projection of every step at once: P = X W_ihᵀ + b_ih (+ b_hh, except for the GRU,
-    // whose b_hn sits inside r ⊙ (·)).
-    let mut bias = vec![T::zero(); gh];
-    let folded = [w.b_ih.as_ref(), if kind == Kind::Gru { None } else { w.b_hh.as_ref() }];
-    for b in folded.into_iter().flatten() {
-        for (acc, &v) in bias.iter_mut().zip(b) {
-            *acc += v;
-        }
-    }
-    // Every row starts as the bias (row copies: a `cycle().take()` iterator does not vectorise).
-    let mut p: Vec<T> = Vec::with_capacity(n * t * gh);
-    for _ in 0..n * t {
-        p.extend_from_slice(&bias);
-    }
-    gemm(n * t, ik, gh, x, View::rows(ik), &w.w_ih, View::transposed(ik), T::one(), &mut p, View::rows(gh))?;
+    x: &Tensor,
+    h0: Option<&Tensor>,
+    c0: Option<&Tensor>,
+    layers: &[RnnWeights],
+) -> Result<(Vec<Data>, Tape<T>)> {
+    let op = kind.op();
+    let state = d.l * d.n * d.h;
+    let xs: Vec<T> = x.to_vec::<T>()?;
+    let h0s: Vec<T> = match h0 {
+        Some(h0) => h0.to_vec::<T>()?,
+        None => vec![T::zero(); state],
+    };
+    let c0s: Vec<T> = match (kind, c0) {
+        (Kind::Lstm, Some(c0)) => c0.to_vec::<T>()?,
+        (Kind::Lstm, None) => vec![T::zero(); state],
+        _ => Vec::new(),
+    };
+    let params: Vec<LayerParams<T>> = layers
+        .iter()
+        .map(|w| {
+            Ok(LayerParams {
+                w_ih: w.weight_ih.to_vec::<T>()?,
+                w_hh: w.weight_hh.to_vec::<T>()?,
+                b_ih: w.bias_ih.as_ref().map(|b| b.to_vec::<T>()).transpose()?,
+                b_hh: w.bias_hh.as_ref().map(|b| b.to_vec::<T>()).transpose()?,
+            })
+        })
+        .collect::<Result<_>>()?;
 
-    let mut y = vec![T::zero(); n * t * h];
-    let mut extra = if kind == Kind::RnnTanh { Vec::new() } else { vec![T::zero(); n * t * h] };
-    let b_hh: Vec<T> = w.b_hh.clone().unwrap_or_else(|| vec![T::zero(); gh]);
-    let mut hh = if kind == Kind::Gru { vec![T::zero(); n * gh] } else { Vec::new() };
-    for s in 0..t {
-        let (hp, hv) = hprev(s, d, &y, h0);
-        if kind == Kind::Gru {
-            for row in hh.chunks_mut(gh) {
-                row.copy_from_slice(&b_hh);
-            }
-            gemm(n, h, gh, hp, hv, &w.w_hh, View::transposed(h), T::one(), &mut hh, View::rows(gh))?;
-        } else {
-            gemm(n, h, gh, hp, hv, &w.w_hh, View::transposed(h), T::one(), &mut p, View::step(s, t, gh))?;
-        }
-        let st = FwdStep { s, d, p: &mut p, hh: &hh, y: &mut y, extra: &mut extra, h0, c0 };
-        match kind {
-            Kind::RnnTanh => tanh_forward_step(st),
-            Kind::Lstm => crate::ops::lstm::forward_step(st),
-            Kind::Gru => crate::ops::gru::forward_step(st),
-        }
+    let tape = kernels::forward(kind, d, xs, &h0s, &c0s, params)?;
+
+    // Outputs: the top layer's sequence, and each layer's last state.
+    let mut datas = vec![
+        to_data(op, tape.layers[d.l - 1].y.clone(), &[d.n, d.t, d.h])?,
+        to_data(op, last_steps(d, tape.layers.iter().map(|lt| &lt.y[..])), &[d.l, d.n, d.h])?,
+    ];
+    if kind == Kind::Lstm {
+        datas.push(to_data(op, last_steps(d, tape.layers.iter().map(|lt| &lt.extra[..])), &[d.l, d.n, d.h])?);
     }
-    let acts = if kind == Kind::RnnTanh { Vec::new() } else { p };
-    Ok(LayerTape { h0: h0.to_vec(), c0: c0.to_vec(), y, acts, extra })
+    Ok((datas, tape))
 }
 
-/// Forward of the whole stack: layer $k$ reads layer $k-1$'s output.
-pub(crate) fn forward<T: Float>(
-    kind: Kind,
-    d: Dims,
-    x: Vec<T>,
-    h0: &[T],
-    c0: &[T],
-    params: Vec<LayerParams<T>>,
-) -> Result<Tape<T>> {
-    let nh = d.n * d.h;
-    let mut layers: Vec<LayerTape<T>> = Vec::with_capacity(d.l);
-    for (k, w) in params.iter().enumerate() {
-        let (input, ik) = if k == 0 { (&x[..], d.i) } else { (&layers[k - 1].y[..], d.h) };
-        let c0k = if kind == Kind::Lstm { &c0[k * nh..(k + 1) * nh] } else { &[][..] };
-        let lt = forward_layer(kind, d, input, ik, w, &h0[k * nh..(k + 1) * nh], c0k)?;
-        layers.push(lt);
-    }
-    Ok(Tape { x, params, layers })
-}
-
-/// Backward through time of the whole stack, top layer first. `g_y` is the upstream gradient of
-/// the output, `g_hn` and `g_cn` those of the final states $(L, N, H)$.
-pub(crate) fn backward<T: Float>(
+/// Backward through time from the tape of [`forward`], for the upstream gradients `g` of the
+/// outputs (`output`, `h_n`, and `c_n` for the LSTM).
+pub(super) fn backward<T: Float + RnnFloat>(
     kind: Kind,
     d: Dims,
     tape: &Tape<T>,
-    g_y: Vec<T>,
-    g_hn: &[T],
-    g_cn: &[T],
+    g: &[Tensor],
     need_dx: bool,
-) -> Result<Grads<T>> {
-    let (n, t, h) = (d.n, d.t, d.h);
-    let (nh, gh) = (n * h, kind.gates() * h);
-    let lstm = kind == Kind::Lstm;
-    let gru = kind == Kind::Gru;
-    let mut dh0 = vec![T::zero(); d.l * nh];
-    let mut dc0 = if lstm { vec![T::zero(); d.l * nh] } else { Vec::new() };
+) -> Result<InputGrads> {
+    let op = kind.op();
+    let g_y = g[0].to_vec::<T>()?;
+    let g_hn = g[1].to_vec::<T>()?;
+    let g_cn = if kind == Kind::Lstm { g[2].to_vec::<T>()? } else { Vec::new() };
+    let grads = kernels::backward(kind, d, tape, g_y, &g_hn, &g_cn, need_dx)?;
+    let gh = kind.gates() * d.h;
     let mut layers = Vec::with_capacity(d.l);
-    let mut dy = g_y;
-    let mut dx = None;
-    for k in (0..d.l).rev() {
-        let (lt, w) = (&tape.layers[k], &tape.params[k]);
-        let (input, ik) = if k == 0 { (&tape.x[..], d.i) } else { (&tape.layers[k - 1].y[..], d.h) };
-        let mut dh = g_hn[k * nh..(k + 1) * nh].to_vec();
-        let mut dc = if lstm { g_cn[k * nh..(k + 1) * nh].to_vec() } else { Vec::new() };
-        let mut da = vec![T::zero(); n * t * gh];
-        let mut dah = if gru { vec![T::zero(); n * t * gh] } else { Vec::new() };
-        let mut dw_hh = vec![T::zero(); gh * h];
-        for s in (0..t).rev() {
-            let st =
-                BwdStep { s, d, tape: lt, dy: &dy, dh: &mut dh, dc: &mut dc, da: &mut da, dah: &mut dah };
-            match kind {
-                Kind::RnnTanh => tanh_backward_step(st),
-                Kind::Lstm => crate::ops::lstm::backward_step(st),
-                Kind::Gru => crate::ops::gru::backward_step(st),
-            }
-            let dah_s: &[T] = if gru { &dah } else { &da };
-            let (hp, hv) = hprev(s, d, &lt.y, &lt.h0);
-            // W̄_hh += ā_sᵀ h_{s-1}   (accumulated step by step, in a fixed order)
-            gemm(gh, n, h, dah_s, View::step_t(s, t, gh), hp, hv, T::one(), &mut dw_hh, View::rows(h))?;
-            // h̄_{s-1} += ā_s W_hh
-            gemm(
-                n,
-                gh,
-                h,
-                dah_s,
-                View::step(s, t, gh),
-                &w.w_hh,
-                View::rows(h),
-                T::one(),
-                &mut dh,
-                View::rows(h),
-            )?;
-        }
-        dh0[k * nh..(k + 1) * nh].copy_from_slice(&dh);
-        if lstm {
-            dc0[k * nh..(k + 1) * nh].copy_from_slice(&dc);
-        }
-        // W̄_ih = Āᵀ X over all steps at once.
-        let mut dw_ih = vec![T::zero(); gh * ik];
-        gemm(
-            gh,
-            n * t,
-            ik,
-            &da,
-            View::transposed(gh),
-            input,
-            View::rows(ik),
-            T::zero(),
-            &mut dw_ih,
-            View::rows(ik),
-        )?;
-        let db_ih = if w.b_ih.is_some() { colsum(&da, gh) } else { Vec::new() };
-        let db_hh = if w.b_hh.is_some() { colsum(if gru { &dah } else { &da }, gh) } else { Vec::new() };
-        // X̄ = Ā W_ih: the upstream gradient of the layer below, or x's gradient.
-        if k > 0 || need_dx {
-            let mut dxk = vec![T::zero(); n * t * ik];
-            gemm(
-                n * t,
-                gh,
-                ik,
-                &da,
-                View::rows(gh),
-                &w.w_ih,
-                View::rows(ik),
-                T::zero(),
-                &mut dxk,
-                View::rows(ik),
-            )?;
-            if k > 0 {
-                dy = dxk;
-            } else {
-                dx = Some(dxk);
-            }
-        }
-        layers.push(LayerGrads { dw_ih, dw_hh, db_ih, db_hh });
+    for (k, (lg, w)) in grads.layers.into_iter().zip(&tape.params).enumerate() {
+        let ik = if k == 0 { d.i } else { d.h };
+        layers.push(LayerInputGrads {
+            dw_ih: to_tensor(op, lg.dw_ih, &[gh, ik])?,
+            dw_hh: to_tensor(op, lg.dw_hh, &[gh, d.h])?,
+            db_ih: if w.b_ih.is_some() { Some(to_tensor(op, lg.db_ih, &[gh])?) } else { None },
+            db_hh: if w.b_hh.is_some() { Some(to_tensor(op, lg.db_hh, &[gh])?) } else { None },
+        });
     }
-    layers.reverse();
-    Ok(Grads { dx, dh0, dc0, layers })
+    Ok(InputGrads {
+        dx: grads.dx.map(|v| to_tensor(op, v, &[d.n, d.t, d.i])).transpose()?,
+        dh0: to_tensor(op, grads.dh0, &[d.l, d.n, d.h])?,
+        dc0: if kind == Kind::Lstm { Some(to_tensor(op, grads.dc0, &[d.l, d.n, d.h])?) } else { None },
+        layers,
+    })
 }

@@ -25,56 +25,32 @@
 //! Saved for backward: each layer's input and its $h_0 \dots h_T$ ($\tanh' = 1 - h^2$ needs nothing
 //! else), and the weights' values at the time of the forward pass.
 //!
-//! **Kernel** (shared by [`Tensor::rnn_tanh`], [`Tensor::lstm`], [`Tensor::gru`], in `cpu.rs`): the
+//! **Kernel** (shared by [`Tensor::rnn_tanh`], [`Tensor::lstm`], [`Tensor::gru`], in
+//! `device/cpu/rnn/`: the time loop in `time_loop.rs`, each cell's step in its own file): the
 //! input projection of all steps is one GEMM, $(N T \times I) \cdot W_{ih}^\top$; each step is one
 //! GEMM for the recurrence, $h_{t-1} W_{hh}^\top$, plus one fused elementwise pass (rayon over the
 //! batch rows). Backward runs the steps in reverse with two GEMMs per step ($\bar h_{t-1}$ and the
 //! in-order accumulation of $\bar W_{hh}$), then one GEMM for $\bar W_{ih}$ over all steps and one
 //! for $\bar x$. Every sum runs in a fixed order, so results do not depend on the thread count.
 //! The whole sequence is one recorded op (`rnn_tanh`, `lstm` or `gru`), not a chain of tiny nodes.
+//!
+//! **Dispatch.** `run` validates the operands, runs the forward pass where they live (the CPU
+//! kernels on host copies, `cpu.rs`; or the CUDA host code of `device::cuda::recurrent` on
+//! contiguous device data, `cuda.rs`) and records one multi-output node whose backward runs on the
+//! same device from what the forward pass saved. `RnnWeights` is in `types.rs`.
 
-pub(crate) mod cpu;
+mod cpu;
+#[cfg(feature = "cuda")]
+mod cuda;
+mod types;
 
-use ndarray::{ArrayD, IxDyn};
+pub use types::RnnWeights;
 
 use crate::autograd::record_multi;
+use crate::device::cpu::rnn::{Dims, Kind, Tape};
 use crate::error::{Error, Result};
-use crate::tensor::{DType, Data, Float, Tensor};
-
-use cpu::{Dims, Kind, LayerParams};
-
-/// The parameters of one layer of [`Tensor::rnn_tanh`], [`Tensor::lstm`] or [`Tensor::gru`], named
-/// and laid out as PyTorch's `weight_ih_l{k}` $(G H, I_k)$, `weight_hh_l{k}` $(G H, H)$,
-/// `bias_ih_l{k}` and `bias_hh_l{k}` $(G H)$, with $G = 1$ (RNN), $4$ (LSTM: gates i, f, g, o) or
-/// $3$ (GRU: gates r, z, n) blocks of $H$ rows. $I_0$ is the input size, $I_k = H$ above.
-#[derive(Clone, Debug)]
-pub struct RnnWeights {
-    pub weight_ih: Tensor,
-    pub weight_hh: Tensor,
-    pub bias_ih: Option<Tensor>,
-    pub bias_hh: Option<Tensor>,
-}
-
-impl RnnWeights {
-    /// A layer with both biases.
-    pub fn new(weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor, bias_hh: Tensor) -> Self {
-        RnnWeights { weight_ih, weight_hh, bias_ih: Some(bias_ih), bias_hh: Some(bias_hh) }
-    }
-
-    /// A layer without biases (PyTorch's `bias=False`).
-    pub fn without_bias(weight_ih: Tensor, weight_hh: Tensor) -> Self {
-        RnnWeights { weight_ih, weight_hh, bias_ih: None, bias_hh: None }
-    }
-
-    /// The tensors of the layer in PyTorch's `state_dict` order: weight_ih, weight_hh, then the
-    /// biases that exist.
-    pub fn tensors(&self) -> Vec<&Tensor> {
-        let mut v = vec![&self.weight_ih, &self.weight_hh];
-        v.extend(self.bias_ih.iter());
-        v.extend(self.bias_hh.iter());
-        v
-    }
-}
+use crate::tensor::{DType, Data, Tensor};
+use types::InputGrads;
 
 impl Tensor {
     /// A multi-layer Elman RNN with tanh (see the module docs): returns `(output (N, T, H),
@@ -173,6 +149,14 @@ pub(crate) fn validate(
     Ok(Dims { n, t, i, h, l })
 }
 
+/// What the forward pass saved for backward, per device (and element type on the CPU).
+enum Saved {
+    F32(Tape<f32>),
+    F64(Tape<f64>),
+    #[cfg(feature = "cuda")]
+    Cuda(cuda::Saved),
+}
+
 /// Forward of a recurrent op, recorded as one multi-output node. Outputs: `output`, `h_n`, and
 /// `c_n` for the LSTM.
 pub(crate) fn run(
@@ -183,90 +167,8 @@ pub(crate) fn run(
     layers: &[RnnWeights],
 ) -> Result<Vec<Tensor>> {
     let d = validate(kind, x, h0, c0, layers)?;
-    #[cfg(feature = "cuda")]
-    {
-        let mut all: Vec<&Tensor> = vec![x];
-        all.extend(h0);
-        all.extend(c0);
-        for w in layers {
-            all.extend(w.tensors());
-        }
-        if all.iter().any(|t| t.device().is_cuda()) {
-            return crate::device::cuda::recurrent::run(kind, d, x, h0, c0, layers);
-        }
-    }
-    match x.dtype() {
-        DType::F32 => run_typed::<f32>(kind, d, x, h0, c0, layers),
-        DType::F64 => run_typed::<f64>(kind, d, x, h0, c0, layers),
-        dtype => {
-            Err(Error::UnsupportedDType { op: kind.op(), dtype, shape: x.shape(), expected: "f32 or f64" })
-        }
-    }
-}
-
-fn to_data<T: Float>(op: &'static str, v: Vec<T>, shape: &[usize]) -> Result<Data> {
-    let a = ArrayD::from_shape_vec(IxDyn(shape), v).map_err(|e| Error::shape(op, shape, e.to_string()))?;
-    Ok(T::wrap(a.into_shared()))
-}
-
-fn to_tensor<T: Float>(op: &'static str, v: Vec<T>, shape: &[usize]) -> Result<Tensor> {
-    Ok(Tensor::from_data(to_data(op, v, shape)?))
-}
-
-/// The last step of each layer's `(N, T, H)` sequence, stacked to `(L, N, H)`.
-fn last_steps<'a, T: Float>(d: Dims, seqs: impl Iterator<Item = &'a [T]>) -> Vec<T> {
-    let mut v = Vec::with_capacity(d.l * d.n * d.h);
-    for s in seqs {
-        for b in 0..d.n {
-            let at = (b * d.t + d.t - 1) * d.h;
-            v.extend_from_slice(&s[at..at + d.h]);
-        }
-    }
-    v
-}
-
-fn run_typed<T: Float>(
-    kind: Kind,
-    d: Dims,
-    x: &Tensor,
-    h0: Option<&Tensor>,
-    c0: Option<&Tensor>,
-    layers: &[RnnWeights],
-) -> Result<Vec<Tensor>> {
     let op = kind.op();
-    let state = d.l * d.n * d.h;
-    let xs: Vec<T> = x.to_vec::<T>()?;
-    let h0s: Vec<T> = match h0 {
-        Some(h0) => h0.to_vec::<T>()?,
-        None => vec![T::zero(); state],
-    };
-    let c0s: Vec<T> = match (kind, c0) {
-        (Kind::Lstm, Some(c0)) => c0.to_vec::<T>()?,
-        (Kind::Lstm, None) => vec![T::zero(); state],
-        _ => Vec::new(),
-    };
-    let params: Vec<LayerParams<T>> = layers
-        .iter()
-        .map(|w| {
-            Ok(LayerParams {
-                w_ih: w.weight_ih.to_vec::<T>()?,
-                w_hh: w.weight_hh.to_vec::<T>()?,
-                b_ih: w.bias_ih.as_ref().map(|b| b.to_vec::<T>()).transpose()?,
-                b_hh: w.bias_hh.as_ref().map(|b| b.to_vec::<T>()).transpose()?,
-            })
-        })
-        .collect::<Result<_>>()?;
-
-    let tape = cpu::forward(kind, d, xs, &h0s, &c0s, params)?;
-
-    // Outputs: the top layer's sequence, and each layer's last state.
-    let mut datas = vec![
-        to_data(op, tape.layers[d.l - 1].y.clone(), &[d.n, d.t, d.h])?,
-        to_data(op, last_steps(d, tape.layers.iter().map(|lt| &lt.y[..])), &[d.l, d.n, d.h])?,
-    ];
-    if kind == Kind::Lstm {
-        datas.push(to_data(op, last_steps(d, tape.layers.iter().map(|lt| &lt.extra[..])), &[d.l, d.n, d.h])?);
-    }
+    let (datas, saved) = forward(kind, d, x, h0, c0, layers)?;
 
     // Inputs in a fixed order; the backward returns one gradient per entry.
     let mut inputs: Vec<&Tensor> = vec![x];
@@ -279,32 +181,78 @@ fn run_typed<T: Float>(
     let (has_h0, has_c0) = (h0.is_some(), c0.is_some());
     let has_bias: Vec<(bool, bool)> =
         layers.iter().map(|w| (w.bias_ih.is_some(), w.bias_hh.is_some())).collect();
-    let outs = record_multi(datas, op, &inputs, move |g: &[Tensor]| {
-        let g_y = g[0].to_vec::<T>()?;
-        let g_hn = g[1].to_vec::<T>()?;
-        let g_cn = if kind == Kind::Lstm { g[2].to_vec::<T>()? } else { Vec::new() };
-        let grads = cpu::backward(kind, d, &tape, g_y, &g_hn, &g_cn, need_dx)?;
-        let mut out: Vec<Option<Tensor>> = Vec::new();
-        out.push(grads.dx.map(|v| to_tensor(op, v, &[d.n, d.t, d.i])).transpose()?);
-        if has_h0 {
-            out.push(Some(to_tensor(op, grads.dh0, &[d.l, d.n, d.h])?));
+    Ok(record_multi(datas, op, &inputs, move |g: &[Tensor]| {
+        let grads = match &saved {
+            Saved::F32(tape) => cpu::backward::<f32>(kind, d, tape, g, need_dx)?,
+            Saved::F64(tape) => cpu::backward::<f64>(kind, d, tape, g, need_dx)?,
+            #[cfg(feature = "cuda")]
+            Saved::Cuda(s) => cuda::backward(kind, d, s, g, need_dx)?,
+        };
+        Ok(in_input_order(grads, has_h0, has_c0, &has_bias))
+    }))
+}
+
+/// The forward pass on the device of the operands: the outputs and what backward needs.
+fn forward(
+    kind: Kind,
+    d: Dims,
+    x: &Tensor,
+    h0: Option<&Tensor>,
+    c0: Option<&Tensor>,
+    layers: &[RnnWeights],
+) -> Result<(Vec<Data>, Saved)> {
+    #[cfg(feature = "cuda")]
+    {
+        let mut all: Vec<&Tensor> = vec![x];
+        all.extend(h0);
+        all.extend(c0);
+        for w in layers {
+            all.extend(w.tensors());
         }
-        if has_c0 {
-            out.push(Some(to_tensor(op, grads.dc0, &[d.l, d.n, d.h])?));
+        if all.iter().any(|t| t.device().is_cuda()) {
+            let (datas, saved) = cuda::forward(kind, d, x, h0, c0, layers)?;
+            return Ok((datas, Saved::Cuda(saved)));
         }
-        let gh = kind.gates() * d.h;
-        for (k, (lg, &(bi, bh))) in grads.layers.into_iter().zip(&has_bias).enumerate() {
-            let ik = if k == 0 { d.i } else { d.h };
-            out.push(Some(to_tensor(op, lg.dw_ih, &[gh, ik])?));
-            out.push(Some(to_tensor(op, lg.dw_hh, &[gh, d.h])?));
-            if bi {
-                out.push(Some(to_tensor(op, lg.db_ih, &[gh])?));
-            }
-            if bh {
-                out.push(Some(to_tensor(op, lg.db_hh, &[gh])?));
-            }
+    }
+    match x.dtype() {
+        DType::F32 => {
+            let (datas, tape) = cpu::forward::<f32>(kind, d, x, h0, c0, layers)?;
+            Ok((datas, Saved::F32(tape)))
         }
-        Ok(out)
-    });
-    Ok(outs)
+        DType::F64 => {
+            let (datas, tape) = cpu::forward::<f64>(kind, d, x, h0, c0, layers)?;
+            Ok((datas, Saved::F64(tape)))
+        }
+        dtype => {
+            Err(Error::UnsupportedDType { op: kind.op(), dtype, shape: x.shape(), expected: "f32 or f64" })
+        }
+    }
+}
+
+/// The gradients in the order of the recorded inputs: `x`, `h0` and `c0` where given, then each
+/// layer's `weight_ih`, `weight_hh` and the biases it has.
+fn in_input_order(
+    g: InputGrads,
+    has_h0: bool,
+    has_c0: bool,
+    has_bias: &[(bool, bool)],
+) -> Vec<Option<Tensor>> {
+    let mut out: Vec<Option<Tensor>> = vec![g.dx];
+    if has_h0 {
+        out.push(Some(g.dh0));
+    }
+    if has_c0 {
+        out.push(g.dc0);
+    }
+    for (lg, &(bi, bh)) in g.layers.into_iter().zip(has_bias) {
+        out.push(Some(lg.dw_ih));
+        out.push(Some(lg.dw_hh));
+        if bi {
+            out.push(lg.db_ih);
+        }
+        if bh {
+            out.push(lg.db_hh);
+        }
+    }
+    out
 }

@@ -2,19 +2,23 @@
 //! composition): the pointwise backward kernel per step in reverse, then the weight, input and bias
 //! gradients.
 
-use super::*;
+use cudarc::driver::{CudaSlice, PushKernelArg};
 
-/// One layer's gradients.
-pub(super) struct LayerGrads {
-    pub(super) dw_ih: CudaData,
-    pub(super) dw_hh: CudaData,
-    pub(super) db_ih: Option<CudaData>,
-    pub(super) db_hh: Option<CudaData>,
-}
+use super::types::{Grads, LayerGrads, Saved, copy, step_args, view};
+use crate::device::cpu::rnn::{Dims, Kind};
+use crate::device::cuda::context::{dev_err, elementwise_cfg};
+use crate::device::cuda::launch::{block_mut, fresh};
+use crate::device::cuda::matmul::{FloatElem, Gemm, gemm};
+use crate::device::cuda::reduce::sum_dims;
+use crate::device::cuda::storage::CudaData;
+use crate::dtype::DType;
+use crate::error::Result;
 
-/// Backward through time of the stack, top layer first: (dx when asked, dh0, dc0, per layer).
-#[allow(clippy::type_complexity)]
-pub(super) fn backward<T: FloatElem>(
+/// Backward through time of the stack, top layer first, from what [`super::forward()`] saved:
+/// `g_y` is the upstream gradient of `output`, `g_hn` and `g_cn` (LSTM) those of the final states,
+/// all contiguous on the forward's GPU. Returns `dx` (when `need_dx`), `dh0`, `dc0` (LSTM) and each
+/// layer's weight and bias gradients.
+pub(crate) fn backward(
     kind: Kind,
     d: Dims,
     sv: &Saved,
@@ -22,7 +26,23 @@ pub(super) fn backward<T: FloatElem>(
     g_hn: &CudaData,
     g_cn: Option<&CudaData>,
     need_dx: bool,
-) -> Result<(Option<CudaData>, CudaData, Option<CudaData>, Vec<LayerGrads>)> {
+) -> Result<Grads> {
+    match sv.dtype {
+        DType::F64 => backward_typed::<f64>(kind, d, sv, g_y, g_hn, g_cn, need_dx),
+        _ => backward_typed::<f32>(kind, d, sv, g_y, g_hn, g_cn, need_dx),
+    }
+}
+
+/// [`backward`] for one element type.
+fn backward_typed<T: FloatElem>(
+    kind: Kind,
+    d: Dims,
+    sv: &Saved,
+    g_y: CudaData,
+    g_hn: &CudaData,
+    g_cn: Option<&CudaData>,
+    need_dx: bool,
+) -> Result<Grads> {
     let op = kind.op();
     let gpu = g_y.gpu().clone();
     let dtype = g_y.dtype();
@@ -252,5 +272,5 @@ pub(super) fn backward<T: FloatElem>(
     grads.reverse();
     let dh0 = CudaData::new(dh0_block, dtype, &[d.l, n, h]);
     let dc0 = dc0_block.map(|b| CudaData::new(b, dtype, &[d.l, n, h]));
-    Ok((dx, dh0, dc0, grads))
+    Ok(Grads { dx, dh0, dc0, layers: grads })
 }
