@@ -8,6 +8,7 @@ use ndarray::{ArcArray, IxDyn};
 use std::fmt::{Debug, Display};
 
 use crate::device::Device;
+use crate::device::cpu::float::CpuFloat;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 
@@ -250,6 +251,7 @@ pub trait Element: Copy + Send + Sync + Debug + PartialOrd + Default + 'static {
 }
 
 /// The floating-point element types (`f32`, `f64`): everything differentiable is generic over it.
+/// The GEMM and the slice-wide sigmoid and tanh come from [`CpuFloat`], the CPU backend's element trait.
 pub trait Float:
     Element
     + num_traits::Float
@@ -261,45 +263,8 @@ pub trait Float:
     + std::ops::SubAssign
     + std::ops::MulAssign
     + Display
+    + CpuFloat
 {
-    /// `C = alpha * A B + beta * C` on strided row/column layouts, by `matrixmultiply`, split into
-    /// rayon tasks when large and called from outside rayon ([`crate::device::cpu::gemm_split`]).
-    ///
-    /// # Safety
-    /// The pointers and strides must describe valid `m×k`, `k×n` and `m×n` matrices, and `c`
-    /// must not alias `a` or `b`.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: Self,
-        a: *const Self,
-        rsa: isize,
-        csa: isize,
-        b: *const Self,
-        rsb: isize,
-        csb: isize,
-        beta: Self,
-        c: *mut Self,
-        rsc: isize,
-        csc: isize,
-    );
-
-    /// $v_i \leftarrow \sigma(v_i) = 1 / (1 + e^{-v_i})$ for every element (libm's `exp`; f32
-    /// overrides it with the vectorisable [`crate::device::cpu::fastmath`]).
-    fn sigmoid_slice(v: &mut [Self]) {
-        for x in v {
-            *x = Self::one() / (Self::one() + (-*x).exp());
-        }
-    }
-
-    /// $v_i \leftarrow \tanh v_i$ for every element (libm; f32 overrides it as above).
-    fn tanh_slice(v: &mut [Self]) {
-        for x in v {
-            *x = x.tanh();
-        }
-    }
 }
 
 macro_rules! element {
@@ -347,50 +312,6 @@ impl Element for bool {
     }
 }
 
-/// The GEMM of [`Float`] for one type: `matrixmultiply`'s `$gemm` through
-/// [`crate::device::cpu::gemm_split`].
-macro_rules! float_gemm {
-    ($t:ty, $gemm:path) => {
-        unsafe fn gemm(
-            m: usize,
-            k: usize,
-            n: usize,
-            alpha: $t,
-            a: *const $t,
-            rsa: isize,
-            csa: isize,
-            b: *const $t,
-            rsb: isize,
-            csb: isize,
-            beta: $t,
-            c: *mut $t,
-            rsc: isize,
-            csc: isize,
-        ) {
-            // SAFETY: forwarded from the caller's contract.
-            unsafe {
-                crate::device::cpu::gemm_split(
-                    $gemm, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc,
-                )
-            }
-        }
-    };
-}
+impl Float for f32 {}
 
-impl Float for f32 {
-    fn sigmoid_slice(v: &mut [f32]) {
-        for x in v {
-            *x = crate::device::cpu::fastmath::sigmoid_f32(*x);
-        }
-    }
-    fn tanh_slice(v: &mut [f32]) {
-        for x in v {
-            *x = crate::device::cpu::fastmath::tanh_f32(*x);
-        }
-    }
-    float_gemm!(f32, matrixmultiply::sgemm);
-}
-
-impl Float for f64 {
-    float_gemm!(f64, matrixmultiply::dgemm);
-}
+impl Float for f64 {}

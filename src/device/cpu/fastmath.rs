@@ -19,7 +19,7 @@
 //!
 //! Accuracy (tested below against f64 over $[-30, 30]$): within 3 units of $2^{-24}$ relative,
 //! as libm's `tanhf` (2.5 on the same sweep); $\pm 0$, $\pm\infty$ and NaN behave as libm. f64
-//! keeps libm: [`crate::tensor::Float`]'s `sigmoid_slice`/`tanh_slice` use these for f32 only.
+//! keeps libm: [`crate::device::cpu::float::CpuFloat`]'s `sigmoid_slice`/`tanh_slice` use these for f32 only.
 
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 /// $\ln 2$ split so that $n\,\ell_{hi}$ is exact for the $|n| \le 127$ used here.

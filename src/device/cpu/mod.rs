@@ -4,6 +4,7 @@
 //! parameters.
 
 pub mod fastmath;
+pub mod float;
 pub mod gemm;
 pub mod lanes;
 pub mod rnn;

@@ -4,7 +4,7 @@
 use ndarray::{ArrayD, IxDyn};
 
 use super::types::{InputGrads, LayerInputGrads, RnnWeights};
-use crate::device::cpu::rnn::{self as kernels, Dims, Kind, LayerParams, RnnFloat, Tape};
+use crate::device::cpu::rnn::{self as kernels, Dims, Kind, LayerParams, Tape};
 use crate::error::{Error, Result};
 use crate::tensor::{Data, Float, Tensor};
 
@@ -32,7 +32,7 @@ fn last_steps<'a, T: Float>(d: Dims, seqs: impl Iterator<Item = &'a [T]>) -> Vec
 /// The forward pass on host copies of the operands (weights copied, so that a later optimizer
 /// step cannot change them underneath the backward pass): the outputs (`output`, `h_n`, and `c_n`
 /// for the LSTM) and the tape.
-pub(super) fn forward<T: Float + RnnFloat>(
+pub(super) fn forward<T: Float>(
     kind: Kind,
     d: Dims,
     x: &Tensor,
@@ -79,7 +79,7 @@ pub(super) fn forward<T: Float + RnnFloat>(
 
 /// Backward through time from the tape of [`forward`], for the upstream gradients `g` of the
 /// outputs (`output`, `h_n`, and `c_n` for the LSTM).
-pub(super) fn backward<T: Float + RnnFloat>(
+pub(super) fn backward<T: Float>(
     kind: Kind,
     d: Dims,
     tape: &Tape<T>,

@@ -4,13 +4,13 @@
 
 use rayon::prelude::*;
 
-use super::float::RnnFloat;
 use super::types::{BwdStep, FwdStep};
+use crate::device::cpu::float::CpuFloat;
 use crate::device::cpu::threads::min_rows;
 
 /// Forward at step `s`, one batch row per task. `p` holds $p_s$ in and $r, z, n$ out; `extra`
 /// gets $q^n_s$.
-pub(crate) fn forward_step<T: RnnFloat>(st: FwdStep<'_, T>) {
+pub(crate) fn forward_step<T: CpuFloat>(st: FwdStep<'_, T>) {
     let (s, t, h) = (st.s, st.d.t, st.d.h);
     let gh = 3 * h;
     let one = T::one();
@@ -42,7 +42,7 @@ pub(crate) fn forward_step<T: RnnFloat>(st: FwdStep<'_, T>) {
 
 /// Backward at step `s`, one batch row per task: $\bar p_s$, $\bar q_s$, and the direct part
 /// $\bar h_s \odot z_s$ of $\bar h_{s-1}$ left in `dh`.
-pub(crate) fn backward_step<T: RnnFloat>(st: BwdStep<'_, T>) {
+pub(crate) fn backward_step<T: CpuFloat>(st: BwdStep<'_, T>) {
     let (s, t, h) = (st.s, st.d.t, st.d.h);
     let gh = 3 * h;
     let one = T::one();

@@ -4,13 +4,13 @@
 
 use rayon::prelude::*;
 
-use super::float::RnnFloat;
 use super::types::{BwdStep, FwdStep};
+use crate::device::cpu::float::CpuFloat;
 use crate::device::cpu::threads::min_rows;
 
 /// Forward at step `s`, one batch row per task: gates, $c_s$, $h_s$. The pre-activations in `p`
 /// are replaced by the activations $i, f, g, o$ (saved for backward).
-pub(crate) fn forward_step<T: RnnFloat>(st: FwdStep<'_, T>) {
+pub(crate) fn forward_step<T: CpuFloat>(st: FwdStep<'_, T>) {
     let (s, t, h) = (st.s, st.d.t, st.d.h);
     let gh = 4 * h;
     st.p.par_chunks_mut(t * gh)
@@ -41,7 +41,7 @@ pub(crate) fn forward_step<T: RnnFloat>(st: FwdStep<'_, T>) {
 
 /// Backward at step `s`, one batch row per task: $\bar a_s$ from $\bar h_s$ and $\bar c_s$;
 /// $\bar c$ becomes $\bar c_{s-1}$; `dh` is left at zero (all of $\bar h_{s-1}$ goes through $W_{hh}$).
-pub(crate) fn backward_step<T: RnnFloat>(st: BwdStep<'_, T>) {
+pub(crate) fn backward_step<T: CpuFloat>(st: BwdStep<'_, T>) {
     let (s, t, h) = (st.s, st.d.t, st.d.h);
     let gh = 4 * h;
     let one = T::one();

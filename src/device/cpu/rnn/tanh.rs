@@ -4,12 +4,12 @@
 
 use rayon::prelude::*;
 
-use super::float::RnnFloat;
 use super::types::{BwdStep, FwdStep};
+use crate::device::cpu::float::CpuFloat;
 use crate::device::cpu::threads::min_rows;
 
 /// Forward of the tanh cell at step `s`: $h_s = \tanh(a_s)$.
-pub(crate) fn forward_step<T: RnnFloat>(st: FwdStep<'_, T>) {
+pub(crate) fn forward_step<T: CpuFloat>(st: FwdStep<'_, T>) {
     let (s, t, h) = (st.s, st.d.t, st.d.h);
     st.y.par_chunks_mut(t * h).zip(st.p.par_chunks(t * h)).with_min_len(min_rows(h)).for_each(|(y, p)| {
         let ys = &mut y[s * h..(s + 1) * h];
@@ -19,7 +19,7 @@ pub(crate) fn forward_step<T: RnnFloat>(st: FwdStep<'_, T>) {
 }
 
 /// Backward of the tanh cell at step `s`: $\bar a_s = (\bar h_s + \bar y_s) \odot (1 - h_s^2)$.
-pub(crate) fn backward_step<T: RnnFloat>(st: BwdStep<'_, T>) {
+pub(crate) fn backward_step<T: CpuFloat>(st: BwdStep<'_, T>) {
     let (s, t, h) = (st.s, st.d.t, st.d.h);
     st.da
         .par_chunks_mut(t * h)

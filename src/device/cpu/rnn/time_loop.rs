@@ -6,9 +6,9 @@
 //! Buffers are plain row-major `Vec`s (see [`super::types`]). The slice of step `s` of a sequence
 //! is a strided $N \times W$ matrix that the GEMM reads and writes in place, without copies.
 
-use super::float::RnnFloat;
 use super::types::{BwdStep, Dims, FwdStep, Grads, Kind, LayerGrads, LayerParams, LayerTape, Tape};
 use super::{gru, lstm, tanh};
+use crate::device::cpu::float::CpuFloat;
 use crate::error::{Error, Result};
 
 /// Where a matrix lies in a slice: element $(r, c)$ at `off + r·rs + c·cs`.
@@ -46,7 +46,7 @@ impl View {
 /// a strided view into a slice. One GEMM of `matrixmultiply`: each element of $C$ is one dot
 /// product in a fixed order.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn gemm<T: RnnFloat>(
+pub(crate) fn gemm<T: CpuFloat>(
     m: usize,
     k: usize,
     n: usize,
@@ -91,7 +91,7 @@ pub(crate) fn gemm<T: RnnFloat>(
 }
 
 /// Column sums of a row-major matrix with `w` columns, rows added in order.
-fn colsum<T: RnnFloat>(a: &[T], w: usize) -> Vec<T> {
+fn colsum<T: CpuFloat>(a: &[T], w: usize) -> Vec<T> {
     let mut s = vec![T::zero(); w];
     for row in a.chunks(w) {
         for (acc, &v) in s.iter_mut().zip(row) {
@@ -107,7 +107,7 @@ fn hprev<'a, T>(s: usize, d: Dims, y: &'a [T], h0: &'a [T]) -> (&'a [T], View) {
 }
 
 /// Forward of one layer over all steps.
-fn forward_layer<T: RnnFloat>(
+fn forward_layer<T: CpuFloat>(
     kind: Kind,
     d: Dims,
     x: &[T],
@@ -160,7 +160,7 @@ fn forward_layer<T: RnnFloat>(
 }
 
 /// Forward of the whole stack: layer $k$ reads layer $k-1$'s output.
-pub(crate) fn forward<T: RnnFloat>(
+pub(crate) fn forward<T: CpuFloat>(
     kind: Kind,
     d: Dims,
     x: Vec<T>,
@@ -181,7 +181,7 @@ pub(crate) fn forward<T: RnnFloat>(
 
 /// Backward through time of the whole stack, top layer first. `g_y` is the upstream gradient of
 /// the output, `g_hn` and `g_cn` those of the final states $(L, N, H)$.
-pub(crate) fn backward<T: RnnFloat>(
+pub(crate) fn backward<T: CpuFloat>(
     kind: Kind,
     d: Dims,
     tape: &Tape<T>,

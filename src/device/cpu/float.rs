@@ -1,16 +1,16 @@
-//! The element types of the recurrent CPU kernels: f32 and f64, with the three things the kernels
-//! need besides arithmetic: the GEMM (`matrixmultiply` through [`crate::device::cpu::gemm::gemm_split`])
+//! The float element types of the CPU kernels, f32 and f64, with the three things the kernels need
+//! besides arithmetic: the GEMM (`matrixmultiply` through [`crate::device::cpu::gemm::gemm_split`])
 //! and the slice-wide $\sigma$ and $\tanh$ (libm for f64; the vectorisable
-//! [`crate::device::cpu::fastmath`] for f32). The same functions as the tensor layer's `Float`
-//! trait calls, so results are the same bit for bit.
+//! [`crate::device::cpu::fastmath`] for f32). The tensor layer's `Float` extends this trait, so
+//! an op and a kernel call the same functions.
 
 use std::ops::AddAssign;
 
 use crate::device::cpu::fastmath::{sigmoid_f32, tanh_f32};
 use crate::device::cpu::gemm::gemm_split;
 
-/// f32 or f64 in the recurrent kernels.
-pub(crate) trait RnnFloat: num_traits::Float + AddAssign + Send + Sync + 'static {
+/// f32 or f64 in the CPU kernels.
+pub trait CpuFloat: num_traits::Float + AddAssign + Send + Sync + 'static {
     /// `C = alpha * A B + beta * C` on strided row/column layouts, by `matrixmultiply`, split into
     /// rayon tasks when large and called from outside rayon ([`gemm_split`]).
     ///
@@ -51,8 +51,8 @@ pub(crate) trait RnnFloat: num_traits::Float + AddAssign + Send + Sync + 'static
     }
 }
 
-/// The GEMM of [`RnnFloat`] for one type: `matrixmultiply`'s `$gemm` through [`gemm_split`].
-macro_rules! rnn_gemm {
+/// The GEMM of [`CpuFloat`] for one type: `matrixmultiply`'s `$gemm` through [`gemm_split`].
+macro_rules! cpu_gemm {
     ($t:ty, $gemm:path) => {
         unsafe fn gemm(
             m: usize,
@@ -76,7 +76,7 @@ macro_rules! rnn_gemm {
     };
 }
 
-impl RnnFloat for f32 {
+impl CpuFloat for f32 {
     fn sigmoid_slice(v: &mut [f32]) {
         for x in v {
             *x = sigmoid_f32(*x);
@@ -87,9 +87,9 @@ impl RnnFloat for f32 {
             *x = tanh_f32(*x);
         }
     }
-    rnn_gemm!(f32, matrixmultiply::sgemm);
+    cpu_gemm!(f32, matrixmultiply::sgemm);
 }
 
-impl RnnFloat for f64 {
-    rnn_gemm!(f64, matrixmultiply::dgemm);
+impl CpuFloat for f64 {
+    cpu_gemm!(f64, matrixmultiply::dgemm);
 }
