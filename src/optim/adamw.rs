@@ -18,7 +18,8 @@
 //! decay and then an [`Adam`] with $\lambda = 0$; the state (`step`, `exp_avg`, `exp_avg_sq`,
 //! `max_exp_avg_sq`) has PyTorch's names. Default $\lambda = 0.01$, as PyTorch's.
 
-use super::{Adam, AdamConfig, Optimizer, non_negative};
+use super::adam::{Adam, AdamConfig};
+use super::optimizer::{Optimizer, non_negative};
 use crate::error::Result;
 use crate::tensor::Tensor;
 

@@ -15,7 +15,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::{Optimizer, parse_state};
+use super::optimizer::{Optimizer, parse_state};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 

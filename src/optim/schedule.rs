@@ -12,7 +12,7 @@
 //! closed forms are PyTorch's (`_get_closed_form_lr`); PyTorch's recursive updates agree with them
 //! to rounding. Call `step()` once per epoch (or per batch, for warm-up), after the optimizer's step.
 
-use super::Optimizer;
+use super::optimizer::Optimizer;
 use crate::error::{Error, Result};
 
 /// A schedule that sets the optimizer's learning rates from the step count.
@@ -158,7 +158,7 @@ impl LinearLr {
 closed_form_scheduler!(LinearLr);
 
 /// Whether a smaller or a larger metric is better (for [`ReduceLrOnPlateau`] and
-/// [`EarlyStopping`](super::EarlyStopping)).
+/// [`EarlyStopping`](super::early_stopping::EarlyStopping)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MetricMode {
     Min,

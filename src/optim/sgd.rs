@@ -17,10 +17,10 @@
 
 use ndarray::{ArcArray, IxDyn, Zip};
 
-use super::{
+use super::optimizer::{
     OptimFloat, Optimizer, Update, apply_update, check_params, load_buffer, non_negative, parse_state,
 };
-use super::{state_buffer, zip_each};
+use super::optimizer::{state_buffer, zip_each};
 use crate::error::{Error, Result};
 use crate::tensor::{Data, Tensor};
 

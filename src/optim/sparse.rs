@@ -39,7 +39,7 @@
 
 use ndarray::{ArcArray, Axis, IxDyn, Zip};
 
-use super::{
+use super::optimizer::{
     OptimFloat, Optimizer, Update, apply_update, check_params, load_buffer, non_negative, parse_state,
     state_buffer, zip_each,
 };
@@ -203,7 +203,7 @@ impl Optimizer for SparseSgd {
                 #[cfg(feature = "cuda")]
                 if p.device().is_cuda() {
                     // Plain SGD (no momentum, decay or dampening): the same rule, w += (-lr)(±g).
-                    let c = super::SgdConfig::new(self.lr).maximize(self.maximize);
+                    let c = super::sgd::SgdConfig::new(self.lr).maximize(self.maximize);
                     super::cuda::sgd_step(p, &g, &c.cuda_params(), &mut None)?;
                 } else {
                     apply_update("SparseSGD", p, &g, &mut rule)?;
