@@ -3,9 +3,12 @@
 //! scratch buffers. It knows no tensor and no tape: it takes slices, pointers and plain
 //! parameters.
 
+pub mod batch_norm;
+pub mod conv2d;
 pub mod fastmath;
 pub mod gemm;
 pub mod lanes;
+pub mod pool2d;
 pub mod scratch;
 pub mod threads;
 
