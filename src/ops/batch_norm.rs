@@ -43,160 +43,14 @@
 //! statistics replace their storage there.
 
 use ndarray::{ArcArray, ArrayD, IxDyn};
-use rayon::prelude::*;
 
 use crate::autograd::record;
+use crate::device::cpu::batch_norm::{self as cpu, BatchNormFloat, Layout, PerChannel};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::tensor::{Data, Element, Float, Tensor};
 
-/// Mode, momentum and epsilon of a batch normalisation (PyTorch's defaults: training, 0.1, 1e-5).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BatchNormParams {
-    /// Batch statistics (and running-statistics update) when `true`; running statistics when `false`.
-    pub training: bool,
-    /// The weight $m$ of the new batch statistics in the running averages.
-    pub momentum: f64,
-    /// $\varepsilon$, added to the variance.
-    pub eps: f64,
-}
-
-impl Default for BatchNormParams {
-    fn default() -> Self {
-        BatchNormParams { training: true, momentum: 0.1, eps: 1e-5 }
-    }
-}
-
-/// The layout of $x$ as $(N, C, S)$.
-#[derive(Debug, Clone, Copy)]
-struct Layout {
-    n: usize,
-    c: usize,
-    s: usize,
-}
-
-impl Layout {
-    /// Values per channel, $M = N S$.
-    fn m(&self) -> usize {
-        self.n * self.s
-    }
-    /// The values of channel `c` of sample `n`.
-    fn lane<'a, T>(&self, x: &'a [T], n: usize, c: usize) -> &'a [T] {
-        let at = (n * self.c + c) * self.s;
-        &x[at..at + self.s]
-    }
-}
-
-/// Per-channel mean and biased variance, two passes, in f64.
-fn batch_stats<T: Float>(l: Layout, x: &[T]) -> (Vec<f64>, Vec<f64>) {
-    let m = l.m() as f64;
-    (0..l.c)
-        .into_par_iter()
-        .map(|c| {
-            let mut sum = 0.0;
-            for n in 0..l.n {
-                for &v in l.lane(x, n, c) {
-                    sum += Element::to_f64(v);
-                }
-            }
-            let mean = sum / m;
-            let mut sq = 0.0;
-            for n in 0..l.n {
-                for &v in l.lane(x, n, c) {
-                    let d = Element::to_f64(v) - mean;
-                    sq += d * d;
-                }
-            }
-            (mean, sq / m)
-        })
-        .unzip()
-}
-
-/// $y = \alpha_c x + b_c$, one task per sample.
-fn affine<T: Float>(l: Layout, x: &[T], alpha: &[f64], shift: &[f64]) -> Vec<T> {
-    let (alpha, shift): (Vec<T>, Vec<T>) = alpha
-        .iter()
-        .zip(shift)
-        .map(|(&a, &b)| (<T as Element>::from_f64(a), <T as Element>::from_f64(b)))
-        .unzip();
-    let mut y = vec![T::zero(); x.len()];
-    let step = (l.c * l.s).max(1);
-    y.par_chunks_mut(step).zip(x.par_chunks(step)).for_each(|(y_n, x_n)| {
-        for c in 0..l.c {
-            let (a, b) = (alpha[c], shift[c]);
-            for (o, &v) in y_n[c * l.s..(c + 1) * l.s].iter_mut().zip(&x_n[c * l.s..(c + 1) * l.s]) {
-                *o = v * a + b;
-            }
-        }
-    });
-    y
-}
-
-/// What backward needs, per channel.
-struct Saved {
-    mean: Vec<f64>,
-    inv_std: Vec<f64>,
-    gamma: Vec<f64>,
-    training: bool,
-}
-
-/// Gradients of x, γ and β (module docs), γ and β as f64 per channel.
-fn backward_typed<T: Float>(
-    l: Layout,
-    x: &[T],
-    dy: &[T],
-    sv: &Saved,
-    need_dx: bool,
-) -> (Option<Vec<T>>, Vec<f64>, Vec<f64>) {
-    // Σ ȳ and Σ ȳ x̂ per channel, one task per channel, in (n, s) order.
-    let (sum_g, sum_gx): (Vec<f64>, Vec<f64>) = (0..l.c)
-        .into_par_iter()
-        .map(|c| {
-            let (mu, r) = (sv.mean[c], sv.inv_std[c]);
-            let (mut sg, mut sgx) = (0.0, 0.0);
-            for n in 0..l.n {
-                for (&g, &v) in l.lane(dy, n, c).iter().zip(l.lane(x, n, c)) {
-                    let g = Element::to_f64(g);
-                    sg += g;
-                    sgx += g * (Element::to_f64(v) - mu) * r;
-                }
-            }
-            (sg, sgx)
-        })
-        .unzip();
-    let dx = need_dx.then(|| {
-        let m = l.m() as f64;
-        // ∂x = k_c (ȳ − a_c − x̂ b_c) with k_c = γ r, a_c = Σȳ/M, b_c = Σȳx̂/M (training);
-        // ∂x = k_c ȳ (evaluation).
-        let coef: Vec<[f64; 4]> = (0..l.c)
-            .map(|c| {
-                let k = sv.gamma[c] * sv.inv_std[c];
-                if sv.training {
-                    [k, sum_g[c] / m, sum_gx[c] / m, sv.mean[c]]
-                } else {
-                    [k, 0.0, 0.0, sv.mean[c]]
-                }
-            })
-            .collect();
-        let mut dx = vec![T::zero(); x.len()];
-        let step = (l.c * l.s).max(1);
-        dx.par_chunks_mut(step).zip(dy.par_chunks(step).zip(x.par_chunks(step))).for_each(
-            |(dx_n, (dy_n, x_n))| {
-                for (c, &[k, a, b, mu]) in coef.iter().enumerate() {
-                    let r = sv.inv_std[c];
-                    let range = c * l.s..(c + 1) * l.s;
-                    for ((o, &g), &v) in
-                        dx_n[range.clone()].iter_mut().zip(&dy_n[range.clone()]).zip(&x_n[range])
-                    {
-                        let xhat = (Element::to_f64(v) - mu) * r;
-                        *o = <T as Element>::from_f64(k * (Element::to_f64(g) - a - xhat * b));
-                    }
-                }
-            },
-        );
-        dx
-    });
-    (dx, sum_gx, sum_g)
-}
+pub use crate::device::cpu::batch_norm::BatchNormParams;
 
 fn to_array<T: Clone>(shape: &[usize], v: Vec<T>) -> Result<ArcArray<T, IxDyn>> {
     Ok(ArrayD::from_shape_vec(IxDyn(shape), v)
@@ -212,12 +66,9 @@ fn typed_slice<T: Element>(d: &Data) -> Result<std::borrow::Cow<'_, [T]>> {
     })
 }
 
-/// One f64 value per channel.
-type PerChannel = Vec<f64>;
-
 /// The forward pass for one dtype: `y`, the batch (or running) mean and variance used, and
 /// $r_c = 1/\sqrt{\sigma^2_c + \varepsilon}$.
-fn forward_typed<T: Float>(
+fn forward_typed<T: Float + BatchNormFloat>(
     l: Layout,
     shape: &[usize],
     xd: &Data,
@@ -227,14 +78,7 @@ fn forward_typed<T: Float>(
     eps: f64,
 ) -> Result<(Data, Vec<f64>, Vec<f64>, PerChannel)> {
     let x = typed_slice::<T>(xd)?;
-    let (mean, var) = match stats {
-        Some(s) => s,
-        None => batch_stats(l, &x),
-    };
-    let inv_std: Vec<f64> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
-    let alpha: Vec<f64> = (0..l.c).map(|c| gamma[c] * inv_std[c]).collect();
-    let shift: Vec<f64> = (0..l.c).map(|c| beta[c] - mean[c] * alpha[c]).collect();
-    let y = affine(l, &x, &alpha, &shift);
+    let (y, mean, var, inv_std) = cpu::forward(l, &x, stats, gamma, beta, eps);
     Ok((T::wrap(to_array(shape, y)?), mean, var, inv_std))
 }
 
@@ -281,7 +125,7 @@ fn channel_vec(t: Option<&Tensor>, c: usize, default: f64) -> Vec<f64> {
 /// Writes per-channel f64 values into `t` (same dtype as `t`), replacing its storage.
 fn write_channel(t: &Tensor, v: &[f64]) -> Result<()> {
     let data = match t.dtype() {
-        crate::tensor::DType::F32 => Data::F32(to_array(&[v.len()], v.iter().map(|&a| a as f32).collect())?),
+        DType::F32 => Data::F32(to_array(&[v.len()], v.iter().map(|&a| a as f32).collect())?),
         _ => Data::F64(to_array(&[v.len()], v.to_vec())?),
     };
     t.set_data(data)
@@ -341,63 +185,181 @@ impl Tensor {
         if !p.training && running_mean.is_none() {
             return Err(Error::invalid(OP, "evaluation mode needs running_mean and running_var"));
         }
-        #[cfg(feature = "cuda")]
-        if let Data::Cuda(c) = self.data() {
-            let running = running_mean.zip(running_var);
-            return crate::device::cuda::norm::batch_norm(self, &c, running, weight, bias, p);
-        }
-        let gamma = channel_vec(weight, l.c, 1.0);
-        let beta = channel_vec(bias, l.c, 0.0);
-        let running = running_mean.zip(running_var).map(|(rm, rv)| (rm.to_f64_vec(), rv.to_f64_vec()));
-        let stats = if p.training { None } else { running.clone() };
-        let xd = self.data();
-        let (y, mean, var, inv_std) = match &xd {
-            Data::F32(_) => forward_typed::<f32>(l, &shape, &xd, stats, &gamma, &beta, p.eps)?,
-            _ => forward_typed::<f64>(l, &shape, &xd, stats, &gamma, &beta, p.eps)?,
-        };
-        if p.training
-            && let (Some((rm, rv)), Some(rm_t), Some(rv_t)) = (&running, running_mean, running_var)
-        {
-            let (mm, unbias) = (p.momentum, l.m() as f64 / (l.m() - 1) as f64);
-            let new_mean: Vec<f64> = (0..l.c).map(|c| (1.0 - mm) * rm[c] + mm * mean[c]).collect();
-            let new_var: Vec<f64> = (0..l.c).map(|c| (1.0 - mm) * rv[c] + mm * var[c] * unbias).collect();
-            write_channel(rm_t, &new_mean)?;
-            write_channel(rv_t, &new_var)?;
-        }
-        let need_dx = self.requires_grad();
-        let saved = Saved { mean, inv_std, gamma, training: p.training };
+        let (y, saved) = forward(self, l, running_mean.zip(running_var), weight, bias, p)?;
+        let want = Wanted { dx: self.requires_grad(), w: weight.is_some(), b: bias.is_some() };
         let mut inputs = vec![self];
         inputs.extend(weight);
         inputs.extend(bias);
-        let (has_w, has_b) = (weight.is_some(), bias.is_some());
-        let dtype = self.dtype();
-        Ok(record(y, OP, &inputs, move |g| {
-            let gd = g.data();
-            let (dx, dgamma, dbeta) = match (&xd, &gd) {
-                (Data::F32(_), Data::F32(_)) => {
-                    let (x, dy) = (typed_slice::<f32>(&xd)?, typed_slice::<f32>(&gd)?);
-                    let (dx, dga, dbe) = backward_typed(l, &x, &dy, &saved, need_dx);
-                    (dx.map(|v| to_array(&shape, v).map(Data::F32)).transpose()?, dga, dbe)
-                }
-                (Data::F64(_), Data::F64(_)) => {
-                    let (x, dy) = (typed_slice::<f64>(&xd)?, typed_slice::<f64>(&gd)?);
-                    let (dx, dga, dbe) = backward_typed(l, &x, &dy, &saved, need_dx);
-                    (dx.map(|v| to_array(&shape, v).map(Data::F64)).transpose()?, dga, dbe)
-                }
-                _ => return Err(crate::ops::common::dtype_error(OP, &xd, &gd)),
-            };
-            let per_channel = |v: Vec<f64>| -> Result<Tensor> {
-                let t = Tensor::from_vec(v, &[l.c])?;
-                if dtype == crate::tensor::DType::F32 { t.to_dtype(dtype) } else { Ok(t) }
-            };
-            let mut grads = vec![dx.map(Tensor::from_data)];
-            if has_w {
-                grads.push(Some(per_channel(dgamma)?));
-            }
-            if has_b {
-                grads.push(Some(per_channel(dbeta)?));
-            }
-            Ok(grads)
+        let (dtype, shape) = (self.dtype(), shape);
+        Ok(record(y, OP, &inputs, move |g| match &saved {
+            Saved::Cpu { x, stats } => backward_cpu(l, &shape, dtype, x, stats, g, want),
+            #[cfg(feature = "cuda")]
+            Saved::Cuda(s) => backward_cuda(s, g, want),
         }))
     }
+}
+
+/// What the backward of `batch_norm` reads, on the device the forward ran on: on the CPU the input
+/// and the per-channel statistics (f64).
+enum Saved {
+    Cpu {
+        x: Data,
+        stats: cpu::Saved,
+    },
+    #[cfg(feature = "cuda")]
+    Cuda(Box<crate::device::cuda::norm::BatchNormSaved>),
+}
+
+/// Which gradients the backward returns: x's when it requires one, γ's and β's when given.
+#[derive(Debug, Clone, Copy)]
+struct Wanted {
+    dx: bool,
+    w: bool,
+    b: bool,
+}
+
+/// The forward on the input's device (operands checked): `y` and what the backward reads.
+fn forward(
+    x: &Tensor,
+    l: Layout,
+    running: Option<(&Tensor, &Tensor)>,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    p: &BatchNormParams,
+) -> Result<(Data, Saved)> {
+    #[cfg(feature = "cuda")]
+    if let Data::Cuda(c) = x.data() {
+        return forward_cuda(&c, running, weight, bias, p);
+    }
+    forward_cpu(x, l, running, weight, bias, p)
+}
+
+/// The CPU forward (operands checked): `y` and what the backward reads; in training the running
+/// statistics, when given, are replaced by their updated values.
+fn forward_cpu(
+    x: &Tensor,
+    l: Layout,
+    running: Option<(&Tensor, &Tensor)>,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    p: &BatchNormParams,
+) -> Result<(Data, Saved)> {
+    let shape = x.shape();
+    let gamma = channel_vec(weight, l.c, 1.0);
+    let beta = channel_vec(bias, l.c, 0.0);
+    let running_f64 = running.map(|(rm, rv)| (rm.to_f64_vec(), rv.to_f64_vec()));
+    let stats = if p.training { None } else { running_f64.clone() };
+    let xd = x.data();
+    let (y, mean, var, inv_std) = match &xd {
+        Data::F32(_) => forward_typed::<f32>(l, &shape, &xd, stats, &gamma, &beta, p.eps)?,
+        _ => forward_typed::<f64>(l, &shape, &xd, stats, &gamma, &beta, p.eps)?,
+    };
+    if p.training
+        && let (Some((rm, rv)), Some((rm_t, rv_t))) = (&running_f64, running)
+    {
+        let (new_mean, new_var) = cpu::running_update(l, (rm, rv), (&mean, &var), p.momentum);
+        write_channel(rm_t, &new_mean)?;
+        write_channel(rv_t, &new_var)?;
+    }
+    let stats = cpu::Saved { mean, inv_std, gamma, training: p.training };
+    Ok((y, Saved::Cpu { x: xd, stats }))
+}
+
+/// The CPU backward: the gradients of x, γ and β (as [`Wanted`]).
+fn backward_cpu(
+    l: Layout,
+    shape: &[usize],
+    dtype: DType,
+    xd: &Data,
+    stats: &cpu::Saved,
+    g: &Tensor,
+    want: Wanted,
+) -> Result<Vec<Option<Tensor>>> {
+    const OP: &str = "batch_norm";
+    let gd = g.data();
+    let (dx, dgamma, dbeta) = match (xd, &gd) {
+        (Data::F32(_), Data::F32(_)) => {
+            let (x, dy) = (typed_slice::<f32>(xd)?, typed_slice::<f32>(&gd)?);
+            let (dx, dga, dbe) = cpu::backward(l, &x, &dy, stats, want.dx);
+            (dx.map(|v| to_array(shape, v).map(Data::F32)).transpose()?, dga, dbe)
+        }
+        (Data::F64(_), Data::F64(_)) => {
+            let (x, dy) = (typed_slice::<f64>(xd)?, typed_slice::<f64>(&gd)?);
+            let (dx, dga, dbe) = cpu::backward(l, &x, &dy, stats, want.dx);
+            (dx.map(|v| to_array(shape, v).map(Data::F64)).transpose()?, dga, dbe)
+        }
+        _ => return Err(crate::ops::common::dtype_error(OP, xd, &gd)),
+    };
+    let per_channel = |v: Vec<f64>| -> Result<Tensor> {
+        let t = Tensor::from_vec(v, &[l.c])?;
+        if dtype == DType::F32 { t.to_dtype(dtype) } else { Ok(t) }
+    };
+    let mut grads = vec![dx.map(Tensor::from_data)];
+    if want.w {
+        grads.push(Some(per_channel(dgamma)?));
+    }
+    if want.b {
+        grads.push(Some(per_channel(dbeta)?));
+    }
+    Ok(grads)
+}
+
+/// The GPU forward (`kernels/norm.cu` through `device::cuda::norm`): every other operand (checked
+/// shapes and dtypes) must be on the same GPU; in training the running statistics, when given,
+/// are replaced by their updated values (new device buffers, as the CPU op replaces its storage).
+#[cfg(feature = "cuda")]
+fn forward_cuda(
+    x: &crate::device::cuda::CudaData,
+    running: Option<(&Tensor, &Tensor)>,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    p: &BatchNormParams,
+) -> Result<(Data, Saved)> {
+    use crate::ops::device_data::cuda_input;
+    const OP: &str = "batch_norm";
+    let gpu = x.gpu().clone();
+    // Every operand is checked to be on this GPU before anything is written.
+    let on_gpu = |t: Option<&Tensor>| t.map(|t| cuda_input(OP, t, Some(&gpu))).transpose();
+    let (w, b) = (on_gpu(weight)?, on_gpu(bias)?);
+    let run = match running {
+        Some((rm, rv)) => Some((cuda_input(OP, rm, Some(&gpu))?, cuda_input(OP, rv, Some(&gpu))?)),
+        None => None,
+    };
+    let set_running = |new_m, new_v| match running {
+        Some((rm_t, rv_t)) => {
+            rm_t.set_data(Data::Cuda(new_m))?;
+            rv_t.set_data(Data::Cuda(new_v))
+        }
+        None => Ok(()),
+    };
+    let (y, saved) = crate::device::cuda::norm::batch_norm_forward(
+        x,
+        run.as_ref().map(|(rm, rv)| (rm, rv)),
+        w.as_ref(),
+        b.as_ref(),
+        p,
+        set_running,
+    )?;
+    Ok((Data::Cuda(y), Saved::Cuda(Box::new(saved))))
+}
+
+/// The GPU backward: the gradients of x, γ and β (as [`Wanted`]).
+#[cfg(feature = "cuda")]
+fn backward_cuda(
+    saved: &crate::device::cuda::norm::BatchNormSaved,
+    g: &Tensor,
+    want: Wanted,
+) -> Result<Vec<Option<Tensor>>> {
+    let g = crate::ops::device_data::grad_on(g, saved.gpu())?;
+    let (dx, dgamma, dbeta) =
+        crate::device::cuda::norm::batch_norm_backward(saved, &g, want.dx, want.w, want.b)?;
+    let tensor = |c| Tensor::from_data(Data::Cuda(c));
+    let mut grads = vec![dx.map(tensor)];
+    if want.w {
+        grads.push(dgamma.map(tensor));
+    }
+    if want.b {
+        grads.push(dbeta.map(tensor));
+    }
+    Ok(grads)
 }

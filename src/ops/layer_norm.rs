@@ -34,7 +34,7 @@ use rayon::prelude::*;
 
 use crate::autograd::record;
 use crate::error::{Error, Result};
-use crate::tensor::{DType, Float, Tensor};
+use crate::tensor::{DType, Data, Float, Tensor};
 
 /// Rows below this many elements in all are computed on one thread.
 const PAR_MIN: usize = 1 << 14;
@@ -101,24 +101,71 @@ impl Tensor {
                 });
             }
         }
-        #[cfg(feature = "cuda")]
-        if let crate::tensor::Data::Cuda(c) = self.data() {
-            return crate::device::cuda::norm::layer_norm(self, &c, normalized_shape, weight, bias, eps);
-        }
-        match dtype {
-            DType::F32 => layer_norm_typed::<f32>(self, d, weight, bias, eps),
-            _ => layer_norm_typed::<f64>(self, d, weight, bias, eps),
-        }
+        let (y, saved) = forward(self, normalized_shape, weight, bias, eps)?;
+        let mut inputs = vec![self];
+        inputs.extend(weight);
+        inputs.extend(bias);
+        let (has_w, has_b) = (weight.is_some(), bias.is_some());
+        Ok(record(y, op, &inputs, move |g| match &saved {
+            Saved::F32(s) => backward_typed(s, g, has_w, has_b),
+            Saved::F64(s) => backward_typed(s, g, has_w, has_b),
+            #[cfg(feature = "cuda")]
+            Saved::Cuda(s) => backward_cuda(s, g, has_w, has_b),
+        }))
     }
 }
 
-fn layer_norm_typed<T: Float>(
+/// What the backward of `layer_norm` reads, on the device the forward ran on.
+enum Saved {
+    F32(CpuSaved<f32>),
+    F64(CpuSaved<f64>),
+    #[cfg(feature = "cuda")]
+    Cuda(Box<crate::device::cuda::norm::LayerNormSaved>),
+}
+
+/// What the CPU backward reads: per row $\hat x$ ($D$ values) then $r$, in one buffer; $\gamma$;
+/// the shapes of $x$ and of the weight.
+struct CpuSaved<T> {
+    saved: Vec<T>,
+    gamma: Option<Vec<T>>,
+    d: usize,
+    shape: Vec<usize>,
+    wshape: Vec<usize>,
+}
+
+/// The forward on the input's device (operands checked): `y` and what the backward reads.
+fn forward(
+    x: &Tensor,
+    normalized_shape: &[usize],
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    eps: f64,
+) -> Result<(Data, Saved)> {
+    #[cfg(feature = "cuda")]
+    if let Data::Cuda(c) = x.data() {
+        return forward_cuda(&c, normalized_shape, weight, bias, eps);
+    }
+    let d: usize = normalized_shape.iter().product();
+    Ok(match x.dtype() {
+        DType::F32 => {
+            let (y, s) = forward_typed::<f32>(x, d, weight, bias, eps)?;
+            (y, Saved::F32(s))
+        }
+        _ => {
+            let (y, s) = forward_typed::<f64>(x, d, weight, bias, eps)?;
+            (y, Saved::F64(s))
+        }
+    })
+}
+
+/// The CPU forward for one dtype: `y` and what the backward reads.
+fn forward_typed<T: Float>(
     x: &Tensor,
     d: usize,
     weight: Option<&Tensor>,
     bias: Option<&Tensor>,
     eps: f64,
-) -> Result<Tensor> {
+) -> Result<(Data, CpuSaved<T>)> {
     let shape = x.shape();
     let xv: Vec<T> = x.to_vec()?;
     let gamma: Option<Vec<T>> = weight.map(|w| w.to_vec()).transpose()?;
@@ -152,52 +199,99 @@ fn layer_norm_typed<T: Float>(
         }
     }
     let y = Tensor::from_vec(y, &shape)?;
-    let mut inputs = vec![x];
-    inputs.extend(weight);
-    inputs.extend(bias);
-    let (has_w, has_b) = (weight.is_some(), bias.is_some());
     let wshape = weight.map(|w| w.shape()).or(bias.map(|b| b.shape())).unwrap_or_default();
-    Ok(record(y.data(), "layer_norm", &inputs, move |g| {
-        let gv: Vec<T> = g.to_vec()?;
-        let mut dx = vec![T::zero(); gv.len()];
-        let row_bwd = |(i, dx_row): (usize, &mut [T])| {
-            let g_row = &gv[i * d..(i + 1) * d];
-            let (xh, ri) = (&saved[i * (d + 1)..i * (d + 1) + d], saved[i * (d + 1) + d]);
-            let gh = |j: usize| gamma.as_ref().map_or(g_row[j], |ga| g_row[j] * ga[j]);
-            let (mut s1, mut s2) = (T::zero(), T::zero());
-            for (j, &h) in xh.iter().enumerate() {
-                s1 += gh(j);
-                s2 += gh(j) * h;
-            }
-            let (m1, m2) = (s1 / dn, s2 / dn);
-            for (j, (o, &h)) in dx_row.iter_mut().zip(xh).enumerate() {
-                *o = ri * (gh(j) - m1 - h * m2);
-            }
-        };
-        if gv.len() >= PAR_MIN {
-            dx.par_chunks_mut(d).enumerate().for_each(row_bwd);
-        } else {
-            dx.chunks_mut(d).enumerate().for_each(row_bwd);
+    Ok((y.data(), CpuSaved { saved, gamma, d, shape, wshape }))
+}
+
+/// The CPU backward for one dtype: the gradients of x, and of the weight and the bias when given.
+fn backward_typed<T: Float>(
+    s: &CpuSaved<T>,
+    g: &Tensor,
+    has_w: bool,
+    has_b: bool,
+) -> Result<Vec<Option<Tensor>>> {
+    let CpuSaved { saved, gamma, d, shape, wshape } = s;
+    let d = *d;
+    let dn = T::from_usize(d).unwrap_or_else(T::one);
+    let gv: Vec<T> = g.to_vec()?;
+    let mut dx = vec![T::zero(); gv.len()];
+    let row_bwd = |(i, dx_row): (usize, &mut [T])| {
+        let g_row = &gv[i * d..(i + 1) * d];
+        let (xh, ri) = (&saved[i * (d + 1)..i * (d + 1) + d], saved[i * (d + 1) + d]);
+        let gh = |j: usize| gamma.as_ref().map_or(g_row[j], |ga| g_row[j] * ga[j]);
+        let (mut s1, mut s2) = (T::zero(), T::zero());
+        for (j, &h) in xh.iter().enumerate() {
+            s1 += gh(j);
+            s2 += gh(j) * h;
         }
-        let mut grads = vec![Some(Tensor::from_vec(dx, &shape)?)];
-        if has_w {
-            let mut dg = vec![T::zero(); d];
-            for (g_row, row) in gv.chunks(d).zip(saved.chunks(d + 1)) {
-                for ((a, &g), &h) in dg.iter_mut().zip(g_row).zip(&row[..d]) {
-                    *a += g * h;
-                }
-            }
-            grads.push(Some(Tensor::from_vec(dg, &wshape)?));
+        let (m1, m2) = (s1 / dn, s2 / dn);
+        for (j, (o, &h)) in dx_row.iter_mut().zip(xh).enumerate() {
+            *o = ri * (gh(j) - m1 - h * m2);
         }
-        if has_b {
-            let mut db = vec![T::zero(); d];
-            for g_row in gv.chunks(d) {
-                for (a, &g) in db.iter_mut().zip(g_row) {
-                    *a += g;
-                }
+    };
+    if gv.len() >= PAR_MIN {
+        dx.par_chunks_mut(d).enumerate().for_each(row_bwd);
+    } else {
+        dx.chunks_mut(d).enumerate().for_each(row_bwd);
+    }
+    let mut grads = vec![Some(Tensor::from_vec(dx, shape)?)];
+    if has_w {
+        let mut dg = vec![T::zero(); d];
+        for (g_row, row) in gv.chunks(d).zip(saved.chunks(d + 1)) {
+            for ((a, &g), &h) in dg.iter_mut().zip(g_row).zip(&row[..d]) {
+                *a += g * h;
             }
-            grads.push(Some(Tensor::from_vec(db, &wshape)?));
         }
-        Ok(grads)
-    }))
+        grads.push(Some(Tensor::from_vec(dg, wshape)?));
+    }
+    if has_b {
+        let mut db = vec![T::zero(); d];
+        for g_row in gv.chunks(d) {
+            for (a, &g) in db.iter_mut().zip(g_row) {
+                *a += g;
+            }
+        }
+        grads.push(Some(Tensor::from_vec(db, wshape)?));
+    }
+    Ok(grads)
+}
+
+/// The GPU forward (`kernels/norm.cu` through `device::cuda::norm`): the weight and the bias must
+/// be on the same GPU.
+#[cfg(feature = "cuda")]
+fn forward_cuda(
+    x: &crate::device::cuda::CudaData,
+    normalized_shape: &[usize],
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    eps: f64,
+) -> Result<(Data, Saved)> {
+    use crate::ops::device_data::cuda_input;
+    let gpu = x.gpu().clone();
+    let on_gpu = |t: Option<&Tensor>| t.map(|t| cuda_input("layer_norm", t, Some(&gpu))).transpose();
+    let (w, b) = (on_gpu(weight)?, on_gpu(bias)?);
+    let (y, saved) =
+        crate::device::cuda::norm::layer_norm_forward(x, normalized_shape, w.as_ref(), b.as_ref(), eps)?;
+    Ok((Data::Cuda(y), Saved::Cuda(Box::new(saved))))
+}
+
+/// The GPU backward: the gradients of x, and of the weight and the bias when given.
+#[cfg(feature = "cuda")]
+fn backward_cuda(
+    saved: &crate::device::cuda::norm::LayerNormSaved,
+    g: &Tensor,
+    has_w: bool,
+    has_b: bool,
+) -> Result<Vec<Option<Tensor>>> {
+    let g = crate::ops::device_data::grad_on(g, saved.gpu())?;
+    let (dx, dw, db) = crate::device::cuda::norm::layer_norm_backward(saved, &g, has_w, has_b)?;
+    let tensor = |c| Tensor::from_data(Data::Cuda(c));
+    let mut grads = vec![Some(tensor(dx))];
+    if has_w {
+        grads.push(dw.map(tensor));
+    }
+    if has_b {
+        grads.push(db.map(tensor));
+    }
+    Ok(grads)
 }

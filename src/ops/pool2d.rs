@@ -36,120 +36,13 @@
 //! a plane the gradient is added in output order, so the results do not depend on the threads.
 
 use ndarray::{ArcArray, ArrayD, IxDyn};
-use rayon::prelude::*;
 
 use crate::autograd::record;
+use crate::device::cpu::pool2d::{avg_backward, avg_forward, max_backward, max_forward};
 use crate::error::{Error, Result};
 use crate::tensor::{Data, Float, Tensor};
 
-/// Window size, stride and padding (rows, columns) of a 2-D pooling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pool2dParams {
-    pub kernel_size: [usize; 2],
-    pub stride: [usize; 2],
-    pub padding: [usize; 2],
-}
-
-/// The sizes of one pooling, after validation.
-#[derive(Debug, Clone, Copy)]
-struct PoolGeometry {
-    planes: usize,
-    h: usize,
-    w: usize,
-    oh: usize,
-    ow: usize,
-    k: [usize; 2],
-    s: [usize; 2],
-    p: [usize; 2],
-}
-
-impl PoolGeometry {
-    /// The window of output `(i, j)` clipped to the input: rows `r0..r1`, columns `c0..c1`, and
-    /// the window size clipped to the padded input (PyTorch's divisor with `count_include_pad`).
-    fn window(&self, i: usize, j: usize) -> (usize, usize, usize, usize, usize) {
-        let (r, c) = (i * self.s[0], j * self.s[1]); // window start + padding
-        let r1p = (r + self.k[0]).min(self.h + 2 * self.p[0]);
-        let c1p = (c + self.k[1]).min(self.w + 2 * self.p[1]);
-        let padded_size = (r1p - r) * (c1p - c);
-        let r0 = r.saturating_sub(self.p[0]);
-        let c0 = c.saturating_sub(self.p[1]);
-        let r1 = (r + self.k[0]).saturating_sub(self.p[0]).min(self.h);
-        let c1 = (c + self.k[1]).saturating_sub(self.p[1]).min(self.w);
-        (r0, r1, c0, c1, padded_size)
-    }
-}
-
-impl Pool2dParams {
-    /// A `kernel_size` window with stride equal to the kernel and no padding (PyTorch's default).
-    pub fn new(kernel_size: [usize; 2]) -> Self {
-        Pool2dParams { kernel_size, stride: kernel_size, padding: [0, 0] }
-    }
-    /// The same, with another stride.
-    pub fn with_stride(mut self, stride: [usize; 2]) -> Self {
-        self.stride = stride;
-        self
-    }
-    /// The same, with padding.
-    pub fn with_padding(mut self, padding: [usize; 2]) -> Self {
-        self.padding = padding;
-        self
-    }
-
-    /// The output shape $(N, C, OH, OW)$ for an input of shape `x` $(N, C, H, W)$, or an error.
-    pub fn output_shape(&self, x: &[usize]) -> Result<Vec<usize>> {
-        let g = self.geometry("pool2d", x)?;
-        Ok(vec![x[0], x[1], g.oh, g.ow])
-    }
-
-    fn geometry(&self, op: &'static str, x: &[usize]) -> Result<PoolGeometry> {
-        if x.len() != 4 {
-            return Err(Error::shape(
-                op,
-                x,
-                format!("input must be 4-D (N, C, H, W), got {} dimensions", x.len()),
-            ));
-        }
-        let (k, s, p) = (self.kernel_size, self.stride, self.padding);
-        if k.contains(&0) {
-            return Err(Error::shape(op, x, format!("kernel_size must be positive, got {k:?}")));
-        }
-        if s.contains(&0) {
-            return Err(Error::shape(op, x, format!("stride must be positive, got {s:?}")));
-        }
-        if p[0] > k[0] / 2 || p[1] > k[1] / 2 {
-            return Err(Error::shape(
-                op,
-                x,
-                format!("padding {p:?} must be at most half the kernel_size {k:?}"),
-            ));
-        }
-        let (h, w) = (x[2], x[3]);
-        if h == 0 || w == 0 {
-            return Err(Error::shape(op, x, "the input plane is empty"));
-        }
-        if k[0] > h + 2 * p[0] || k[1] > w + 2 * p[1] {
-            return Err(Error::shape(
-                op,
-                x,
-                format!(
-                    "kernel_size {k:?} is larger than the padded input ({} × {})",
-                    h + 2 * p[0],
-                    w + 2 * p[1]
-                ),
-            ));
-        }
-        Ok(PoolGeometry {
-            planes: x[0] * x[1],
-            h,
-            w,
-            oh: (h + 2 * p[0] - k[0]) / s[0] + 1,
-            ow: (w + 2 * p[1] - k[1]) / s[1] + 1,
-            k,
-            s,
-            p,
-        })
-    }
-}
+pub use crate::device::cpu::pool2d::{Pool2dParams, PoolGeometry};
 
 fn contiguous_vec<T: Float>(a: &ArcArray<T, IxDyn>) -> std::borrow::Cow<'_, [T]> {
     match a.as_slice() {
@@ -162,100 +55,25 @@ fn to_array<T: Clone>(op: &'static str, shape: &[usize], v: Vec<T>) -> Result<Ar
     Ok(ArrayD::from_shape_vec(IxDyn(shape), v).map_err(|e| Error::invalid(op, e.to_string()))?.into_shared())
 }
 
-/// Max-pool forward: the values and, for each output, the flat in-plane index of its arg-max.
-fn max_forward<T: Float>(g: &PoolGeometry, x: &[T]) -> (Vec<T>, Vec<usize>) {
-    let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
-    let mut y = vec![T::zero(); g.planes * ohw];
-    let mut arg = vec![0usize; g.planes * ohw];
-    y.par_chunks_mut(ohw.max(1)).zip(arg.par_chunks_mut(ohw.max(1))).enumerate().for_each(
-        |(pl, (y_p, a_p))| {
-            let x_p = &x[pl * hw..(pl + 1) * hw];
-            for i in 0..g.oh {
-                for j in 0..g.ow {
-                    let (r0, r1, c0, c1, _) = g.window(i, j);
-                    let (mut best, mut at) = (T::neg_infinity(), r0 * g.w + c0);
-                    for u in r0..r1 {
-                        for v in c0..c1 {
-                            let val = x_p[u * g.w + v];
-                            if val > best || val.is_nan() {
-                                (best, at) = (val, u * g.w + v);
-                                if val.is_nan() {
-                                    break;
-                                }
-                            }
-                        }
-                        if best.is_nan() {
-                            break;
-                        }
-                    }
-                    y_p[i * g.ow + j] = best;
-                    a_p[i * g.ow + j] = at;
-                }
-            }
-        },
-    );
-    (y, arg)
+/// What the backward of `max_pool2d` reads, on the device the forward ran on: the arg-max of every
+/// output (its flat index in the input plane).
+enum MaxSaved {
+    Cpu(Vec<usize>),
+    #[cfg(feature = "cuda")]
+    Cuda(crate::device::cuda::pool::MaxPoolSaved),
 }
 
-/// Max-pool backward: each output's gradient added to its arg-max, in output order per plane.
-fn max_backward<T: Float>(g: &PoolGeometry, arg: &[usize], dy: &[T]) -> Vec<T> {
-    let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
-    let mut dx = vec![T::zero(); g.planes * hw];
-    dx.par_chunks_mut(hw.max(1)).enumerate().for_each(|(pl, dx_p)| {
-        for t in pl * ohw..(pl + 1) * ohw {
-            dx_p[arg[t]] += dy[t];
-        }
-    });
-    dx
+/// What the backward of `avg_pool2d` reads besides the shapes: on a GPU, the kernel's geometry.
+enum AvgSaved {
+    Cpu,
+    #[cfg(feature = "cuda")]
+    Cuda(crate::device::cuda::pool::AvgPoolSaved),
 }
 
-/// The divisor $D_{ij}$ of average pooling.
-fn divisor(g: &PoolGeometry, i: usize, j: usize, count_include_pad: bool) -> usize {
-    let (r0, r1, c0, c1, padded) = g.window(i, j);
-    if count_include_pad { padded } else { (r1 - r0) * (c1 - c0) }
-}
-
-fn avg_forward<T: Float>(g: &PoolGeometry, x: &[T], count_include_pad: bool) -> Vec<T> {
-    let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
-    let mut y = vec![T::zero(); g.planes * ohw];
-    y.par_chunks_mut(ohw.max(1)).enumerate().for_each(|(pl, y_p)| {
-        let x_p = &x[pl * hw..(pl + 1) * hw];
-        for i in 0..g.oh {
-            for j in 0..g.ow {
-                let (r0, r1, c0, c1, _) = g.window(i, j);
-                let mut s = T::zero();
-                for u in r0..r1 {
-                    for v in c0..c1 {
-                        s += x_p[u * g.w + v];
-                    }
-                }
-                y_p[i * g.ow + j] =
-                    s / T::from_usize(divisor(g, i, j, count_include_pad)).unwrap_or(T::one());
-            }
-        }
-    });
-    y
-}
-
-fn avg_backward<T: Float>(g: &PoolGeometry, dy: &[T], count_include_pad: bool) -> Vec<T> {
-    let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
-    let mut dx = vec![T::zero(); g.planes * hw];
-    dx.par_chunks_mut(hw.max(1)).enumerate().for_each(|(pl, dx_p)| {
-        let dy_p = &dy[pl * ohw..(pl + 1) * ohw];
-        for i in 0..g.oh {
-            for j in 0..g.ow {
-                let (r0, r1, c0, c1, _) = g.window(i, j);
-                let d = dy_p[i * g.ow + j]
-                    / T::from_usize(divisor(g, i, j, count_include_pad)).unwrap_or(T::one());
-                for u in r0..r1 {
-                    for v in c0..c1 {
-                        dx_p[u * g.w + v] += d;
-                    }
-                }
-            }
-        }
-    });
-    dx
+/// The gradient of a GPU op as a one-input gradient list.
+#[cfg(feature = "cuda")]
+fn cuda_grad(dx: crate::device::cuda::CudaData) -> Vec<Option<Tensor>> {
+    vec![Some(Tensor::from_data(Data::Cuda(dx)))]
 }
 
 impl Tensor {
@@ -267,18 +85,19 @@ impl Tensor {
         let g = p.geometry(OP, &shape)?;
         let out_shape = [shape[0], shape[1], g.oh, g.ow];
         let xd = self.data();
-        #[cfg(feature = "cuda")]
-        if let Data::Cuda(c) = &xd {
-            return crate::device::cuda::pool::max_pool2d(self, c, p, &out_shape);
-        }
-        let (y, arg) = match &xd {
+        let (y, saved) = match &xd {
+            #[cfg(feature = "cuda")]
+            Data::Cuda(c) => {
+                let (y, saved) = crate::device::cuda::pool::max_pool2d_forward(c, p, &out_shape)?;
+                (Data::Cuda(y), MaxSaved::Cuda(saved))
+            }
             Data::F32(x) => {
                 let (y, arg) = max_forward(&g, &contiguous_vec(x));
-                (Data::F32(to_array(OP, &out_shape, y)?), arg)
+                (Data::F32(to_array(OP, &out_shape, y)?), MaxSaved::Cpu(arg))
             }
             Data::F64(x) => {
                 let (y, arg) = max_forward(&g, &contiguous_vec(x));
-                (Data::F64(to_array(OP, &out_shape, y)?), arg)
+                (Data::F64(to_array(OP, &out_shape, y)?), MaxSaved::Cpu(arg))
             }
             other => {
                 return Err(Error::UnsupportedDType {
@@ -289,14 +108,25 @@ impl Tensor {
                 });
             }
         };
-        Ok(record(y, OP, &[self], move |dy| {
-            let d = dy.data();
-            let dx = match &d {
-                Data::F32(a) => Data::F32(to_array(OP, &shape, max_backward(&g, &arg, &contiguous_vec(a)))?),
-                Data::F64(a) => Data::F64(to_array(OP, &shape, max_backward(&g, &arg, &contiguous_vec(a)))?),
-                other => return Err(Error::invalid(OP, format!("gradient of dtype {}", other.dtype()))),
-            };
-            Ok(vec![Some(Tensor::from_data(dx))])
+        Ok(record(y, OP, &[self], move |dy| match &saved {
+            MaxSaved::Cpu(arg) => {
+                let d = dy.data();
+                let dx = match &d {
+                    Data::F32(a) => {
+                        Data::F32(to_array(OP, &shape, max_backward(&g, arg, &contiguous_vec(a)))?)
+                    }
+                    Data::F64(a) => {
+                        Data::F64(to_array(OP, &shape, max_backward(&g, arg, &contiguous_vec(a)))?)
+                    }
+                    other => return Err(Error::invalid(OP, format!("gradient of dtype {}", other.dtype()))),
+                };
+                Ok(vec![Some(Tensor::from_data(dx))])
+            }
+            #[cfg(feature = "cuda")]
+            MaxSaved::Cuda(s) => {
+                let dy = crate::ops::device_data::grad_on(dy, s.gpu())?;
+                Ok(cuda_grad(crate::device::cuda::pool::max_pool2d_backward(s, &dy)?))
+            }
         }))
     }
 
@@ -308,17 +138,21 @@ impl Tensor {
         let g = p.geometry(OP, &shape)?;
         let out_shape = [shape[0], shape[1], g.oh, g.ow];
         let xd = self.data();
-        #[cfg(feature = "cuda")]
-        if let Data::Cuda(c) = &xd {
-            return crate::device::cuda::pool::avg_pool2d(self, c, p, count_include_pad, &out_shape);
-        }
-        let y = match &xd {
-            Data::F32(x) => {
-                Data::F32(to_array(OP, &out_shape, avg_forward(&g, &contiguous_vec(x), count_include_pad))?)
+        let (y, saved) = match &xd {
+            #[cfg(feature = "cuda")]
+            Data::Cuda(c) => {
+                let (y, saved) =
+                    crate::device::cuda::pool::avg_pool2d_forward(c, p, count_include_pad, &out_shape)?;
+                (Data::Cuda(y), AvgSaved::Cuda(saved))
             }
-            Data::F64(x) => {
-                Data::F64(to_array(OP, &out_shape, avg_forward(&g, &contiguous_vec(x), count_include_pad))?)
-            }
+            Data::F32(x) => (
+                Data::F32(to_array(OP, &out_shape, avg_forward(&g, &contiguous_vec(x), count_include_pad))?),
+                AvgSaved::Cpu,
+            ),
+            Data::F64(x) => (
+                Data::F64(to_array(OP, &out_shape, avg_forward(&g, &contiguous_vec(x), count_include_pad))?),
+                AvgSaved::Cpu,
+            ),
             other => {
                 return Err(Error::UnsupportedDType {
                     op: OP,
@@ -329,6 +163,14 @@ impl Tensor {
             }
         };
         Ok(record(y, OP, &[self], move |dy| {
+            match &saved {
+                AvgSaved::Cpu => {}
+                #[cfg(feature = "cuda")]
+                AvgSaved::Cuda(s) => {
+                    let dy = crate::ops::device_data::grad_on(dy, s.gpu())?;
+                    return Ok(cuda_grad(crate::device::cuda::pool::avg_pool2d_backward(s, &dy)?));
+                }
+            }
             let d = dy.data();
             let dx = match &d {
                 Data::F32(a) => {
@@ -344,6 +186,8 @@ impl Tensor {
     }
 
     /// Global average pooling, PyTorch's `F.adaptive_avg_pool2d(x, 1)`: (N, C, H, W) → (N, C, 1, 1).
+    /// On the CPU a composite of `mean_dims` (whose backward it uses); on a GPU its own kernels
+    /// and backward.
     pub fn adaptive_avg_pool2d_1x1(&self) -> Result<Tensor> {
         let shape = self.shape();
         if shape.len() != 4 {
@@ -358,7 +202,14 @@ impl Tensor {
         }
         #[cfg(feature = "cuda")]
         if let Data::Cuda(c) = self.data() {
-            return crate::device::cuda::pool::adaptive_avg_pool2d_1x1(self, &c);
+            use crate::device::cuda::pool::{
+                adaptive_avg_pool2d_1x1_backward, adaptive_avg_pool2d_1x1_forward,
+            };
+            let (y, saved) = adaptive_avg_pool2d_1x1_forward(&c)?;
+            return Ok(record(Data::Cuda(y), "adaptive_avg_pool2d", &[self], move |dy| {
+                let dy = crate::ops::device_data::grad_on(dy, saved.gpu())?;
+                Ok(cuda_grad(adaptive_avg_pool2d_1x1_backward(&saved, &dy)?))
+            }));
         }
         self.mean_dims(Some(&[2, 3]), true)
     }

@@ -1,12 +1,16 @@
 //! The CPU backend: threading (one setting, rayon's pool), the GEMM and its splitting across
-//! threads, the vectorisable fast math, lanes (the 1-D slices ops reduce along) and the per-thread
-//! scratch buffers. It knows no tensor and no tape: it takes slices, pointers and plain
-//! parameters.
+//! threads, the float element trait of the kernels, the vectorisable fast math, lanes (the 1-D
+//! slices ops reduce along), the per-thread scratch buffers, and the CPU kernels with their
+//! parameter structs (convolution, pooling, batch norm, the recurrent layers). It knows no tensor
+//! and no tape: it takes slices, pointers and plain parameters.
 
+pub mod batch_norm;
+pub mod conv2d;
 pub mod fastmath;
 pub mod float;
 pub mod gemm;
 pub mod lanes;
+pub mod pool2d;
 pub mod rnn;
 pub mod scratch;
 pub mod threads;

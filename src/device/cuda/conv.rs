@@ -1,8 +1,9 @@
 //! `conv2d` on a GPU (`kernels/conv2d.cu` around the GEMM of `kernels/matmul.cu`), forward and
-//! backward, every parameter of [`Conv2dParams`](crate::ops::conv2d::Conv2dParams): stride,
-//! padding, dilation, groups, bias, both [`ConvMode`]s. `conv1d` reaches it through its `H = 1`
-//! view. The formulas are in [`crate::ops::conv2d`]; the composition (per group, per chunk of
-//! samples) is the one written in the header of `kernels/conv2d.cu`:
+//! backward, on device buffers, for every parameter of the op: stride, padding, dilation, groups,
+//! bias, both [`ConvMode`]s (the validated sizes arrive as a [`Geometry`]). `conv1d` reaches it
+//! through its `H = 1` view. The formulas are in `ops::conv2d`, which records the backward; the
+//! composition (per group, per chunk of samples) is the one written in the header of
+//! `kernels/conv2d.cu`:
 //!
 //! * forward: `im2col(x) -> cols` ("per sample" layout: (nb, K, OH·OW)), then one batched GEMM
 //!   `y[n, group g] = W_g · cols[n]` written straight into `y` (N, O, OH·OW), then the bias;
@@ -25,12 +26,9 @@ use super::copy::contiguous;
 use super::launch::{block_mut, float_dtype, fresh};
 use super::matmul::{FloatElem, Gemm, gemm};
 use super::storage::CudaData;
-use crate::autograd::record;
+use crate::device::cpu::conv2d::{ConvMode, Geometry};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::ops::conv2d::ConvMode;
-use crate::ops::conv2d::cpu::Geometry;
-use crate::ops::device_data::{cuda_input, grad_on};
-use crate::tensor::{DType, Data, Tensor};
 
 const OP: &str = "conv2d";
 
@@ -385,7 +383,8 @@ fn grad_bias<T: DevElem>(g: &Geometry, dy: &CudaData) -> Result<CudaData> {
     Ok(CudaData::new(block, dy.dtype(), &[g.o]))
 }
 
-type Grads = (Option<CudaData>, Option<CudaData>, Option<CudaData>);
+/// The gradients of x, w and b, each when wanted.
+pub(crate) type Grads = (Option<CudaData>, Option<CudaData>, Option<CudaData>);
 
 fn backward<T: FloatElem>(
     g: &Geometry,
@@ -409,24 +408,34 @@ fn backward<T: FloatElem>(
     Ok((dx, dw, db))
 }
 
-/// `conv2d` of tensors on a GPU (the caller validated shapes and dtypes into `geo`); records the
-/// backward. Any operand not on the same GPU is a device error.
-pub(crate) fn conv2d(
-    x_t: &Tensor,
-    w_t: &Tensor,
-    b_t: Option<&Tensor>,
+/// What [`conv2d_backward`] reads: the contiguous input, the weight actually cross-correlated
+/// (flipped in `Convolution` mode), their dtype, the sizes and the mode.
+pub(crate) struct Conv2dSaved {
+    x: CudaData,
+    w_eff: CudaData,
+    dtype: DType,
+    geo: Geometry,
+    mode: ConvMode,
+}
+
+impl Conv2dSaved {
+    /// The GPU the forward ran on.
+    pub(crate) fn gpu(&self) -> &Arc<Gpu> {
+        self.x.gpu()
+    }
+}
+
+/// `conv2d` of device data on one GPU (the caller validated the shapes into `geo` and checked
+/// that every operand is on the same GPU): `y` (N, O, OH, OW) and what the backward reads.
+pub(crate) fn conv2d_forward(
+    x: &CudaData,
+    w: &CudaData,
+    b: Option<&CudaData>,
     geo: &Geometry,
     mode: ConvMode,
-) -> Result<Tensor> {
-    let x = match x_t.data() {
-        Data::Cuda(c) => c,
-        _ => cuda_input(OP, x_t, None)?,
-    };
-    let gpu = x.gpu().clone();
-    let w = cuda_input(OP, w_t, Some(&gpu))?;
-    let b = b_t.map(|b| cuda_input(OP, b, Some(&gpu))).transpose()?;
-    let dtype = float_dtype(OP, &x)?;
-    if w.dtype() != dtype || b.as_ref().is_some_and(|b| b.dtype() != dtype) {
+) -> Result<(CudaData, Conv2dSaved)> {
+    let dtype = float_dtype(OP, x)?;
+    if w.dtype() != dtype || b.is_some_and(|b| b.dtype() != dtype) {
         return Err(Error::DTypeMismatch {
             op: OP,
             lhs: dtype,
@@ -435,8 +444,8 @@ pub(crate) fn conv2d(
             rhs_shape: w.shape().to_vec(),
         });
     }
-    let (x, w) = (contiguous(&x)?, contiguous(&w)?);
-    let b = b.map(|b| contiguous(&b)).transpose()?;
+    let (x, w) = (contiguous(x)?, contiguous(w)?);
+    let b = b.map(contiguous).transpose()?;
     let (y, w_eff) = match dtype {
         DType::F64 => {
             let w_eff = if mode == ConvMode::Convolution { flip::<f64>(&w, geo.kh, geo.kw)? } else { w };
@@ -447,21 +456,14 @@ pub(crate) fn conv2d(
             (forward::<f32>(geo, &x, &w_eff, b.as_ref())?, w_eff)
         }
     };
-    let need = [x_t.requires_grad(), w_t.requires_grad(), b_t.is_some_and(|b| b.requires_grad())];
-    let mut inputs = vec![x_t, w_t];
-    inputs.extend(b_t);
-    let (geo, has_bias) = (*geo, b_t.is_some());
-    Ok(record(Data::Cuda(y), OP, &inputs, move |g| {
-        let dy = grad_on(g, &gpu)?;
-        let (dx, dw, db) = match dtype {
-            DType::F64 => backward::<f64>(&geo, mode, &x, &w_eff, &dy, need)?,
-            _ => backward::<f32>(&geo, mode, &x, &w_eff, &dy, need)?,
-        };
-        let wrap = |d: Option<CudaData>| d.map(|d| Tensor::from_data(Data::Cuda(d)));
-        let mut grads = vec![wrap(dx), wrap(dw)];
-        if has_bias {
-            grads.push(wrap(db));
-        }
-        Ok(grads)
-    }))
+    Ok((y, Conv2dSaved { x, w_eff, dtype, geo: *geo, mode }))
+}
+
+/// The gradients of x, w (in the forward's mode) and b, each when `need`ed, from the upstream
+/// gradient `dy` (contiguous, on the forward's GPU).
+pub(crate) fn conv2d_backward(s: &Conv2dSaved, dy: &CudaData, need: [bool; 3]) -> Result<Grads> {
+    match s.dtype {
+        DType::F64 => backward::<f64>(&s.geo, s.mode, &s.x, &s.w_eff, dy, need),
+        _ => backward::<f32>(&s.geo, s.mode, &s.x, &s.w_eff, dy, need),
+    }
 }

@@ -1,6 +1,6 @@
-//! Layer and batch normalisation on a GPU (`kernels/norm.cu`), forward and backward. The
-//! formulas are in [`crate::ops::layer_norm`], [`crate::ops::batch_norm`] and in the kernel
-//! file's header.
+//! Layer and batch normalisation on a GPU (`kernels/norm.cu`), forward and backward, on device
+//! buffers (`ops::layer_norm` and `ops::batch_norm` record the backward). The formulas are in those
+//! op files and in the kernel file's header.
 //!
 //! * `layer_norm`: one block per row computes $\mu$, $\sigma^2$ (two passes, fixed block trees) and
 //!   writes $y = \gamma \hat x + \beta$, keeping $\mu$ and $r = 1/\sqrt{\sigma^2 + \varepsilon}$ per
@@ -11,7 +11,7 @@
 //!   by new buffers holding $(1 - m)\hat\mu + m\mu$ and $(1 - m)\hat\sigma^2 + m \frac{M}{M-1}
 //!   \sigma^2$; the elementwise passes are one thread per element.
 //!
-//! An absent weight or bias is a device tensor of ones or zeros (the CPU's $\gamma = 1$,
+//! An absent weight or bias is a device buffer of ones or zeros (the CPU's $\gamma = 1$,
 //! $\beta = 0$, which give the same values). Every sum is deterministic (no atomics).
 
 use std::sync::Arc;
@@ -23,43 +23,23 @@ use super::context::{Gpu, dev_err, elementwise_cfg, rows_cfg};
 use super::copy::{cast, contiguous, full};
 use super::launch::{block_mut, float_dtype, fresh};
 use super::storage::CudaData;
-use crate::autograd::record;
-use crate::error::Result;
-use crate::ops::batch_norm::BatchNormParams;
-use crate::ops::device_data::{cuda_input, grad_on};
-use crate::tensor::{DType, Data, Tensor};
+use crate::device::cpu::batch_norm::BatchNormParams;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
 
-/// `t` as contiguous device data on `gpu` (an error naming `op` when it lives elsewhere), or a
-/// fresh `shape` tensor of `default` when absent.
+/// `p` made contiguous (the caller checked it is on `gpu`), or a fresh `shape` buffer of `default`
+/// when absent.
 fn param_or(
-    op: &'static str,
-    t: Option<&Tensor>,
+    p: Option<&CudaData>,
     gpu: &Arc<Gpu>,
     shape: &[usize],
     dtype: DType,
     default: f64,
 ) -> Result<CudaData> {
-    match t {
-        Some(t) => contiguous(&cuda_input(op, t, Some(gpu))?),
+    match p {
+        Some(p) => contiguous(p),
         None => full(gpu, shape, dtype, default),
     }
-}
-
-/// The recorded inputs `[x, weight?, bias?]` of a normalisation, and whether each parameter is there.
-fn affine_inputs<'a>(
-    x: &'a Tensor,
-    weight: Option<&'a Tensor>,
-    bias: Option<&'a Tensor>,
-) -> (Vec<&'a Tensor>, bool, bool) {
-    let mut inputs = vec![x];
-    inputs.extend(weight);
-    inputs.extend(bias);
-    (inputs, weight.is_some(), bias.is_some())
-}
-
-/// `Data::Cuda` wrapped as a tensor.
-fn tensor(c: CudaData) -> Tensor {
-    Tensor::from_data(Data::Cuda(c))
 }
 
 // ---------------------------------------------------------------- layer_norm
@@ -157,52 +137,68 @@ fn ln_backward_weight<T: DevElem>(
     Ok((CudaData::new(dw, dt, wshape), CudaData::new(db, dt, wshape)))
 }
 
-/// `layer_norm` of a (validated) tensor on a GPU over its trailing dimensions `normalized_shape`;
-/// `weight` and `bias` (validated shapes and dtypes) must be on the same GPU.
-pub(crate) fn layer_norm(
-    x_t: &Tensor,
+/// What [`layer_norm_backward`] reads: the saved rows, the shape of the weight and the dtype.
+pub(crate) struct LayerNormSaved {
+    saved: LnSaved,
+    wshape: Vec<usize>,
+    dtype: DType,
+}
+
+impl LayerNormSaved {
+    /// The GPU the forward ran on.
+    pub(crate) fn gpu(&self) -> &Arc<Gpu> {
+        self.saved.x.gpu()
+    }
+}
+
+/// `layer_norm` of (validated) device data over its trailing dimensions `normalized_shape`;
+/// `weight` and `bias` (validated shapes and dtypes) are on the same GPU (the caller checked):
+/// `y` and what the backward reads.
+pub(crate) fn layer_norm_forward(
     x: &CudaData,
     normalized_shape: &[usize],
-    weight: Option<&Tensor>,
-    bias: Option<&Tensor>,
+    weight: Option<&CudaData>,
+    bias: Option<&CudaData>,
     eps: f64,
-) -> Result<Tensor> {
+) -> Result<(CudaData, LayerNormSaved)> {
     let op = "layer_norm";
     let dtype = float_dtype(op, x)?;
     let gpu = x.gpu().clone();
     let x = contiguous(x)?;
     let wshape = normalized_shape.to_vec();
     let d: usize = wshape.iter().product();
-    let w = param_or(op, weight, &gpu, &[d], dtype, 1.0)?;
-    let b = param_or(op, bias, &gpu, &[d], dtype, 0.0)?;
+    let w = param_or(weight, &gpu, &[d], dtype, 1.0)?;
+    let b = param_or(bias, &gpu, &[d], dtype, 0.0)?;
     let rows = x.numel().checked_div(d).unwrap_or(0);
     let (y, mean, rstd) = match dtype {
         DType::F64 => ln_forward::<f64>(&x, &w, &b, (rows, d), eps)?,
         _ => ln_forward::<f32>(&x, &w, &b, (rows, d), eps)?,
     };
     let saved = LnSaved { x, w, mean, rstd, rows, d };
-    let (inputs, has_w, has_b) = affine_inputs(x_t, weight, bias);
-    Ok(record(Data::Cuda(y), op, &inputs, move |g| {
-        let g = grad_on(g, &gpu)?;
-        let dx = match dtype {
-            DType::F64 => ln_backward_x::<f64>(&saved, &g)?,
-            _ => ln_backward_x::<f32>(&saved, &g)?,
-        };
-        let mut grads = vec![Some(tensor(dx))];
-        if has_w || has_b {
-            let (dw, db) = match dtype {
-                DType::F64 => ln_backward_weight::<f64>(&saved, &g, &wshape)?,
-                _ => ln_backward_weight::<f32>(&saved, &g, &wshape)?,
-            };
-            if has_w {
-                grads.push(Some(tensor(dw)));
-            }
-            if has_b {
-                grads.push(Some(tensor(db)));
-            }
-        }
-        Ok(grads)
-    }))
+    Ok((y, LayerNormSaved { saved, wshape, dtype }))
+}
+
+/// The gradients of x, and of the weight and the bias when `has_w`, `has_b`, from the upstream
+/// gradient `g` (contiguous, on the forward's GPU).
+pub(crate) fn layer_norm_backward(
+    s: &LayerNormSaved,
+    g: &CudaData,
+    has_w: bool,
+    has_b: bool,
+) -> Result<(CudaData, Option<CudaData>, Option<CudaData>)> {
+    let (saved, dtype) = (&s.saved, s.dtype);
+    let dx = match dtype {
+        DType::F64 => ln_backward_x::<f64>(saved, g)?,
+        _ => ln_backward_x::<f32>(saved, g)?,
+    };
+    if !(has_w || has_b) {
+        return Ok((dx, None, None));
+    }
+    let (dw, db) = match dtype {
+        DType::F64 => ln_backward_weight::<f64>(saved, g, &s.wshape)?,
+        _ => ln_backward_weight::<f32>(saved, g, &s.wshape)?,
+    };
+    Ok((dx, has_w.then_some(dw), has_b.then_some(db)))
 }
 
 // ---------------------------------------------------------------- batch_norm
@@ -368,22 +364,35 @@ fn bn_backward_x<T: DevElem>(
     Ok(CudaData::new(dx, x.dtype(), x.shape()))
 }
 
-/// The running statistics as contiguous device data on `gpu`.
-fn running_on(op: &'static str, rm: &Tensor, rv: &Tensor, gpu: &Arc<Gpu>) -> Result<(CudaData, CudaData)> {
-    Ok((contiguous(&cuda_input(op, rm, Some(gpu))?)?, contiguous(&cuda_input(op, rv, Some(gpu))?)?))
+/// What [`batch_norm_backward`] reads: the contiguous input, the statistics used and the affine
+/// parameters, the sizes, the dtype and the mode.
+pub(crate) struct BatchNormSaved {
+    x: CudaData,
+    st: BnState,
+    l: Ncs,
+    dtype: DType,
+    training: bool,
 }
 
-/// `batch_norm` of a (validated) tensor on a GPU: every other operand (validated shapes and
-/// dtypes) must be on the same GPU; in training the running statistics, when given, are replaced
-/// by their updated values (new device buffers, as the CPU op replaces its storage).
-pub(crate) fn batch_norm(
-    x_t: &Tensor,
+impl BatchNormSaved {
+    /// The GPU the forward ran on.
+    pub(crate) fn gpu(&self) -> &Arc<Gpu> {
+        self.x.gpu()
+    }
+}
+
+/// `batch_norm` of (validated) device data: every other operand (validated shapes and dtypes) is
+/// on the same GPU (the caller checked). In training the running statistics, when given, are
+/// updated: `set_running` receives their new values (new device buffers, as the CPU op replaces
+/// its storage) before `y` is computed. Returns `y` and what the backward reads.
+pub(crate) fn batch_norm_forward(
     x: &CudaData,
-    running: Option<(&Tensor, &Tensor)>,
-    weight: Option<&Tensor>,
-    bias: Option<&Tensor>,
+    running: Option<(&CudaData, &CudaData)>,
+    weight: Option<&CudaData>,
+    bias: Option<&CudaData>,
     p: &BatchNormParams,
-) -> Result<Tensor> {
+    set_running: impl FnOnce(CudaData, CudaData) -> Result<()>,
+) -> Result<(CudaData, BatchNormSaved)> {
     let op = "batch_norm";
     let dtype = float_dtype(op, x)?;
     let is_f64 = dtype == DType::F64;
@@ -391,13 +400,12 @@ pub(crate) fn batch_norm(
     let x = contiguous(x)?;
     let shape = x.shape().to_vec();
     let l = Ncs { n: shape[0], c: shape[1], s: shape[2..].iter().product() };
-    // Every operand is checked to be on this GPU before anything is written.
-    let gamma = param_or(op, weight, &gpu, &[l.c], dtype, 1.0)?;
-    let beta = param_or(op, bias, &gpu, &[l.c], dtype, 0.0)?;
-    let run = running.map(|(rm, rv)| running_on(op, rm, rv, &gpu)).transpose()?;
+    let gamma = param_or(weight, &gpu, &[l.c], dtype, 1.0)?;
+    let beta = param_or(bias, &gpu, &[l.c], dtype, 0.0)?;
+    let run = running.map(|(rm, rv)| Ok::<_, Error>((contiguous(rm)?, contiguous(rv)?))).transpose()?;
     let (mean, var) = if p.training {
         let (mean, var) = if is_f64 { bn_stats::<f64>(&x, l)? } else { bn_stats::<f32>(&x, l)? };
-        if let (Some((rm, rv)), Some((rm_t, rv_t))) = (&run, running) {
+        if let Some((rm, rv)) = &run {
             let m = (l.n * l.s) as f64;
             let (stats, mom, unbias) = ((&mean, &var), p.momentum, m / (m - 1.0));
             let (new_m, new_v) = if is_f64 {
@@ -405,42 +413,43 @@ pub(crate) fn batch_norm(
             } else {
                 bn_running::<f32>(rm, rv, stats, l.c, mom, unbias)?
             };
-            rm_t.set_data(Data::Cuda(new_m))?;
-            rv_t.set_data(Data::Cuda(new_v))?;
+            set_running(new_m, new_v)?;
         }
         (mean, var)
     } else {
-        let (rm, rv) = run.ok_or_else(|| {
-            crate::error::Error::invalid(op, "evaluation mode needs running_mean and running_var")
-        })?;
+        let (rm, rv) =
+            run.ok_or_else(|| Error::invalid(op, "evaluation mode needs running_mean and running_var"))?;
         (cast(&rm, DType::F64)?, cast(&rv, DType::F64)?)
     };
     let st = BnState { mean, var, gamma, beta, eps: p.eps };
     let y = if is_f64 { bn_forward::<f64>(&x, &st, l)? } else { bn_forward::<f32>(&x, &st, l)? };
-    let (need_dx, training) = (x_t.requires_grad(), p.training);
-    let (inputs, has_w, has_b) = affine_inputs(x_t, weight, bias);
-    Ok(record(Data::Cuda(y), op, &inputs, move |g| {
-        let g = grad_on(g, &gpu)?;
-        let (sg, sgx) = if is_f64 {
-            bn_backward_sums::<f64>(&g, &x, &st, l)?
+    Ok((y, BatchNormSaved { x, st, l, dtype, training: p.training }))
+}
+
+/// The gradients of x (when `need_dx`), of γ (when `has_w`) and of β (when `has_b`) from the
+/// upstream gradient `g` (contiguous, on the forward's GPU).
+pub(crate) fn batch_norm_backward(
+    s: &BatchNormSaved,
+    g: &CudaData,
+    need_dx: bool,
+    has_w: bool,
+    has_b: bool,
+) -> Result<(Option<CudaData>, Option<CudaData>, Option<CudaData>)> {
+    let (x, st, l) = (&s.x, &s.st, s.l);
+    let is_f64 = s.dtype == DType::F64;
+    let (sg, sgx) =
+        if is_f64 { bn_backward_sums::<f64>(g, x, st, l)? } else { bn_backward_sums::<f32>(g, x, st, l)? };
+    let dx = if need_dx {
+        let sums = (&sg, &sgx);
+        Some(if is_f64 {
+            bn_backward_x::<f64>(g, x, st, sums, l, s.training)?
         } else {
-            bn_backward_sums::<f32>(&g, &x, &st, l)?
-        };
-        let mut grads = vec![None];
-        if need_dx {
-            let sums = (&sg, &sgx);
-            grads[0] = Some(tensor(if is_f64 {
-                bn_backward_x::<f64>(&g, &x, &st, sums, l, training)?
-            } else {
-                bn_backward_x::<f32>(&g, &x, &st, sums, l, training)?
-            }));
-        }
-        if has_w {
-            grads.push(Some(tensor(cast(&sgx, dtype)?)));
-        }
-        if has_b {
-            grads.push(Some(tensor(cast(&sg, dtype)?)));
-        }
-        Ok(grads)
-    }))
+            bn_backward_x::<f32>(g, x, st, sums, l, s.training)?
+        })
+    } else {
+        None
+    };
+    let dgamma = if has_w { Some(cast(&sgx, s.dtype)?) } else { None };
+    let dbeta = if has_b { Some(cast(&sg, s.dtype)?) } else { None };
+    Ok((dx, dgamma, dbeta))
 }

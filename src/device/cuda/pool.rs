@@ -1,7 +1,8 @@
 //! Pooling on a GPU (`kernels/pool2d.cu`): `max_pool2d`, `avg_pool2d` and
-//! `adaptive_avg_pool2d_1x1`, forward and backward. The formulas are in [`crate::ops::pool2d`] and
-//! in the kernel file's header; both backward kernels are gathers (one thread per input element,
-//! the CPU's order of additions), so the results are deterministic.
+//! `adaptive_avg_pool2d_1x1`, forward and backward, on device buffers (`ops::pool2d` records the
+//! backward). The formulas are in `ops::pool2d` and in the kernel file's header; both backward
+//! kernels are gathers (one thread per input element, the CPU's order of additions), so the
+//! results are deterministic.
 
 use std::sync::Arc;
 
@@ -12,11 +13,9 @@ use super::context::{Gpu, dev_err, elementwise_cfg};
 use super::copy::contiguous;
 use super::launch::{block_mut, float_dtype, fresh};
 use super::storage::CudaData;
-use crate::autograd::record;
+use crate::device::cpu::pool2d::Pool2dParams;
+use crate::dtype::DType;
 use crate::error::Result;
-use crate::ops::device_data::grad_on;
-use crate::ops::pool2d::Pool2dParams;
-use crate::tensor::{DType, Data, Tensor};
 
 /// `Pool2dGeom` of `kernels/pool2d.cu`: 11 `i64` fields in the kernel's order.
 #[repr(C)]
@@ -213,34 +212,73 @@ fn dispatch<R>(
     }
 }
 
-/// `max_pool2d` of a tensor on a GPU (`out` is the validated output shape).
-pub(crate) fn max_pool2d(x_t: &Tensor, x: &CudaData, p: &Pool2dParams, out: &[usize]) -> Result<Tensor> {
+/// What [`max_pool2d_backward`] reads: the kernel's geometry, the arg-max indices (i64, the shape
+/// of the output), the input's shape and dtype.
+pub(crate) struct MaxPoolSaved {
+    g: Pool2dGeom,
+    idx: CudaData,
+    in_shape: Vec<usize>,
+    dtype: DType,
+}
+
+impl MaxPoolSaved {
+    /// The GPU the forward ran on.
+    pub(crate) fn gpu(&self) -> &Arc<Gpu> {
+        self.idx.gpu()
+    }
+}
+
+/// `max_pool2d` of device data (`out` is the validated output shape): `y` and what the backward
+/// reads.
+pub(crate) fn max_pool2d_forward(
+    x: &CudaData,
+    p: &Pool2dParams,
+    out: &[usize],
+) -> Result<(CudaData, MaxPoolSaved)> {
     let op = "max_pool2d";
     let dtype = float_dtype(op, x)?;
     let x = contiguous(x)?;
     let in_shape = x.shape().to_vec();
     let g = Pool2dGeom::of(p, &in_shape, out);
     let (y, idx) = dispatch(dtype, || max_fwd::<f32>(&g, &x, out), || max_fwd::<f64>(&g, &x, out))?;
-    let gpu: Arc<Gpu> = x.gpu().clone();
-    Ok(record(Data::Cuda(y), op, &[x_t], move |dy| {
-        let dy = grad_on(dy, &gpu)?;
-        let dx = dispatch(
-            dtype,
-            || max_bwd::<f32>(&g, &idx, &dy, &in_shape),
-            || max_bwd::<f64>(&g, &idx, &dy, &in_shape),
-        )?;
-        Ok(vec![Some(Tensor::from_data(Data::Cuda(dx)))])
-    }))
+    Ok((y, MaxPoolSaved { g, idx, in_shape, dtype }))
 }
 
-/// `avg_pool2d` of a tensor on a GPU (`out` is the validated output shape).
-pub(crate) fn avg_pool2d(
-    x_t: &Tensor,
+/// The gradient of `max_pool2d`'s input from the upstream gradient `dy` (contiguous, on the
+/// forward's GPU).
+pub(crate) fn max_pool2d_backward(s: &MaxPoolSaved, dy: &CudaData) -> Result<CudaData> {
+    dispatch(
+        s.dtype,
+        || max_bwd::<f32>(&s.g, &s.idx, dy, &s.in_shape),
+        || max_bwd::<f64>(&s.g, &s.idx, dy, &s.in_shape),
+    )
+}
+
+/// What [`avg_pool2d_backward`] reads: the kernel's geometry, `count_include_pad`, the input's
+/// shape, dtype and GPU.
+pub(crate) struct AvgPoolSaved {
+    g: Pool2dGeom,
+    cip: i32,
+    in_shape: Vec<usize>,
+    dtype: DType,
+    gpu: Arc<Gpu>,
+}
+
+impl AvgPoolSaved {
+    /// The GPU the forward ran on.
+    pub(crate) fn gpu(&self) -> &Arc<Gpu> {
+        &self.gpu
+    }
+}
+
+/// `avg_pool2d` of device data (`out` is the validated output shape): `y` and what the backward
+/// reads.
+pub(crate) fn avg_pool2d_forward(
     x: &CudaData,
     p: &Pool2dParams,
     count_include_pad: bool,
     out: &[usize],
-) -> Result<Tensor> {
+) -> Result<(CudaData, AvgPoolSaved)> {
     let op = "avg_pool2d";
     let dtype = float_dtype(op, x)?;
     let x = contiguous(x)?;
@@ -249,28 +287,47 @@ pub(crate) fn avg_pool2d(
     let cip = i32::from(count_include_pad);
     let y = dispatch(dtype, || avg_fwd::<f32>(&g, cip, &x, out), || avg_fwd::<f64>(&g, cip, &x, out))?;
     let gpu: Arc<Gpu> = x.gpu().clone();
-    Ok(record(Data::Cuda(y), op, &[x_t], move |dy| {
-        let dy = grad_on(dy, &gpu)?;
-        let dx = dispatch(
-            dtype,
-            || avg_bwd::<f32>(&g, cip, &dy, &in_shape),
-            || avg_bwd::<f64>(&g, cip, &dy, &in_shape),
-        )?;
-        Ok(vec![Some(Tensor::from_data(Data::Cuda(dx)))])
-    }))
+    Ok((y, AvgPoolSaved { g, cip, in_shape, dtype, gpu }))
 }
 
-/// `adaptive_avg_pool2d_1x1` of a (validated, 4-D, non-empty plane) tensor on a GPU.
-pub(crate) fn adaptive_avg_pool2d_1x1(x_t: &Tensor, x: &CudaData) -> Result<Tensor> {
+/// The gradient of `avg_pool2d`'s input from the upstream gradient `dy` (contiguous, on the
+/// forward's GPU).
+pub(crate) fn avg_pool2d_backward(s: &AvgPoolSaved, dy: &CudaData) -> Result<CudaData> {
+    dispatch(
+        s.dtype,
+        || avg_bwd::<f32>(&s.g, s.cip, dy, &s.in_shape),
+        || avg_bwd::<f64>(&s.g, s.cip, dy, &s.in_shape),
+    )
+}
+
+/// What [`adaptive_avg_pool2d_1x1_backward`] reads: the input's shape, dtype and GPU.
+pub(crate) struct GlobalAvgPoolSaved {
+    in_shape: Vec<usize>,
+    dtype: DType,
+    gpu: Arc<Gpu>,
+}
+
+impl GlobalAvgPoolSaved {
+    /// The GPU the forward ran on.
+    pub(crate) fn gpu(&self) -> &Arc<Gpu> {
+        &self.gpu
+    }
+}
+
+/// `adaptive_avg_pool2d_1x1` of (validated: 4-D, non-empty planes) device data: `y` (N, C, 1, 1)
+/// and what the backward reads.
+pub(crate) fn adaptive_avg_pool2d_1x1_forward(x: &CudaData) -> Result<(CudaData, GlobalAvgPoolSaved)> {
     let op = "adaptive_avg_pool2d";
     let dtype = float_dtype(op, x)?;
     let x = contiguous(x)?;
     let in_shape = x.shape().to_vec();
     let y = dispatch(dtype, || gap_fwd::<f32>(&x), || gap_fwd::<f64>(&x))?;
     let gpu: Arc<Gpu> = x.gpu().clone();
-    Ok(record(Data::Cuda(y), op, &[x_t], move |dy| {
-        let dy = grad_on(dy, &gpu)?;
-        let dx = dispatch(dtype, || gap_bwd::<f32>(&dy, &in_shape), || gap_bwd::<f64>(&dy, &in_shape))?;
-        Ok(vec![Some(Tensor::from_data(Data::Cuda(dx)))])
-    }))
+    Ok((y, GlobalAvgPoolSaved { in_shape, dtype, gpu }))
+}
+
+/// The gradient of `adaptive_avg_pool2d_1x1`'s input from the upstream gradient `dy`
+/// (contiguous, on the forward's GPU).
+pub(crate) fn adaptive_avg_pool2d_1x1_backward(s: &GlobalAvgPoolSaved, dy: &CudaData) -> Result<CudaData> {
+    dispatch(s.dtype, || gap_bwd::<f32>(dy, &s.in_shape), || gap_bwd::<f64>(dy, &s.in_shape))
 }

@@ -72,27 +72,17 @@
 //!   pooled ones 11,406 (45 vs 34 ms in that run; times here are noisy) (the rest are the output and gradient
 //!   tensors themselves). The first layer's columns (85 KB) stay below the threshold either way.
 
-pub mod cpu;
-
 use ndarray::{ArcArray, ArrayD, IxDyn};
 
 use crate::autograd::record;
-use crate::device::cpu::scratch::ScratchElem;
+use crate::device::cpu::conv2d::ConvFloat;
 use crate::error::{Error, Result};
 use crate::ops::common::same_dtype;
 use crate::tensor::{Data, Element, Float, Tensor};
-use cpu::Geometry;
 
-/// Which of the two conventions `conv2d` computes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ConvMode {
-    /// $y_{ij} = \sum_{a,b} x_{i+a,\,j+b}\, w_{ab}$: PyTorch's `conv2d`, what CNNs call convolution.
-    #[default]
-    CrossCorrelation,
-    /// The document's true convolution, $y_{ij} = \sum_{k,l} x_{(i-k+1)(j-l+1)}\, k_{kl}$ (the
-    /// kernel flipped in both spatial dimensions).
-    Convolution,
-}
+/// The CPU kernels (im2col, col2im, the GEMMs) and [`Geometry`], in the CPU backend.
+pub use crate::device::cpu::conv2d as cpu;
+pub use crate::device::cpu::conv2d::{ConvMode, Geometry};
 
 /// Stride, padding, dilation (rows, columns), groups and mode of a 2-D convolution.
 /// Default: stride 1, padding 0, dilation 1, one group, cross-correlation (PyTorch's defaults).
@@ -206,7 +196,7 @@ fn array_of<T: Clone>(op: &'static str, shape: &[usize], v: Vec<T>) -> Result<Ar
 
 /// Forward for one dtype: returns `y` and the weight actually cross-correlated (flipped in
 /// `Convolution` mode).
-fn forward_typed<T: Float + ScratchElem>(
+fn forward_typed<T: Float + ConvFloat>(
     geo: &Geometry,
     mode: ConvMode,
     x: &ArcArray<T, IxDyn>,
@@ -229,7 +219,7 @@ fn forward_typed<T: Float + ScratchElem>(
 type Grads<T> = (Option<ArcArray<T, IxDyn>>, Option<ArcArray<T, IxDyn>>, Option<ArcArray<T, IxDyn>>);
 
 /// Backward for one dtype: gradients of x, w (in the caller's mode) and b, each when wanted.
-fn backward_typed<T: Float + ScratchElem>(
+fn backward_typed<T: Float + ConvFloat>(
     geo: &Geometry,
     mode: ConvMode,
     x: &ArcArray<T, IxDyn>,
@@ -254,6 +244,124 @@ fn backward_typed<T: Float + ScratchElem>(
     Ok((dx, dw, db))
 }
 
+/// What the backward of `conv2d` reads, on the device the forward ran on: the (contiguous) input
+/// and the weight actually cross-correlated (flipped in `Convolution` mode).
+enum Saved {
+    Cpu {
+        x: Data,
+        w_eff: Data,
+    },
+    #[cfg(feature = "cuda")]
+    Cuda(crate::device::cuda::conv::Conv2dSaved),
+}
+
+/// The forward on the operands' device (on a GPU when any operand is on one; the others must
+/// then be on the same GPU): `y` and what the backward reads.
+fn forward(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    geo: &Geometry,
+    mode: ConvMode,
+) -> Result<(Data, Saved)> {
+    #[cfg(feature = "cuda")]
+    if x.device().is_cuda() || w.device().is_cuda() || b.is_some_and(|b| b.device().is_cuda()) {
+        return forward_cuda(x, w, b, geo, mode);
+    }
+    forward_cpu(x, w, b, geo, mode)
+}
+
+/// The CPU forward: `y` and what the backward reads.
+fn forward_cpu(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    geo: &Geometry,
+    mode: ConvMode,
+) -> Result<(Data, Saved)> {
+    const OP: &str = "conv2d";
+    let (xd, wd) = (x.data().contiguous(), w.data().contiguous());
+    let bd = b.map(|b| b.data().contiguous());
+    let (y, w_eff) = match (&xd, &wd, &bd) {
+        (Data::F32(x), Data::F32(w), None) => {
+            let (y, we) = forward_typed(geo, mode, x, w, None)?;
+            (Data::F32(y), Data::F32(we))
+        }
+        (Data::F32(x), Data::F32(w), Some(Data::F32(b))) => {
+            let (y, we) = forward_typed(geo, mode, x, w, Some(b))?;
+            (Data::F32(y), Data::F32(we))
+        }
+        (Data::F64(x), Data::F64(w), None) => {
+            let (y, we) = forward_typed(geo, mode, x, w, None)?;
+            (Data::F64(y), Data::F64(we))
+        }
+        (Data::F64(x), Data::F64(w), Some(Data::F64(b))) => {
+            let (y, we) = forward_typed(geo, mode, x, w, Some(b))?;
+            (Data::F64(y), Data::F64(we))
+        }
+        _ => return Err(crate::ops::common::dtype_error(OP, &xd, &wd)),
+    };
+    Ok((y, Saved::Cpu { x: xd, w_eff }))
+}
+
+/// The CPU backward: the gradients of x, w and b (each when wanted).
+fn backward_cpu(
+    geo: &Geometry,
+    mode: ConvMode,
+    (xd, w_eff): (&Data, &Data),
+    g: &Tensor,
+    need: [bool; 3],
+) -> Result<Vec<Option<Tensor>>> {
+    const OP: &str = "conv2d";
+    let gd = g.data();
+    Ok(match (xd, w_eff, &gd) {
+        (Data::F32(x), Data::F32(w), Data::F32(dy)) => {
+            let (dx, dw, db) = backward_typed(geo, mode, x, w, dy, need)?;
+            [dx, dw, db].into_iter().map(|a| a.map(|a| Tensor::from_data(Element::wrap(a)))).collect()
+        }
+        (Data::F64(x), Data::F64(w), Data::F64(dy)) => {
+            let (dx, dw, db) = backward_typed(geo, mode, x, w, dy, need)?;
+            [dx, dw, db].into_iter().map(|a| a.map(|a| Tensor::from_data(Element::wrap(a)))).collect()
+        }
+        _ => return Err(crate::ops::common::dtype_error(OP, xd, &gd)),
+    })
+}
+
+/// The GPU forward (`kernels/conv2d.cu` through `device::cuda::conv`): every operand must be on
+/// the same GPU.
+#[cfg(feature = "cuda")]
+fn forward_cuda(
+    x_t: &Tensor,
+    w_t: &Tensor,
+    b_t: Option<&Tensor>,
+    geo: &Geometry,
+    mode: ConvMode,
+) -> Result<(Data, Saved)> {
+    use crate::ops::device_data::cuda_input;
+    const OP: &str = "conv2d";
+    let x = match x_t.data() {
+        Data::Cuda(c) => c,
+        _ => cuda_input(OP, x_t, None)?,
+    };
+    let gpu = x.gpu().clone();
+    let w = cuda_input(OP, w_t, Some(&gpu))?;
+    let b = b_t.map(|b| cuda_input(OP, b, Some(&gpu))).transpose()?;
+    let (y, saved) = crate::device::cuda::conv::conv2d_forward(&x, &w, b.as_ref(), geo, mode)?;
+    Ok((Data::Cuda(y), Saved::Cuda(saved)))
+}
+
+/// The GPU backward: the gradients of x, w and b (each when wanted).
+#[cfg(feature = "cuda")]
+fn backward_cuda(
+    saved: &crate::device::cuda::conv::Conv2dSaved,
+    g: &Tensor,
+    need: [bool; 3],
+) -> Result<Vec<Option<Tensor>>> {
+    let dy = crate::ops::device_data::grad_on(g, saved.gpu())?;
+    let (dx, dw, db) = crate::device::cuda::conv::conv2d_backward(saved, &dy, need)?;
+    Ok([dx, dw, db].into_iter().map(|d| d.map(|d| Tensor::from_data(Data::Cuda(d)))).collect())
+}
+
 impl Tensor {
     /// 2-D convolution of `self` (N, C, H, W) with `weight` (O, C/groups, kH, kW) and an optional
     /// `bias` (O): PyTorch's `F.conv2d` in [`ConvMode::CrossCorrelation`], the document's flipped
@@ -275,48 +383,16 @@ impl Tensor {
                 format!("bias must have shape [{}] (one per output channel)", geo.o),
             ));
         }
-        #[cfg(feature = "cuda")]
-        if self.device().is_cuda() || weight.device().is_cuda() || bias.is_some_and(|b| b.device().is_cuda())
-        {
-            return crate::device::cuda::conv::conv2d(self, weight, bias, &geo, p.mode);
-        }
-        let (xd, wd) = (self.data().contiguous(), weight.data().contiguous());
-        let bd = bias.map(|b| b.data().contiguous());
-        let (y, w_eff) = match (&xd, &wd, &bd) {
-            (Data::F32(x), Data::F32(w), None) => {
-                let (y, we) = forward_typed(&geo, p.mode, x, w, None)?;
-                (Data::F32(y), Data::F32(we))
-            }
-            (Data::F32(x), Data::F32(w), Some(Data::F32(b))) => {
-                let (y, we) = forward_typed(&geo, p.mode, x, w, Some(b))?;
-                (Data::F32(y), Data::F32(we))
-            }
-            (Data::F64(x), Data::F64(w), None) => {
-                let (y, we) = forward_typed(&geo, p.mode, x, w, None)?;
-                (Data::F64(y), Data::F64(we))
-            }
-            (Data::F64(x), Data::F64(w), Some(Data::F64(b))) => {
-                let (y, we) = forward_typed(&geo, p.mode, x, w, Some(b))?;
-                (Data::F64(y), Data::F64(we))
-            }
-            _ => return Err(crate::ops::common::dtype_error(OP, &xd, &wd)),
-        };
+        let (y, saved) = forward(self, weight, bias, &geo, p.mode)?;
         let need = [self.requires_grad(), weight.requires_grad(), bias.is_some_and(|b| b.requires_grad())];
         let mut inputs = vec![self, weight];
         inputs.extend(bias);
         let (mode, has_bias) = (p.mode, bias.is_some());
         Ok(record(y, OP, &inputs, move |g| {
-            let gd = g.data();
-            let mut grads: Vec<Option<Tensor>> = match (&xd, &w_eff, &gd) {
-                (Data::F32(x), Data::F32(w), Data::F32(dy)) => {
-                    let (dx, dw, db) = backward_typed(&geo, mode, x, w, dy, need)?;
-                    [dx, dw, db].into_iter().map(|a| a.map(|a| Tensor::from_data(Element::wrap(a)))).collect()
-                }
-                (Data::F64(x), Data::F64(w), Data::F64(dy)) => {
-                    let (dx, dw, db) = backward_typed(&geo, mode, x, w, dy, need)?;
-                    [dx, dw, db].into_iter().map(|a| a.map(|a| Tensor::from_data(Element::wrap(a)))).collect()
-                }
-                _ => return Err(crate::ops::common::dtype_error(OP, &xd, &gd)),
+            let mut grads = match &saved {
+                Saved::Cpu { x, w_eff } => backward_cpu(&geo, mode, (x, w_eff), g, need)?,
+                #[cfg(feature = "cuda")]
+                Saved::Cuda(s) => backward_cuda(s, g, need)?,
             };
             if !has_bias {
                 grads.pop();
@@ -324,7 +400,6 @@ impl Tensor {
             Ok(grads)
         }))
     }
-
     /// 1-D convolution (cross-correlation, PyTorch's `F.conv1d`) of `self` (N, C, L) with `weight`
     /// (O, C/groups, K) and an optional `bias` (O): the 2-D kernel on the view $H = 1$.
     pub fn conv1d(

@@ -1,14 +1,44 @@
 //! CPU kernels of `conv2d`: im2col, col2im and the GEMMs around them (see the module docs of
-//! [`crate::ops::conv2d`] for the formulas and the measurements behind the choices).
+//! `ops::conv2d` for the formulas and the measurements behind the choices), with the parameters
+//! the op and both backends share: [`ConvMode`] and the validated sizes, [`Geometry`].
 //!
 //! All buffers are row-major and contiguous: `x` is (N, C, H, W), `w` is (O, C/G, kH, kW), `y` is
 //! (N, O, OH, OW). The kernels compute **cross-correlation**; the `Convolution` mode is handled by
 //! the caller, which flips `w` before and the weight gradient after.
 
+use std::ops::AddAssign;
+
 use rayon::prelude::*;
 
+use crate::device::cpu::gemm::{GemmFn, gemm_split};
 use crate::device::cpu::scratch;
-use crate::tensor::Float;
+
+/// Which of the two conventions `conv2d` computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConvMode {
+    /// $y_{ij} = \sum_{a,b} x_{i+a,\,j+b}\, w_{ab}$: PyTorch's `conv2d`, what CNNs call convolution.
+    #[default]
+    CrossCorrelation,
+    /// The document's true convolution, $y_{ij} = \sum_{k,l} x_{(i-k+1)(j-l+1)}\, k_{kl}$ (the
+    /// kernel flipped in both spatial dimensions).
+    Convolution,
+}
+
+/// The element types of the CPU convolution (`f32`, `f64`): their arithmetic, their scratch pool,
+/// and `matrixmultiply`'s GEMM of the type (`sgemm`, `dgemm`), run through [`gemm_split`] exactly
+/// as the tensor layer's `Float::gemm` runs it, so the results are the same bit for bit.
+pub trait ConvFloat: num_traits::Float + AddAssign + Send + Sync + scratch::ScratchElem {
+    /// `matrixmultiply`'s GEMM for this type.
+    const GEMM: GemmFn<Self>;
+}
+
+impl ConvFloat for f32 {
+    const GEMM: GemmFn<f32> = matrixmultiply::sgemm;
+}
+
+impl ConvFloat for f64 {
+    const GEMM: GemmFn<f64> = matrixmultiply::dgemm;
+}
 
 /// Every size of one convolution, derived once from the shapes and the parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +97,7 @@ fn valid_range(out: usize, len: usize, s: usize, p: usize, off: usize) -> (usize
 /// `cols` (K × OH·OW) receives
 /// $$\text{cols}[(c k_H + a) k_W + b,\; i\,OW + j] = x[c,\; i s_0 - p_0 + a d_0,\; j s_1 - p_1 + b d_1]$$
 /// with zero outside the input (the padding). Every element of `cols` is written.
-pub fn im2col<T: Float>(g: &Geometry, x: &[T], cols: &mut [T]) {
+pub fn im2col<T: ConvFloat>(g: &Geometry, x: &[T], cols: &mut [T]) {
     let (h, w, ow, ohw) = (g.h, g.w, g.ow, g.ohw());
     let mut row = 0;
     for c in 0..g.cg() {
@@ -106,7 +136,7 @@ pub fn im2col<T: Float>(g: &Geometry, x: &[T], cols: &mut [T]) {
 /// col2im, the adjoint of [`im2col`]: adds every element of `cols` back into the input position
 /// it was copied from (`dx += im2colᵀ(cols)`); padding positions are dropped. Sequential, so the
 /// order of the additions is fixed.
-pub fn col2im<T: Float>(g: &Geometry, cols: &[T], dx: &mut [T]) {
+pub fn col2im<T: ConvFloat>(g: &Geometry, cols: &[T], dx: &mut [T]) {
     let (h, w, ow, ohw) = (g.h, g.w, g.ow, g.ohw());
     let mut row = 0;
     for c in 0..g.cg() {
@@ -136,7 +166,7 @@ pub fn col2im<T: Float>(g: &Geometry, cols: &[T], dx: &mut [T]) {
 /// `a_t`: `A` (m×k) is stored as its transpose (k×m); `b_t`: `B` (k×n) is stored as its
 /// transpose (n×k).
 #[allow(clippy::too_many_arguments)]
-fn gemm<T: Float>(
+fn gemm<T: ConvFloat>(
     m: usize,
     k: usize,
     n: usize,
@@ -154,7 +184,8 @@ fn gemm<T: Float>(
     // geometry, asserted in debug builds), the strides describe those row-major layouts, and `c`
     // is a `&mut` slice, so it aliases neither `a` nor `b`.
     unsafe {
-        T::gemm(
+        gemm_split(
+            T::GEMM,
             m,
             k,
             n,
@@ -175,12 +206,7 @@ fn gemm<T: Float>(
 
 /// Forward cross-correlation: `y[n, g·O/G + o] = W_g · im2col(x[n, g]) + bias`, one task per
 /// sample (rayon), one GEMM per sample and group, im2col columns from the scratch pool.
-pub fn forward<T: Float + scratch::ScratchElem>(
-    g: &Geometry,
-    x: &[T],
-    w: &[T],
-    bias: Option<&[T]>,
-) -> Vec<T> {
+pub fn forward<T: ConvFloat>(g: &Geometry, x: &[T], w: &[T], bias: Option<&[T]>) -> Vec<T> {
     let (chw, ohw, k, og, cg) = (g.c * g.h * g.w, g.ohw(), g.k(), g.og(), g.cg());
     let mut y = vec![T::zero(); g.n * g.o * ohw];
     if y.is_empty() {
@@ -225,7 +251,7 @@ pub const DW_CHUNK: usize = 4;
 /// $\partial W_g = \sum_n \partial y_{n,g}\,\operatorname{im2col}(x_{n,g})^\top$, accumulated by one
 /// GEMM (`beta = 1`) per sample into a partial for each fixed chunk of [`DW_CHUNK`] samples; the
 /// partials are then added in chunk order. Chunks run in parallel; nothing depends on the threads.
-pub fn backward<T: Float + scratch::ScratchElem>(
+pub fn backward<T: ConvFloat>(
     g: &Geometry,
     x: &[T],
     w: &[T],
@@ -302,7 +328,7 @@ pub fn backward<T: Float + scratch::ScratchElem>(
 }
 
 /// Gradient of the bias: $\partial b_o = \sum_n \sum_{i,j} \partial y_{n,o,i,j}$, in that order.
-pub fn bias_grad<T: Float>(g: &Geometry, dy: &[T]) -> Vec<T> {
+pub fn bias_grad<T: ConvFloat>(g: &Geometry, dy: &[T]) -> Vec<T> {
     let ohw = g.ohw();
     (0..g.o)
         .into_par_iter()
@@ -321,7 +347,7 @@ pub fn bias_grad<T: Float>(g: &Geometry, dy: &[T]) -> Vec<T> {
 
 /// The kernel flipped in both spatial dimensions, $w'[o, c, a, b] = w[o, c, k_H-1-a, k_W-1-b]$
 /// (an involution: flipping twice gives `w` back).
-pub fn flip<T: Float>(w: &[T], kh: usize, kw: usize) -> Vec<T> {
+pub fn flip<T: ConvFloat>(w: &[T], kh: usize, kw: usize) -> Vec<T> {
     let mut out = vec![T::zero(); w.len()];
     for (src, dst) in w.chunks(kh * kw).zip(out.chunks_mut(kh * kw)) {
         for a in 0..kh {
