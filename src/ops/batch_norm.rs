@@ -45,7 +45,7 @@
 use ndarray::{ArcArray, ArrayD, IxDyn};
 
 use crate::autograd::record;
-use crate::device::cpu::batch_norm::{self as cpu, BatchNormFloat, Layout, PerChannel};
+use crate::device::cpu::batch_norm::{self as cpu, Layout, PerChannel};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::tensor::{Data, Element, Float, Tensor};
@@ -68,7 +68,7 @@ fn typed_slice<T: Element>(d: &Data) -> Result<std::borrow::Cow<'_, [T]>> {
 
 /// The forward pass for one dtype: `y`, the batch (or running) mean and variance used, and
 /// $r_c = 1/\sqrt{\sigma^2_c + \varepsilon}$.
-fn forward_typed<T: Float + BatchNormFloat>(
+fn forward_typed<T: Float>(
     l: Layout,
     shape: &[usize],
     xd: &Data,

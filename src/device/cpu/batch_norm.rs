@@ -6,36 +6,9 @@
 //! channel, each adding its $M$ values in $(n, s)$ order in f64; the elementwise passes run one task
 //! per sample. Nothing depends on the thread count.
 
-use std::ops::Mul;
-
 use rayon::prelude::*;
 
-/// The element types of the batch-norm kernels (`f32`, `f64`), with their conversions to and
-/// from the f64 the statistics are kept in (`as` casts).
-pub trait BatchNormFloat: Copy + Send + Sync + num_traits::Zero + Mul<Output = Self> {
-    /// The value as f64 (exact).
-    fn to_f64(self) -> f64;
-    /// The f64 `v` rounded to this type.
-    fn from_f64(v: f64) -> Self;
-}
-
-impl BatchNormFloat for f32 {
-    fn to_f64(self) -> f64 {
-        self as f64
-    }
-    fn from_f64(v: f64) -> Self {
-        v as f32
-    }
-}
-
-impl BatchNormFloat for f64 {
-    fn to_f64(self) -> f64 {
-        self
-    }
-    fn from_f64(v: f64) -> Self {
-        v
-    }
-}
+use crate::device::cpu::float::CpuFloat;
 
 /// Mode, momentum and epsilon of a batch normalisation (PyTorch's defaults: training, 0.1, 1e-5).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -75,7 +48,7 @@ impl Layout {
 }
 
 /// Per-channel mean and biased variance, two passes, in f64.
-pub fn batch_stats<T: BatchNormFloat>(l: Layout, x: &[T]) -> (Vec<f64>, Vec<f64>) {
+pub fn batch_stats<T: CpuFloat>(l: Layout, x: &[T]) -> (Vec<f64>, Vec<f64>) {
     let m = l.m() as f64;
     (0..l.c)
         .into_par_iter()
@@ -83,14 +56,14 @@ pub fn batch_stats<T: BatchNormFloat>(l: Layout, x: &[T]) -> (Vec<f64>, Vec<f64>
             let mut sum = 0.0;
             for n in 0..l.n {
                 for &v in l.lane(x, n, c) {
-                    sum += BatchNormFloat::to_f64(v);
+                    sum += v.as_f64();
                 }
             }
             let mean = sum / m;
             let mut sq = 0.0;
             for n in 0..l.n {
                 for &v in l.lane(x, n, c) {
-                    let d = BatchNormFloat::to_f64(v) - mean;
+                    let d = v.as_f64() - mean;
                     sq += d * d;
                 }
             }
@@ -100,9 +73,9 @@ pub fn batch_stats<T: BatchNormFloat>(l: Layout, x: &[T]) -> (Vec<f64>, Vec<f64>
 }
 
 /// $y = \alpha_c x + b_c$, one task per sample.
-pub fn affine<T: BatchNormFloat>(l: Layout, x: &[T], alpha: &[f64], shift: &[f64]) -> Vec<T> {
+pub fn affine<T: CpuFloat>(l: Layout, x: &[T], alpha: &[f64], shift: &[f64]) -> Vec<T> {
     let (alpha, shift): (Vec<T>, Vec<T>) =
-        alpha.iter().zip(shift).map(|(&a, &b)| (T::from_f64(a), T::from_f64(b))).unzip();
+        alpha.iter().zip(shift).map(|(&a, &b)| (T::from_f64_rounded(a), T::from_f64_rounded(b))).unzip();
     let mut y = vec![T::zero(); x.len()];
     let step = (l.c * l.s).max(1);
     y.par_chunks_mut(step).zip(x.par_chunks(step)).for_each(|(y_n, x_n)| {
@@ -126,7 +99,7 @@ pub struct Saved {
 }
 
 /// Gradients of x, γ and β (the formulas of `ops::batch_norm`), γ and β as f64 per channel.
-pub fn backward<T: BatchNormFloat>(
+pub fn backward<T: CpuFloat>(
     l: Layout,
     x: &[T],
     dy: &[T],
@@ -141,9 +114,9 @@ pub fn backward<T: BatchNormFloat>(
             let (mut sg, mut sgx) = (0.0, 0.0);
             for n in 0..l.n {
                 for (&g, &v) in l.lane(dy, n, c).iter().zip(l.lane(x, n, c)) {
-                    let g = BatchNormFloat::to_f64(g);
+                    let g = g.as_f64();
                     sg += g;
-                    sgx += g * (BatchNormFloat::to_f64(v) - mu) * r;
+                    sgx += g * (v.as_f64() - mu) * r;
                 }
             }
             (sg, sgx)
@@ -173,8 +146,8 @@ pub fn backward<T: BatchNormFloat>(
                     for ((o, &g), &v) in
                         dx_n[range.clone()].iter_mut().zip(&dy_n[range.clone()]).zip(&x_n[range])
                     {
-                        let xhat = (BatchNormFloat::to_f64(v) - mu) * r;
-                        *o = T::from_f64(k * (BatchNormFloat::to_f64(g) - a - xhat * b));
+                        let xhat = (v.as_f64() - mu) * r;
+                        *o = T::from_f64_rounded(k * (g.as_f64() - a - xhat * b));
                     }
                 }
             },
@@ -189,7 +162,7 @@ pub type PerChannel = Vec<f64>;
 
 /// The forward pass on a contiguous `x`: `y`, the batch statistics (or `stats`, the running ones)
 /// used as (mean, variance), and $r_c = 1/\sqrt{\sigma^2_c + \varepsilon}$.
-pub fn forward<T: BatchNormFloat>(
+pub fn forward<T: CpuFloat>(
     l: Layout,
     x: &[T],
     stats: Option<(Vec<f64>, Vec<f64>)>,

@@ -6,12 +6,12 @@
 //! (N, O, OH, OW). The kernels compute **cross-correlation**; the `Convolution` mode is handled by
 //! the caller, which flips `w` before and the weight gradient after.
 
-use std::ops::AddAssign;
-
 use rayon::prelude::*;
 
-use crate::device::cpu::gemm::{GemmFn, gemm_split};
+use crate::device::cpu::float::CpuFloat;
+use crate::device::cpu::gemm::gemm_split;
 use crate::device::cpu::scratch;
+use crate::device::cpu::scratch::ScratchElem;
 
 /// Which of the two conventions `conv2d` computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -22,22 +22,6 @@ pub enum ConvMode {
     /// The document's true convolution, $y_{ij} = \sum_{k,l} x_{(i-k+1)(j-l+1)}\, k_{kl}$ (the
     /// kernel flipped in both spatial dimensions).
     Convolution,
-}
-
-/// The element types of the CPU convolution (`f32`, `f64`): their arithmetic, their scratch pool,
-/// and `matrixmultiply`'s GEMM of the type (`sgemm`, `dgemm`), run through [`gemm_split`] exactly
-/// as the tensor layer's `Float::gemm` runs it, so the results are the same bit for bit.
-pub trait ConvFloat: num_traits::Float + AddAssign + Send + Sync + scratch::ScratchElem {
-    /// `matrixmultiply`'s GEMM for this type.
-    const GEMM: GemmFn<Self>;
-}
-
-impl ConvFloat for f32 {
-    const GEMM: GemmFn<f32> = matrixmultiply::sgemm;
-}
-
-impl ConvFloat for f64 {
-    const GEMM: GemmFn<f64> = matrixmultiply::dgemm;
 }
 
 /// Every size of one convolution, derived once from the shapes and the parameters.
@@ -97,7 +81,7 @@ fn valid_range(out: usize, len: usize, s: usize, p: usize, off: usize) -> (usize
 /// `cols` (K × OH·OW) receives
 /// $$\text{cols}[(c k_H + a) k_W + b,\; i\,OW + j] = x[c,\; i s_0 - p_0 + a d_0,\; j s_1 - p_1 + b d_1]$$
 /// with zero outside the input (the padding). Every element of `cols` is written.
-pub fn im2col<T: ConvFloat>(g: &Geometry, x: &[T], cols: &mut [T]) {
+pub fn im2col<T: CpuFloat + ScratchElem>(g: &Geometry, x: &[T], cols: &mut [T]) {
     let (h, w, ow, ohw) = (g.h, g.w, g.ow, g.ohw());
     let mut row = 0;
     for c in 0..g.cg() {
@@ -136,7 +120,7 @@ pub fn im2col<T: ConvFloat>(g: &Geometry, x: &[T], cols: &mut [T]) {
 /// col2im, the adjoint of [`im2col`]: adds every element of `cols` back into the input position
 /// it was copied from (`dx += im2colᵀ(cols)`); padding positions are dropped. Sequential, so the
 /// order of the additions is fixed.
-pub fn col2im<T: ConvFloat>(g: &Geometry, cols: &[T], dx: &mut [T]) {
+pub fn col2im<T: CpuFloat + ScratchElem>(g: &Geometry, cols: &[T], dx: &mut [T]) {
     let (h, w, ow, ohw) = (g.h, g.w, g.ow, g.ohw());
     let mut row = 0;
     for c in 0..g.cg() {
@@ -166,7 +150,7 @@ pub fn col2im<T: ConvFloat>(g: &Geometry, cols: &[T], dx: &mut [T]) {
 /// `a_t`: `A` (m×k) is stored as its transpose (k×m); `b_t`: `B` (k×n) is stored as its
 /// transpose (n×k).
 #[allow(clippy::too_many_arguments)]
-fn gemm<T: ConvFloat>(
+fn gemm<T: CpuFloat + ScratchElem>(
     m: usize,
     k: usize,
     n: usize,
@@ -206,7 +190,7 @@ fn gemm<T: ConvFloat>(
 
 /// Forward cross-correlation: `y[n, g·O/G + o] = W_g · im2col(x[n, g]) + bias`, one task per
 /// sample (rayon), one GEMM per sample and group, im2col columns from the scratch pool.
-pub fn forward<T: ConvFloat>(g: &Geometry, x: &[T], w: &[T], bias: Option<&[T]>) -> Vec<T> {
+pub fn forward<T: CpuFloat + ScratchElem>(g: &Geometry, x: &[T], w: &[T], bias: Option<&[T]>) -> Vec<T> {
     let (chw, ohw, k, og, cg) = (g.c * g.h * g.w, g.ohw(), g.k(), g.og(), g.cg());
     let mut y = vec![T::zero(); g.n * g.o * ohw];
     if y.is_empty() {
@@ -251,7 +235,7 @@ pub const DW_CHUNK: usize = 4;
 /// $\partial W_g = \sum_n \partial y_{n,g}\,\operatorname{im2col}(x_{n,g})^\top$, accumulated by one
 /// GEMM (`beta = 1`) per sample into a partial for each fixed chunk of [`DW_CHUNK`] samples; the
 /// partials are then added in chunk order. Chunks run in parallel; nothing depends on the threads.
-pub fn backward<T: ConvFloat>(
+pub fn backward<T: CpuFloat + ScratchElem>(
     g: &Geometry,
     x: &[T],
     w: &[T],
@@ -328,7 +312,7 @@ pub fn backward<T: ConvFloat>(
 }
 
 /// Gradient of the bias: $\partial b_o = \sum_n \sum_{i,j} \partial y_{n,o,i,j}$, in that order.
-pub fn bias_grad<T: ConvFloat>(g: &Geometry, dy: &[T]) -> Vec<T> {
+pub fn bias_grad<T: CpuFloat + ScratchElem>(g: &Geometry, dy: &[T]) -> Vec<T> {
     let ohw = g.ohw();
     (0..g.o)
         .into_par_iter()
@@ -347,7 +331,7 @@ pub fn bias_grad<T: ConvFloat>(g: &Geometry, dy: &[T]) -> Vec<T> {
 
 /// The kernel flipped in both spatial dimensions, $w'[o, c, a, b] = w[o, c, k_H-1-a, k_W-1-b]$
 /// (an involution: flipping twice gives `w` back).
-pub fn flip<T: ConvFloat>(w: &[T], kh: usize, kw: usize) -> Vec<T> {
+pub fn flip<T: CpuFloat + ScratchElem>(w: &[T], kh: usize, kw: usize) -> Vec<T> {
     let mut out = vec![T::zero(); w.len()];
     for (src, dst) in w.chunks(kh * kw).zip(out.chunks_mut(kh * kw)) {
         for a in 0..kh {

@@ -1,17 +1,21 @@
-//! The float element types of the CPU kernels, f32 and f64, with the three things the kernels need
-//! besides arithmetic: the GEMM (`matrixmultiply` through [`crate::device::cpu::gemm::gemm_split`])
-//! and the slice-wide $\sigma$ and $\tanh$ (libm for f64; the vectorisable
-//! [`crate::device::cpu::fastmath`] for f32). The tensor layer's `Float` extends this trait, so
-//! an op and a kernel call the same functions.
+//! The float element types of the CPU kernels, f32 and f64, with what the kernels need besides
+//! arithmetic: the GEMM (`matrixmultiply`'s `sgemm`/`dgemm` through
+//! [`crate::device::cpu::gemm::gemm_split`]), the slice-wide $\sigma$ and $\tanh$ (libm for f64;
+//! the vectorisable [`crate::device::cpu::fastmath`] for f32) and the exact `as` conversions to
+//! and from the f64 in which some kernels keep their statistics. The tensor layer's `Float`
+//! extends this trait, so an op and a kernel call the same functions, bit for bit.
 
 use std::ops::AddAssign;
 
 use crate::device::cpu::fastmath::{sigmoid_f32, tanh_f32};
-use crate::device::cpu::gemm::gemm_split;
+use crate::device::cpu::gemm::{GemmFn, gemm_split};
 
 /// f32 or f64 in the CPU kernels.
 pub trait CpuFloat: num_traits::Float + AddAssign + Send + Sync + 'static {
-    /// `C = alpha * A B + beta * C` on strided row/column layouts, by `matrixmultiply`, split into
+    /// `matrixmultiply`'s GEMM for this type (`sgemm`, `dgemm`).
+    const GEMM: GemmFn<Self>;
+
+    /// `C = alpha * A B + beta * C` on strided row/column layouts, by [`Self::GEMM`], split into
     /// rayon tasks when large and called from outside rayon ([`gemm_split`]).
     ///
     /// # Safety
@@ -33,7 +37,10 @@ pub trait CpuFloat: num_traits::Float + AddAssign + Send + Sync + 'static {
         c: *mut Self,
         rsc: isize,
         csc: isize,
-    );
+    ) {
+        // SAFETY: forwarded from the caller's contract.
+        unsafe { gemm_split(Self::GEMM, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
+    }
 
     /// $v_i \leftarrow \sigma(v_i) = 1 / (1 + e^{-v_i})$ for every element (libm's `exp`; f32
     /// overrides it with the vectorisable [`crate::device::cpu::fastmath`]).
@@ -49,34 +56,17 @@ pub trait CpuFloat: num_traits::Float + AddAssign + Send + Sync + 'static {
             *x = x.tanh();
         }
     }
-}
 
-/// The GEMM of [`CpuFloat`] for one type: `matrixmultiply`'s `$gemm` through [`gemm_split`].
-macro_rules! cpu_gemm {
-    ($t:ty, $gemm:path) => {
-        unsafe fn gemm(
-            m: usize,
-            k: usize,
-            n: usize,
-            alpha: $t,
-            a: *const $t,
-            rsa: isize,
-            csa: isize,
-            b: *const $t,
-            rsb: isize,
-            csb: isize,
-            beta: $t,
-            c: *mut $t,
-            rsc: isize,
-            csc: isize,
-        ) {
-            // SAFETY: forwarded from the caller's contract.
-            unsafe { gemm_split($gemm, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
-        }
-    };
+    /// The value as f64 (exact).
+    fn as_f64(self) -> f64;
+
+    /// The f64 `v` rounded to this type (an `as` cast).
+    fn from_f64_rounded(v: f64) -> Self;
 }
 
 impl CpuFloat for f32 {
+    const GEMM: GemmFn<f32> = matrixmultiply::sgemm;
+
     fn sigmoid_slice(v: &mut [f32]) {
         for x in v {
             *x = sigmoid_f32(*x);
@@ -87,9 +77,21 @@ impl CpuFloat for f32 {
             *x = tanh_f32(*x);
         }
     }
-    cpu_gemm!(f32, matrixmultiply::sgemm);
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
+    fn from_f64_rounded(v: f64) -> f32 {
+        v as f32
+    }
 }
 
 impl CpuFloat for f64 {
-    cpu_gemm!(f64, matrixmultiply::dgemm);
+    const GEMM: GemmFn<f64> = matrixmultiply::dgemm;
+
+    fn as_f64(self) -> f64 {
+        self
+    }
+    fn from_f64_rounded(v: f64) -> f64 {
+        v
+    }
 }

@@ -75,7 +75,7 @@
 use ndarray::{ArcArray, ArrayD, IxDyn};
 
 use crate::autograd::record;
-use crate::device::cpu::conv2d::ConvFloat;
+use crate::device::cpu::scratch::ScratchElem;
 use crate::error::{Error, Result};
 use crate::ops::common::same_dtype;
 use crate::tensor::{Data, Element, Float, Tensor};
@@ -196,7 +196,7 @@ fn array_of<T: Clone>(op: &'static str, shape: &[usize], v: Vec<T>) -> Result<Ar
 
 /// Forward for one dtype: returns `y` and the weight actually cross-correlated (flipped in
 /// `Convolution` mode).
-fn forward_typed<T: Float + ConvFloat>(
+fn forward_typed<T: Float + ScratchElem>(
     geo: &Geometry,
     mode: ConvMode,
     x: &ArcArray<T, IxDyn>,
@@ -219,7 +219,7 @@ fn forward_typed<T: Float + ConvFloat>(
 type Grads<T> = (Option<ArcArray<T, IxDyn>>, Option<ArcArray<T, IxDyn>>, Option<ArcArray<T, IxDyn>>);
 
 /// Backward for one dtype: gradients of x, w (in the caller's mode) and b, each when wanted.
-fn backward_typed<T: Float + ConvFloat>(
+fn backward_typed<T: Float + ScratchElem>(
     geo: &Geometry,
     mode: ConvMode,
     x: &ArcArray<T, IxDyn>,
