@@ -65,7 +65,7 @@ template <typename T> void run(const char *tn, Conv2dGeom g, double tol) {
           for (i64 r = 0; r < k; ++r) s += w[(grp * og + oo) * k + r] * cols[(n * k + r) * ohw + q];
           y[(n * g.o + grp * og + oo) * ohw + q] = s;
         }
-    // grad weight (src/device/cuda/conv.rs): P[n] = dy[n, g] . cols[n]^T per sample (batched GEMM), then
+    // grad weight (src/device/cuda/conv2d.rs): P[n] = dy[n, g] . cols[n]^T per sample (batched GEMM), then
     // dW_g = ones . P, the samples summed in increasing n
     std::vector<T> parts(g.n * og * k);
     for (i64 n = 0; n < g.n; ++n)

@@ -60,14 +60,14 @@ fn to_array<T: Clone>(op: &'static str, shape: &[usize], v: Vec<T>) -> Result<Ar
 enum MaxSaved {
     Cpu(Vec<usize>),
     #[cfg(feature = "cuda")]
-    Cuda(crate::device::cuda::pool::MaxPoolSaved),
+    Cuda(crate::device::cuda::pool2d::MaxPoolSaved),
 }
 
 /// What the backward of `avg_pool2d` reads besides the shapes: on a GPU, the kernel's geometry.
 enum AvgSaved {
     Cpu,
     #[cfg(feature = "cuda")]
-    Cuda(crate::device::cuda::pool::AvgPoolSaved),
+    Cuda(crate::device::cuda::pool2d::AvgPoolSaved),
 }
 
 /// The gradient of a GPU op as a one-input gradient list.
@@ -88,7 +88,7 @@ impl Tensor {
         let (y, saved) = match &xd {
             #[cfg(feature = "cuda")]
             Data::Cuda(c) => {
-                let (y, saved) = crate::device::cuda::pool::max_pool2d_forward(c, p, &out_shape)?;
+                let (y, saved) = crate::device::cuda::pool2d::max_pool2d_forward(c, p, &out_shape)?;
                 (Data::Cuda(y), MaxSaved::Cuda(saved))
             }
             Data::F32(x) => {
@@ -125,7 +125,7 @@ impl Tensor {
             #[cfg(feature = "cuda")]
             MaxSaved::Cuda(s) => {
                 let dy = crate::ops::device_data::grad_on(dy, s.gpu())?;
-                Ok(cuda_grad(crate::device::cuda::pool::max_pool2d_backward(s, &dy)?))
+                Ok(cuda_grad(crate::device::cuda::pool2d::max_pool2d_backward(s, &dy)?))
             }
         }))
     }
@@ -142,7 +142,7 @@ impl Tensor {
             #[cfg(feature = "cuda")]
             Data::Cuda(c) => {
                 let (y, saved) =
-                    crate::device::cuda::pool::avg_pool2d_forward(c, p, count_include_pad, &out_shape)?;
+                    crate::device::cuda::pool2d::avg_pool2d_forward(c, p, count_include_pad, &out_shape)?;
                 (Data::Cuda(y), AvgSaved::Cuda(saved))
             }
             Data::F32(x) => (
@@ -168,7 +168,7 @@ impl Tensor {
                 #[cfg(feature = "cuda")]
                 AvgSaved::Cuda(s) => {
                     let dy = crate::ops::device_data::grad_on(dy, s.gpu())?;
-                    return Ok(cuda_grad(crate::device::cuda::pool::avg_pool2d_backward(s, &dy)?));
+                    return Ok(cuda_grad(crate::device::cuda::pool2d::avg_pool2d_backward(s, &dy)?));
                 }
             }
             let d = dy.data();
@@ -202,7 +202,7 @@ impl Tensor {
         }
         #[cfg(feature = "cuda")]
         if let Data::Cuda(c) = self.data() {
-            use crate::device::cuda::pool::{
+            use crate::device::cuda::pool2d::{
                 adaptive_avg_pool2d_1x1_backward, adaptive_avg_pool2d_1x1_forward,
             };
             let (y, saved) = adaptive_avg_pool2d_1x1_forward(&c)?;

@@ -19,8 +19,8 @@
 //!
 //! | op | kernels | host |
 //! |---|---|---|
-//! | `conv2d`, `conv1d` (stride, padding, dilation, groups, bias, both `ConvMode`s), fwd + bwd | `conv2d.cu` + the GEMM of `matmul.cu` (with `beta = 1` to accumulate the weight gradient) | `conv.rs`, `host.rs` |
-//! | `max_pool2d`, `avg_pool2d`, `adaptive_avg_pool2d_1x1`, fwd + bwd | `pool2d.cu` | `pool.rs` |
+//! | `conv2d`, `conv1d` (stride, padding, dilation, groups, bias, both `ConvMode`s), fwd + bwd | `conv2d.cu` + the GEMM of `matmul.cu` (with `beta = 1` to accumulate the weight gradient) | `conv2d.rs` |
+//! | `max_pool2d`, `avg_pool2d`, `adaptive_avg_pool2d_1x1`, fwd + bwd | `pool2d.cu` | `pool2d.rs` |
 //! | `Sgd`, `Adam`, `AdamW` steps (state on the device, copy-on-write kept); `SparseSgd`, `SparseAdam` row updates | `optim.cu` | `optim.rs` |
 //! | `embedding` (dense gradient, `padding_idx`), fwd + bwd (CSR built on the host, no atomics); `embedding_sparse_grad` (rows on the host, compact values on the device; accumulation and `to_dense` by a row merge) | `embedding.cu` | `embedding.rs` |
 //! | `mf_predict`, fwd + bwd (row gradients over host-built CSRs, `dmu` a fixed tree) | `factorization.cu` | `factorization.rs` |
@@ -76,7 +76,7 @@ mod compile;
 #[cfg(feature = "cuda")]
 mod context;
 #[cfg(feature = "cuda")]
-pub(crate) mod conv;
+pub(crate) mod conv2d;
 #[cfg(feature = "cuda")]
 pub mod copy;
 #[cfg(feature = "cuda")]
@@ -102,7 +102,7 @@ pub(crate) mod norm;
 #[cfg(feature = "cuda")]
 pub(crate) mod optim;
 #[cfg(feature = "cuda")]
-pub(crate) mod pool;
+pub(crate) mod pool2d;
 #[cfg(feature = "cuda")]
 pub(crate) mod recurrent;
 #[cfg(feature = "cuda")]

@@ -252,7 +252,7 @@ enum Saved {
         w_eff: Data,
     },
     #[cfg(feature = "cuda")]
-    Cuda(crate::device::cuda::conv::Conv2dSaved),
+    Cuda(crate::device::cuda::conv2d::Conv2dSaved),
 }
 
 /// The forward on the operands' device (on a GPU when any operand is on one; the others must
@@ -327,7 +327,7 @@ fn backward_cpu(
     })
 }
 
-/// The GPU forward (`kernels/conv2d.cu` through `device::cuda::conv`): every operand must be on
+/// The GPU forward (`kernels/conv2d.cu` through `device::cuda::conv2d`): every operand must be on
 /// the same GPU.
 #[cfg(feature = "cuda")]
 fn forward_cuda(
@@ -346,19 +346,19 @@ fn forward_cuda(
     let gpu = x.gpu().clone();
     let w = cuda_input(OP, w_t, Some(&gpu))?;
     let b = b_t.map(|b| cuda_input(OP, b, Some(&gpu))).transpose()?;
-    let (y, saved) = crate::device::cuda::conv::conv2d_forward(&x, &w, b.as_ref(), geo, mode)?;
+    let (y, saved) = crate::device::cuda::conv2d::conv2d_forward(&x, &w, b.as_ref(), geo, mode)?;
     Ok((Data::Cuda(y), Saved::Cuda(saved)))
 }
 
 /// The GPU backward: the gradients of x, w and b (each when wanted).
 #[cfg(feature = "cuda")]
 fn backward_cuda(
-    saved: &crate::device::cuda::conv::Conv2dSaved,
+    saved: &crate::device::cuda::conv2d::Conv2dSaved,
     g: &Tensor,
     need: [bool; 3],
 ) -> Result<Vec<Option<Tensor>>> {
     let dy = crate::ops::device_data::grad_on(g, saved.gpu())?;
-    let (dx, dw, db) = crate::device::cuda::conv::conv2d_backward(saved, &dy, need)?;
+    let (dx, dw, db) = crate::device::cuda::conv2d::conv2d_backward(saved, &dy, need)?;
     Ok([dx, dw, db].into_iter().map(|d| d.map(|d| Tensor::from_data(Data::Cuda(d)))).collect())
 }
 
