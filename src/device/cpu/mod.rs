@@ -6,6 +6,7 @@
 pub mod fastmath;
 pub mod gemm;
 pub mod lanes;
+pub mod loss;
 pub mod scratch;
 pub mod threads;
 
