@@ -18,7 +18,7 @@
 //! Saved for backward: $x$, $y$, $w$, $p$ (broadcast). $w$ and $p$ are constants: giving ones that
 //! require a gradient is an error, as PyTorch has no gradient for them.
 //!
-//! On a GPU (`kernels/bce.cu`, host code in `src/device/cuda/loss.rs`): one thread per element for the
+//! On a GPU (`kernels/bce.cu`, host code in `src/device/cuda/bce.rs`): one thread per element for the
 //! losses and for both gradients, the weights read through broadcast strides (no copy), the
 //! reductions by the deterministic sum kernel. Every operand must live on the logits' device.
 
@@ -27,7 +27,7 @@ use ndarray::{ArcArray, IxDyn, Zip};
 use crate::autograd::{is_grad_enabled, record};
 use crate::error::{Error, Result};
 use crate::ops::loss::Reduction;
-use crate::tensor::{DType, Float, Tensor};
+use crate::tensor::{DType, Data, Float, Tensor};
 
 const OP: &str = "binary_cross_entropy_with_logits";
 
@@ -83,13 +83,36 @@ fn broadcast_weight<T: Float>(name: &str, x: &Tensor, w: Option<&Tensor>) -> Res
     Ok(b.as_standard_layout().into_owned().into_shared())
 }
 
-fn bce_typed<T: Float>(
+/// What the BCE's backward needs, on the CPU for one float type: $x$, $y$, $w$ and $p$
+/// (contiguous, the weights broadcast), the logits' shape and the reduction.
+struct BceCpu<T: Float> {
+    x: ArcArray<T, IxDyn>,
+    y: ArcArray<T, IxDyn>,
+    w: ArcArray<T, IxDyn>,
+    p: ArcArray<T, IxDyn>,
+    shape: Vec<usize>,
+    reduction: Reduction,
+}
+
+/// What the BCE's backward needs, per device.
+enum BceSaved {
+    F32(BceCpu<f32>),
+    F64(BceCpu<f64>),
+    #[cfg(feature = "cuda")]
+    Cuda {
+        saved: Box<crate::device::cuda::bce::BceSaved>,
+        gpu: std::sync::Arc<crate::device::cuda::Gpu>,
+    },
+}
+
+/// The BCE forward for one float type on the CPU: the reduced loss and what the backward needs.
+fn bce_cpu<T: Float>(
     x_t: &Tensor,
     y_t: &Tensor,
     weight: Option<&Tensor>,
     pos_weight: Option<&Tensor>,
     reduction: Reduction,
-) -> Result<Tensor> {
+) -> Result<(Data, BceCpu<T>)> {
     let x = x_t.data().contiguous().typed::<T>(OP)?.clone();
     let y = y_t.data().contiguous().typed::<T>(OP)?.clone();
     let w = broadcast_weight::<T>("weight", x_t, weight)?;
@@ -112,37 +135,80 @@ fn bce_typed<T: Float>(
     };
     let out = T::wrap(out);
     let shape = x_t.shape();
-    Ok(record(out, OP, &[x_t, y_t], move |g| {
-        // s_i: the upstream gradient of element i.
-        let g = g.data().contiguous().typed::<T>(OP)?.clone();
-        let s = match reduction {
-            Reduction::None => g,
-            Reduction::Sum => {
-                ArcArray::from_elem(IxDyn(&shape), g.iter().copied().next().unwrap_or(T::zero()))
+    Ok((out, BceCpu { x, y, w, p, shape, reduction }))
+}
+
+/// The BCE's gradients (dx, dy) on the CPU for one float type, given the upstream gradient `g`.
+fn bce_cpu_backward<T: Float>(saved: &BceCpu<T>, g: &Tensor) -> Result<(Tensor, Tensor)> {
+    let (x, y, w, p, shape) = (&saved.x, &saved.y, &saved.w, &saved.p, &saved.shape);
+    let n = x.len();
+    let one = T::one();
+    // s_i: the upstream gradient of element i.
+    let g = g.data().contiguous().typed::<T>(OP)?.clone();
+    let s = match saved.reduction {
+        Reduction::None => g,
+        Reduction::Sum => ArcArray::from_elem(IxDyn(shape), g.iter().copied().next().unwrap_or(T::zero())),
+        Reduction::Mean => {
+            let g0 = g.iter().copied().next().unwrap_or(T::zero());
+            ArcArray::from_elem(IxDyn(shape), g0 / <T as crate::tensor::Element>::from_f64(n as f64))
+        }
+    };
+    // ∂x_i = s_i w_i [(1 + (p_i − 1) y_i) σ(x_i) − p_i y_i]
+    let dx = Zip::from(x)
+        .and(y)
+        .and(w)
+        .and(p)
+        .and(&s)
+        .map_collect(|&x, &y, &w, &p, &s| s * w * ((one + (p - one) * y) * sigma(x) - p * y));
+    // ∂y_i = s_i w_i [(p_i − 1) sp(−x_i) − x_i]
+    let dy =
+        Zip::from(x).and(w).and(p).and(&s).map_collect(|&x, &w, &p, &s| s * w * ((p - one) * sp_neg(x) - x));
+    Ok((Tensor::from_data(T::wrap(dx.into_shared())), Tensor::from_data(T::wrap(dy.into_shared()))))
+}
+
+/// The BCE forward on the logits' device (operands checked): the reduced loss and what the
+/// backward needs. On a GPU every operand's device data is taken (the weights broadcast there
+/// through their layouts).
+fn bce_forward(
+    x_t: &Tensor,
+    y_t: &Tensor,
+    weight: Option<&Tensor>,
+    pos_weight: Option<&Tensor>,
+    reduction: Reduction,
+) -> Result<(Data, BceSaved)> {
+    #[cfg(feature = "cuda")]
+    if x_t.device().is_cuda() {
+        use crate::ops::device_data::cuda_input;
+        let x = cuda_input(OP, x_t, None)?;
+        let gpu = x.gpu().clone();
+        let y = cuda_input(OP, y_t, Some(&gpu))?;
+        let w = weight.map(|t| cuda_input(OP, t, Some(&gpu))).transpose()?;
+        let p = pos_weight.map(|t| cuda_input(OP, t, Some(&gpu))).transpose()?;
+        let (out, saved) = crate::device::cuda::bce::bce_with_logits(x, y, w, p, reduction)?;
+        return Ok((Data::Cuda(out), BceSaved::Cuda { saved: Box::new(saved), gpu }));
+    }
+    match x_t.dtype() {
+        DType::F32 => {
+            bce_cpu::<f32>(x_t, y_t, weight, pos_weight, reduction).map(|(o, s)| (o, BceSaved::F32(s)))
+        }
+        _ => bce_cpu::<f64>(x_t, y_t, weight, pos_weight, reduction).map(|(o, s)| (o, BceSaved::F64(s))),
+    }
+}
+
+impl BceSaved {
+    /// The gradients (dx, dy) given the upstream gradient `g`, on the device of the forward.
+    fn backward(&self, g: &Tensor) -> Result<(Tensor, Tensor)> {
+        match self {
+            BceSaved::F32(s) => bce_cpu_backward(s, g),
+            BceSaved::F64(s) => bce_cpu_backward(s, g),
+            #[cfg(feature = "cuda")]
+            BceSaved::Cuda { saved, gpu } => {
+                let g = crate::ops::device_data::grad_on(g, gpu)?;
+                let (dx, dy) = crate::device::cuda::bce::bce_with_logits_backward(saved, &g)?;
+                Ok((Tensor::from_data(Data::Cuda(dx)), Tensor::from_data(Data::Cuda(dy))))
             }
-            Reduction::Mean => {
-                let g0 = g.iter().copied().next().unwrap_or(T::zero());
-                ArcArray::from_elem(IxDyn(&shape), g0 / <T as crate::tensor::Element>::from_f64(n as f64))
-            }
-        };
-        // ∂x_i = s_i w_i [(1 + (p_i − 1) y_i) σ(x_i) − p_i y_i]
-        let dx = Zip::from(&x)
-            .and(&y)
-            .and(&w)
-            .and(&p)
-            .and(&s)
-            .map_collect(|&x, &y, &w, &p, &s| s * w * ((one + (p - one) * y) * sigma(x) - p * y));
-        // ∂y_i = s_i w_i [(p_i − 1) sp(−x_i) − x_i]
-        let dy = Zip::from(&x)
-            .and(&w)
-            .and(&p)
-            .and(&s)
-            .map_collect(|&x, &w, &p, &s| s * w * ((p - one) * sp_neg(x) - x));
-        Ok(vec![
-            Some(Tensor::from_data(T::wrap(dx.into_shared()))),
-            Some(Tensor::from_data(T::wrap(dy.into_shared()))),
-        ])
-    }))
+        }
+    }
 }
 
 impl Tensor {
@@ -173,13 +239,10 @@ impl Tensor {
                 check_operand(name, self, w, true)?;
             }
         }
-        #[cfg(feature = "cuda")]
-        if self.device().is_cuda() {
-            return crate::device::cuda::loss::bce_with_logits(self, target, weight, pos_weight, reduction);
-        }
-        match self.dtype() {
-            DType::F32 => bce_typed::<f32>(self, target, weight, pos_weight, reduction),
-            _ => bce_typed::<f64>(self, target, weight, pos_weight, reduction),
-        }
+        let (out, saved) = bce_forward(self, target, weight, pos_weight, reduction)?;
+        Ok(record(out, OP, &[self, target], move |g| {
+            let (dx, dy) = saved.backward(g)?;
+            Ok(vec![Some(dx), Some(dy)])
+        }))
     }
 }

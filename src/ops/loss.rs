@@ -33,9 +33,6 @@
 //!
 //! The literal f64 transcription of the plain cross-entropy is [`crate::reference::cross_entropy`].
 
-use std::fmt;
-use std::str::FromStr;
-
 use ndarray::{ArcArray, IxDyn};
 use rayon::prelude::*;
 
@@ -45,43 +42,7 @@ use crate::error::{Error, Result};
 use crate::ops::softmax::lane_logsumexp;
 use crate::tensor::{DType, Data, Float, Tensor};
 
-/// How per-element losses are combined (PyTorch's `reduction`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Reduction {
-    /// One loss per element (row).
-    None,
-    /// The (weighted) mean.
-    #[default]
-    Mean,
-    /// The sum.
-    Sum,
-}
-
-impl FromStr for Reduction {
-    type Err = Error;
-    /// `"none"`, `"mean"` or `"sum"`, as PyTorch spells them.
-    fn from_str(s: &str) -> Result<Reduction> {
-        match s {
-            "none" => Ok(Reduction::None),
-            "mean" => Ok(Reduction::Mean),
-            "sum" => Ok(Reduction::Sum),
-            other => Err(Error::invalid(
-                "reduction",
-                format!("unknown reduction {other:?}; use none, mean or sum"),
-            )),
-        }
-    }
-}
-
-impl fmt::Display for Reduction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Reduction::None => "none",
-            Reduction::Mean => "mean",
-            Reduction::Sum => "sum",
-        })
-    }
-}
+pub use crate::device::cpu::loss::Reduction;
 
 /// Options of [`Tensor::cross_entropy_with`] (PyTorch's `F.cross_entropy` keyword arguments).
 #[derive(Clone, Debug)]
@@ -256,8 +217,40 @@ fn for_each_row<T: Float>(buf: &mut [T], c: usize, f: impl Fn(usize, &mut [T]) +
     }
 }
 
-/// The fused cross-entropy for one float type (see the module docs for the formulas).
-fn cross_entropy_typed<T: Float>(x_t: &Tensor, tg: Targets, opts: &CrossEntropyOptions) -> Result<Tensor> {
+/// What the cross-entropy's backward needs, on the CPU for one float type: the contiguous logits
+/// $x$, the targets, the weights $w$, the per-row $\ell_n$, $\varepsilon$, $\varepsilon / C$,
+/// $W = \sum_c w_c$, $D$ and the reduction.
+struct CrossEntropyCpu<T: Float> {
+    x: ArcArray<T, IxDyn>,
+    tg: Targets,
+    w: Vec<T>,
+    lse: Vec<T>,
+    eps: T,
+    eps_c: T,
+    w_sum: T,
+    d: T,
+    reduction: Reduction,
+}
+
+/// What the cross-entropy's backward needs, per device.
+enum CrossEntropySaved {
+    F32(CrossEntropyCpu<f32>),
+    F64(CrossEntropyCpu<f64>),
+    #[cfg(feature = "cuda")]
+    Cuda {
+        saved: crate::device::cuda::loss::CrossEntropySaved,
+        reduction: Reduction,
+        d: f64,
+    },
+}
+
+/// The fused cross-entropy forward for one float type on the CPU (see the module docs for the
+/// formulas): the reduced loss and what the backward needs.
+fn cross_entropy_cpu<T: Float>(
+    x_t: &Tensor,
+    tg: Targets,
+    opts: &CrossEntropyOptions,
+) -> Result<(Data, CrossEntropyCpu<T>)> {
     const OP: &str = "cross_entropy";
     let w = class_weights::<T>(OP, x_t, opts.weight.as_ref())?;
     let x = x_t.data().contiguous().typed::<T>(OP)?.clone();
@@ -292,28 +285,32 @@ fn cross_entropy_typed<T: Float>(x_t: &Tensor, tg: Targets, opts: &CrossEntropyO
     let (lse, losses): (Vec<T>, Vec<T>) = rows.into_iter().unzip();
     let d = total_weight(&tg, &w);
     let out = reduce(losses, opts.reduction, d)?;
-
-    let reduction = opts.reduction;
     let w_sum: T = w.iter().copied().sum();
-    Ok(record(out, OP, &[x_t], move |g| {
-        let s = row_scales::<T>(g, reduction, n, d)?;
-        let x_s = x.as_slice().ok_or_else(|| Error::invalid(OP, "internal: array not contiguous"))?;
-        let mut dx = vec![T::zero(); n * c];
-        for_each_row(&mut dx, c, |r, dx_n| {
-            if !tg.active[r] {
-                return;
-            }
-            let (t, x_n) = (tg.t[r], &x_s[r * c..(r + 1) * c]);
-            let nll_coef = s[r] * (one - eps) * w[t];
-            let smooth_coef = s[r] * eps_c;
-            for (k, dx_k) in dx_n.iter_mut().enumerate() {
-                let p = (x_n[k] - lse[r]).exp();
-                let onehot = if k == t { one } else { T::zero() };
-                *dx_k = nll_coef * (p - onehot) + smooth_coef * (w_sum * p - w[k]);
-            }
-        });
-        Ok(vec![Some(Tensor::from_vec(dx, &[n, c])?)])
-    }))
+    Ok((out, CrossEntropyCpu { x, tg, w, lse, eps, eps_c, w_sum, d, reduction: opts.reduction }))
+}
+
+/// The cross-entropy's gradient on the CPU for one float type, given the upstream gradient `g`.
+fn cross_entropy_cpu_backward<T: Float>(s: &CrossEntropyCpu<T>, g: &Tensor) -> Result<Tensor> {
+    const OP: &str = "cross_entropy";
+    let (n, c) = (s.x.shape()[0], s.x.shape()[1]);
+    let one = T::one();
+    let scales = row_scales::<T>(g, s.reduction, n, s.d)?;
+    let x_s = s.x.as_slice().ok_or_else(|| Error::invalid(OP, "internal: array not contiguous"))?;
+    let mut dx = vec![T::zero(); n * c];
+    for_each_row(&mut dx, c, |r, dx_n| {
+        if !s.tg.active[r] {
+            return;
+        }
+        let (t, x_n) = (s.tg.t[r], &x_s[r * c..(r + 1) * c]);
+        let nll_coef = scales[r] * (one - s.eps) * s.w[t];
+        let smooth_coef = scales[r] * s.eps_c;
+        for (k, dx_k) in dx_n.iter_mut().enumerate() {
+            let p = (x_n[k] - s.lse[r]).exp();
+            let onehot = if k == t { one } else { T::zero() };
+            *dx_k = nll_coef * (p - onehot) + smooth_coef * (s.w_sum * p - s.w[k]);
+        }
+    });
+    Tensor::from_vec(dx, &[n, c])
 }
 
 /// The fused cross-entropy on a GPU (`kernels/loss.cu`): the same formulas, targets validated on
@@ -324,7 +321,7 @@ fn cross_entropy_cuda(
     x: &crate::device::cuda::CudaData,
     tg: Targets,
     opts: &CrossEntropyOptions,
-) -> Result<Tensor> {
+) -> Result<(Data, CrossEntropySaved)> {
     use crate::device::cuda::{loss as ops_ce, reduce};
     const OP: &str = "cross_entropy";
     let (t, w, d) = device_targets(OP, x_t, &tg, opts.weight.as_ref())?;
@@ -335,19 +332,47 @@ fn cross_entropy_cuda(
         Reduction::Sum => reduce::sum_dims(&losses, &[0], false, 1.0)?,
         Reduction::Mean => reduce::sum_dims(&losses, &[0], false, 1.0 / d)?,
     };
-    Ok(record(Data::Cuda(out), OP, &[x_t], move |g| {
-        let g = match g.data() {
-            Data::Cuda(g) => g,
-            other => other.to_cuda(saved.x.gpu())?,
-        };
-        let (stride, scale) = match reduction {
-            Reduction::None => (1, 1.0),
-            Reduction::Sum => (0, 1.0),
-            Reduction::Mean => (0, 1.0 / d),
-        };
-        let dx = ops_ce::cross_entropy_backward(&saved, &g, stride, scale)?;
-        Ok(vec![Some(Tensor::from_data(Data::Cuda(dx)))])
-    }))
+    Ok((Data::Cuda(out), CrossEntropySaved::Cuda { saved, reduction, d }))
+}
+
+/// The cross-entropy forward on the logits' device: the reduced loss and what the backward needs.
+fn cross_entropy_forward(
+    x_t: &Tensor,
+    tg: Targets,
+    opts: &CrossEntropyOptions,
+) -> Result<(Data, CrossEntropySaved)> {
+    #[cfg(feature = "cuda")]
+    if let Data::Cuda(c) = x_t.data() {
+        return cross_entropy_cuda(x_t, &c, tg, opts);
+    }
+    match x_t.dtype() {
+        DType::F32 => cross_entropy_cpu::<f32>(x_t, tg, opts).map(|(o, s)| (o, CrossEntropySaved::F32(s))),
+        _ => cross_entropy_cpu::<f64>(x_t, tg, opts).map(|(o, s)| (o, CrossEntropySaved::F64(s))),
+    }
+}
+
+impl CrossEntropySaved {
+    /// The gradient of the logits given the upstream gradient `g`, on the device of the forward.
+    fn backward(&self, g: &Tensor) -> Result<Tensor> {
+        match self {
+            CrossEntropySaved::F32(s) => cross_entropy_cpu_backward(s, g),
+            CrossEntropySaved::F64(s) => cross_entropy_cpu_backward(s, g),
+            #[cfg(feature = "cuda")]
+            CrossEntropySaved::Cuda { saved, reduction, d } => {
+                let g = match g.data() {
+                    Data::Cuda(g) => g,
+                    other => other.to_cuda(saved.x.gpu())?,
+                };
+                let (stride, scale) = match reduction {
+                    Reduction::None => (1, 1.0),
+                    Reduction::Sum => (0, 1.0),
+                    Reduction::Mean => (0, 1.0 / d),
+                };
+                let dx = crate::device::cuda::loss::cross_entropy_backward(saved, &g, stride, scale)?;
+                Ok(Tensor::from_data(Data::Cuda(dx)))
+            }
+        }
+    }
 }
 
 /// What the GPU kernels take from validated targets: the targets with `-1` for an ignored row,
@@ -368,8 +393,31 @@ fn device_targets(
     Ok((t, w, d))
 }
 
-/// Negative log-likelihood for one float type.
-fn nll_typed<T: Float>(z_t: &Tensor, tg: Targets, opts: &NllOptions) -> Result<Tensor> {
+/// What the negative log-likelihood's backward needs, on the CPU for one float type: the
+/// targets, the weights, $D$, the reduction and the sizes.
+struct NllCpu<T: Float> {
+    tg: Targets,
+    w: Vec<T>,
+    d: T,
+    reduction: Reduction,
+    n: usize,
+    c: usize,
+}
+
+/// What the negative log-likelihood's backward needs, per device.
+enum NllSaved {
+    F32(NllCpu<f32>),
+    F64(NllCpu<f64>),
+    #[cfg(feature = "cuda")]
+    Cuda {
+        saved: crate::device::cuda::loss::NllSaved,
+        gpu: std::sync::Arc<crate::device::cuda::Gpu>,
+    },
+}
+
+/// Negative log-likelihood forward for one float type on the CPU: the reduced loss and what the
+/// backward needs.
+fn nll_cpu<T: Float>(z_t: &Tensor, tg: Targets, opts: &NllOptions) -> Result<(Data, NllCpu<T>)> {
     const OP: &str = "nll_loss";
     let w = class_weights::<T>(OP, z_t, opts.weight.as_ref())?;
     let z = z_t.data().contiguous().typed::<T>(OP)?.clone();
@@ -378,17 +426,52 @@ fn nll_typed<T: Float>(z_t: &Tensor, tg: Targets, opts: &NllOptions) -> Result<T
         (0..n).map(|r| if tg.active[r] { -(w[tg.t[r]] * z[[r, tg.t[r]]]) } else { T::zero() }).collect();
     let d = total_weight(&tg, &w);
     let out = reduce(losses, opts.reduction, d)?;
-    let reduction = opts.reduction;
-    Ok(record(out, OP, &[z_t], move |g| {
-        let s = row_scales::<T>(g, reduction, n, d)?;
-        let mut dz = vec![T::zero(); n * c];
-        for r in 0..n {
-            if tg.active[r] {
-                dz[r * c + tg.t[r]] = -(s[r] * w[tg.t[r]]);
+    Ok((out, NllCpu { tg, w, d, reduction: opts.reduction, n, c }))
+}
+
+/// The negative log-likelihood's gradient on the CPU for one float type.
+fn nll_cpu_backward<T: Float>(s: &NllCpu<T>, g: &Tensor) -> Result<Tensor> {
+    let (n, c) = (s.n, s.c);
+    let scales = row_scales::<T>(g, s.reduction, n, s.d)?;
+    let mut dz = vec![T::zero(); n * c];
+    for r in 0..n {
+        if s.tg.active[r] {
+            dz[r * c + s.tg.t[r]] = -(scales[r] * s.w[s.tg.t[r]]);
+        }
+    }
+    Tensor::from_vec(dz, &[n, c])
+}
+
+/// The negative log-likelihood forward on the input's device (on a GPU `kernels/loss.cu`, targets
+/// validated on the host): the reduced loss and what the backward needs.
+fn nll_forward(z_t: &Tensor, tg: Targets, opts: &NllOptions) -> Result<(Data, NllSaved)> {
+    #[cfg(feature = "cuda")]
+    if let Data::Cuda(c) = z_t.data() {
+        let (t, w, d) = device_targets("nll_loss", z_t, &tg, opts.weight.as_ref())?;
+        let gpu = c.gpu().clone();
+        let (out, saved) = crate::device::cuda::loss::nll_loss(&c, &t, &w, opts.reduction, d)?;
+        return Ok((Data::Cuda(out), NllSaved::Cuda { saved, gpu }));
+    }
+    match z_t.dtype() {
+        DType::F32 => nll_cpu::<f32>(z_t, tg, opts).map(|(o, s)| (o, NllSaved::F32(s))),
+        _ => nll_cpu::<f64>(z_t, tg, opts).map(|(o, s)| (o, NllSaved::F64(s))),
+    }
+}
+
+impl NllSaved {
+    /// The gradient of the log-probabilities given the upstream gradient `g`.
+    fn backward(&self, g: &Tensor) -> Result<Tensor> {
+        match self {
+            NllSaved::F32(s) => nll_cpu_backward(s, g),
+            NllSaved::F64(s) => nll_cpu_backward(s, g),
+            #[cfg(feature = "cuda")]
+            NllSaved::Cuda { saved, gpu } => {
+                let g = crate::ops::device_data::grad_on(g, gpu)?;
+                let dz = crate::device::cuda::loss::nll_loss_backward(saved, &g)?;
+                Ok(Tensor::from_data(Data::Cuda(dz)))
             }
         }
-        Ok(vec![Some(Tensor::from_vec(dz, &[n, c])?)])
-    }))
+    }
 }
 
 impl Tensor {
@@ -408,14 +491,8 @@ impl Tensor {
             ));
         }
         let tg = check_targets(OP, self, target, opts.ignore_index)?;
-        #[cfg(feature = "cuda")]
-        if let Data::Cuda(c) = self.data() {
-            return cross_entropy_cuda(self, &c, tg, opts);
-        }
-        match self.dtype() {
-            DType::F32 => cross_entropy_typed::<f32>(self, tg, opts),
-            _ => cross_entropy_typed::<f64>(self, tg, opts),
-        }
+        let (out, saved) = cross_entropy_forward(self, tg, opts)?;
+        Ok(record(out, OP, &[self], move |g| Ok(vec![Some(saved.backward(g)?)])))
     }
 
     /// `F.nll_loss(log_probs, target, reduction=...)`: log-probabilities (N, C), target (N) i64.
@@ -426,15 +503,8 @@ impl Tensor {
     /// `F.nll_loss` with class weights and `ignore_index`.
     pub fn nll_loss_with(&self, target: &Tensor, opts: &NllOptions) -> Result<Tensor> {
         let tg = check_targets("nll_loss", self, target, opts.ignore_index)?;
-        #[cfg(feature = "cuda")]
-        if let Data::Cuda(c) = self.data() {
-            let (t, w, d) = device_targets("nll_loss", self, &tg, opts.weight.as_ref())?;
-            return crate::device::cuda::loss::nll_loss(self, &c, t, &w, opts.reduction, d);
-        }
-        match self.dtype() {
-            DType::F32 => nll_typed::<f32>(self, tg, opts),
-            _ => nll_typed::<f64>(self, tg, opts),
-        }
+        let (out, saved) = nll_forward(self, tg, opts)?;
+        Ok(record(out, "nll_loss", &[self], move |g| Ok(vec![Some(saved.backward(g)?)])))
     }
 
     /// `F.mse_loss(input, target, reduction=...)`: $(x_i - y_i)^2$ reduced; the shapes must be equal.

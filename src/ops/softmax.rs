@@ -200,78 +200,89 @@ fn logsumexp_lane<T: Float>([x]: [&[T]; 1], out: &mut [T]) {
     out[0] = lane_logsumexp(x);
 }
 
-/// `softmax` / `log_softmax` on a GPU (`kernels/softmax.cu`), forward and backward.
-#[cfg(feature = "cuda")]
-fn softmax_cuda(x_t: &Tensor, x: &crate::device::cuda::CudaData, dim: usize, log: bool) -> Result<Tensor> {
-    use crate::device::cuda::softmax as kernels;
-    let y = kernels::softmax(x, dim, log)?;
-    let y_saved = y.clone();
+/// What the backward of `softmax` / `log_softmax` needs, per device: the output $y$ and the lanes.
+enum SoftmaxSaved {
+    Cpu {
+        y: Data,
+        l: Lanes,
+        shape: Vec<usize>,
+    },
+    #[cfg(feature = "cuda")]
+    Cuda {
+        y: crate::device::cuda::CudaData,
+        dim: usize,
+    },
+}
+
+impl SoftmaxSaved {
+    /// The gradient of the input given the upstream gradient `g` (of `log_softmax` when `log`).
+    fn backward(&self, g: &Tensor, log: bool) -> Result<Data> {
+        match self {
+            SoftmaxSaved::Cpu { y, l, shape } if log => lanes_data(
+                "log_softmax_backward",
+                [y, &g.data()],
+                *l,
+                l.n,
+                shape,
+                log_softmax_backward_lane::<f32>,
+                log_softmax_backward_lane::<f64>,
+            ),
+            SoftmaxSaved::Cpu { y, l, shape } => lanes_data(
+                "softmax_backward",
+                [y, &g.data()],
+                *l,
+                l.n,
+                shape,
+                softmax_backward_lane::<f32>,
+                softmax_backward_lane::<f64>,
+            ),
+            #[cfg(feature = "cuda")]
+            SoftmaxSaved::Cuda { y, dim } => {
+                let g = match g.data() {
+                    Data::Cuda(g) => g,
+                    other => other.to_cuda(y.gpu())?,
+                };
+                Ok(Data::Cuda(crate::device::cuda::softmax::softmax_backward(&g, y, *dim, log)?))
+            }
+        }
+    }
+}
+
+/// `softmax` (or `log_softmax` when `log`) along `dim`, forward on the input's device (on a GPU
+/// `kernels/softmax.cu`, one block per lane) and one tape record for the backward.
+fn softmax_op(x: &Tensor, dim: isize, log: bool) -> Result<Tensor> {
     let op = if log { "log_softmax" } else { "softmax" };
-    Ok(record(Data::Cuda(y), op, &[x_t], move |g| {
-        let g = match g.data() {
-            Data::Cuda(g) => g,
-            other => other.to_cuda(y_saved.gpu())?,
-        };
-        Ok(vec![Some(Tensor::from_data(Data::Cuda(kernels::softmax_backward(&g, &y_saved, dim, log)?)))])
-    }))
+    let shape = x.shape();
+    let d = normalize_dim(op, dim, &shape)?;
+    let l = Lanes::new(&shape, d);
+    let xd = x.data();
+    let (y, saved) = match &xd {
+        #[cfg(feature = "cuda")]
+        Data::Cuda(c) => {
+            let y = crate::device::cuda::softmax::softmax(c, d, log)?;
+            (Data::Cuda(y.clone()), SoftmaxSaved::Cuda { y, dim: d })
+        }
+        _ => {
+            let y = if log {
+                lanes_data(op, [&xd], l, l.n, &shape, log_softmax_lane::<f32>, log_softmax_lane::<f64>)?
+            } else {
+                lanes_data(op, [&xd], l, l.n, &shape, softmax_lane::<f32>, softmax_lane::<f64>)?
+            };
+            (y.clone(), SoftmaxSaved::Cpu { y, l, shape })
+        }
+    };
+    Ok(record(y, op, &[x], move |g| Ok(vec![Some(Tensor::from_data(saved.backward(g, log)?))])))
 }
 
 impl Tensor {
     /// `F.softmax(x, dim)`: $y_i = e^{x_i - m} / \sum_k e^{x_k - m}$ along `dim` (see the module docs).
     pub fn softmax(&self, dim: isize) -> Result<Tensor> {
-        let shape = self.shape();
-        let l = Lanes::new(&shape, normalize_dim("softmax", dim, &shape)?);
-        #[cfg(feature = "cuda")]
-        if let Data::Cuda(c) = self.data() {
-            return softmax_cuda(self, &c, normalize_dim("softmax", dim, &shape)?, false);
-        }
-        let y =
-            lanes_data("softmax", [&self.data()], l, l.n, &shape, softmax_lane::<f32>, softmax_lane::<f64>)?;
-        let y_saved = y.clone();
-        Ok(record(y, "softmax", &[self], move |g| {
-            let dx = lanes_data(
-                "softmax_backward",
-                [&y_saved, &g.data()],
-                l,
-                l.n,
-                &shape,
-                softmax_backward_lane::<f32>,
-                softmax_backward_lane::<f64>,
-            )?;
-            Ok(vec![Some(Tensor::from_data(dx))])
-        }))
+        softmax_op(self, dim, false)
     }
 
     /// `F.log_softmax(x, dim)`: $y_i = x_i - m - \ln \sum_k e^{x_k - m}$ along `dim`.
     pub fn log_softmax(&self, dim: isize) -> Result<Tensor> {
-        let shape = self.shape();
-        let l = Lanes::new(&shape, normalize_dim("log_softmax", dim, &shape)?);
-        #[cfg(feature = "cuda")]
-        if let Data::Cuda(c) = self.data() {
-            return softmax_cuda(self, &c, normalize_dim("log_softmax", dim, &shape)?, true);
-        }
-        let y = lanes_data(
-            "log_softmax",
-            [&self.data()],
-            l,
-            l.n,
-            &shape,
-            log_softmax_lane::<f32>,
-            log_softmax_lane::<f64>,
-        )?;
-        let y_saved = y.clone();
-        Ok(record(y, "log_softmax", &[self], move |g| {
-            let dx = lanes_data(
-                "log_softmax_backward",
-                [&y_saved, &g.data()],
-                l,
-                l.n,
-                &shape,
-                log_softmax_backward_lane::<f32>,
-                log_softmax_backward_lane::<f64>,
-            )?;
-            Ok(vec![Some(Tensor::from_data(dx))])
-        }))
+        softmax_op(self, dim, true)
     }
 
     /// `torch.logsumexp(x, dim, keepdim)`: $\ell = m + \ln \sum_k e^{x_k - m}$ along `dim`.
@@ -285,7 +296,7 @@ impl Tensor {
         let lse = match &xd {
             #[cfg(feature = "cuda")]
             Data::Cuda(c) => {
-                Data::Cuda(crate::device::cuda::loss::logsumexp(c, (l.outer, l.n, l.inner), &keep_shape)?)
+                Data::Cuda(crate::device::cuda::softmax::logsumexp(c, (l.outer, l.n, l.inner), &keep_shape)?)
             }
             _ => lanes_data(
                 "logsumexp",

@@ -10,6 +10,7 @@ pub mod fastmath;
 pub mod float;
 pub mod gemm;
 pub mod lanes;
+pub mod loss;
 pub mod pool2d;
 pub mod rnn;
 pub mod scratch;

@@ -1,37 +1,25 @@
-//! Losses on a GPU beyond the fused cross-entropy (which is in `ops.rs`), and `logsumexp`:
+//! Host code of `kernels/loss.cu`: the fused cross-entropy and `nll_loss`, forward and backward.
 //!
-//! * `nll_loss` (`kernels/loss.cu`): $\text{loss}_n = -a_n w_{t_n} z_{n,t_n}$ one thread per row,
-//!   $\partial z_{n,c} = -s_n a_n w_{t_n} [c = t_n]$ one thread per element; the targets are
-//!   validated on the host (as for the cross-entropy), $-1$ marking an ignored row.
-//! * `binary_cross_entropy_with_logits` (`kernels/bce.cu`): the stable fused form
-//!   $w[(1 - y)x + (1 + (p - 1)y)\operatorname{sp}(-x)]$ and both gradients in one pass, one thread
-//!   per element, the weights read through broadcast layouts.
-//! * `logsumexp` (`kernels/softmax.cu`): one block per lane, $\ell = m + \ln\sum_k e^{x_k - m}$
-//!   (the shift skipped when $m$ is not finite); its gradient is a composite of elementwise ops.
+//! * `cross_entropy`: one block per row, the row's log-sum-exp and loss in one pass; the gradient
+//!   one block per row.
+//! * `nll_loss`: $\text{loss}_n = -a_n w_{t_n} z_{n,t_n}$ one thread per row,
+//!   $\partial z_{n,c} = -s_n a_n w_{t_n} [c = t_n]$ one thread per element.
 //!
-//! The sum and mean reductions use the deterministic sum kernel (`reduce.cu`). Formulas and
-//! reductions: [`crate::ops::loss`], [`crate::ops::bce`], [`crate::ops::softmax`].
-
-use std::sync::Arc;
+//! The targets are validated on the host, $-1$ marking an ignored row, and uploaded with the class
+//! weights. The sum and mean reductions use the deterministic sum kernel (`reduce.cu`). Formulas:
+//! `ops/loss.rs`.
 
 use cudarc::driver::PushKernelArg;
 
 use super::alloc::DevElem;
-use super::context::{Gpu, dev_err, elementwise_cfg, rows_cfg};
-use super::copy::{contiguous, full};
+use super::context::{dev_err, elementwise_cfg, rows_cfg};
+use super::copy::contiguous;
 use super::launch::{block_mut, float_dtype, float_suffix, fresh, same_gpu, with_output};
 use super::reduce::sum_dims;
-use super::storage::{CudaData, KLayout};
-use crate::autograd::record;
+use super::storage::CudaData;
+use crate::device::cpu::loss::Reduction;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::ops::device_data::{cuda_input, grad_on};
-use crate::ops::loss::Reduction;
-use crate::tensor::{DType, Data, Tensor};
-
-/// Per-element values of `dtype` uploaded to `gpu` (f64 values rounded to f32 for an f32 tensor).
-pub(crate) fn upload_float(gpu: &Arc<Gpu>, dtype: DType, v: &[f64]) -> Result<CudaData> {
-    CudaData::upload_floats(gpu, dtype, v)
-}
 
 /// The loss tensor reduced as `reduction` says: itself, its sum, or its sum times `1 / denom`.
 pub(crate) fn reduce_losses(losses: CudaData, reduction: Reduction, denom: f64) -> Result<CudaData> {
@@ -93,202 +81,59 @@ fn nll_backward<T: DevElem>(
     Ok(CudaData::new(dz, g.dtype(), &[n, c]))
 }
 
+/// What the `nll_loss` backward needs: the uploaded targets and weights, the sizes and the
+/// reduction with the mean's denominator.
+#[derive(Clone, Debug)]
+pub(crate) struct NllSaved {
+    t: CudaData,
+    w: CudaData,
+    dtype: DType,
+    n: usize,
+    c: usize,
+    reduction: Reduction,
+    denom: f64,
+}
+
 /// `nll_loss` of log-probabilities `z` (n, c) on a GPU, given host-validated targets (`-1` marks
-/// an ignored row), the class weights and the mean's denominator $D = \sum_n a_n w_{t_n}$.
+/// an ignored row), the class weights and the mean's denominator $D = \sum_n a_n w_{t_n}$: the
+/// reduced loss and the state for [`nll_loss_backward`].
 pub(crate) fn nll_loss(
-    z_t: &Tensor,
     z: &CudaData,
-    targets: Vec<i64>,
+    targets: &[i64],
     weights: &[f64],
     reduction: Reduction,
     denom: f64,
-) -> Result<Tensor> {
+) -> Result<(CudaData, NllSaved)> {
     let op = "nll_loss";
     let dtype = float_dtype(op, z)?;
     let z = contiguous(z)?;
     let gpu = z.gpu().clone();
     let (n, c) = (z.shape()[0], z.shape()[1]);
-    let t = CudaData::upload_i64(&gpu, &targets)?;
-    let w = upload_float(&gpu, dtype, weights)?;
+    let t = CudaData::upload_i64(&gpu, targets)?;
+    let w = CudaData::upload_floats(&gpu, dtype, weights)?;
     let losses = match dtype {
         DType::F64 => nll_forward::<f64>(&z, &t, &w)?,
         _ => nll_forward::<f32>(&z, &t, &w)?,
     };
     let out = reduce_losses(losses, reduction, denom)?;
-    Ok(record(Data::Cuda(out), op, &[z_t], move |g| {
-        let g = grad_on(g, &gpu)?;
-        let how = match reduction {
-            Reduction::None => (1, 1.0),
-            Reduction::Sum => (0, 1.0),
-            Reduction::Mean => (0, 1.0 / denom),
-        };
-        let dz = match dtype {
-            DType::F64 => nll_backward::<f64>(&t, &w, &g, how, (n, c))?,
-            _ => nll_backward::<f32>(&t, &w, &g, how, (n, c))?,
-        };
-        Ok(vec![Some(Tensor::from_data(Data::Cuda(dz)))])
-    }))
+    Ok((out, NllSaved { t, w, dtype, n, c, reduction, denom }))
 }
 
-// ---------------------------------------------------------------- binary_cross_entropy_with_logits
-
-/// The four operands of the BCE kernels with their layouts as the shape of $x$.
-struct BceArgs {
-    x: (CudaData, KLayout),
-    y: (CudaData, KLayout),
-    w: (CudaData, KLayout),
-    p: (CudaData, KLayout),
-    n: usize,
-}
-
-/// `bce_with_logits_fwd_<t>`: the per-element losses (shape of x).
-fn bce_forward<T: DevElem>(a: &BceArgs, shape: &[usize]) -> Result<CudaData> {
-    let op = "binary_cross_entropy_with_logits";
-    let gpu = a.x.0.gpu().clone();
-    let mut loss = fresh::<T>(&gpu, a.n)?;
-    if a.n > 0 {
-        let f = gpu.function("bce", &format!("bce_with_logits_fwd_{}", T::NAME))?;
-        let (xs, ys) = (a.x.0.slice::<T>(op)?, a.y.0.slice::<T>(op)?);
-        let (ws, ps) = (a.w.0.slice::<T>(op)?, a.p.0.slice::<T>(op)?);
-        let out = block_mut::<T>(op, &mut loss)?;
-        let n = a.n as i64;
-        let mut l = gpu.stream().launch_builder(&f);
-        l.arg(xs).arg(&a.x.1).arg(ys).arg(&a.y.1).arg(ws).arg(&a.w.1).arg(ps).arg(&a.p.1);
-        l.arg(out).arg(&n);
-        // SAFETY: matches `bce_with_logits_fwd_<t>(const T* x, Layout lx, const T* y, Layout ly,
-        // const T* w, Layout lw, const T* p, Layout lp, T* loss, i64 n)`; each layout is its
-        // buffer's own view read as x's shape (broadcast dimensions stride 0), so every index
-        // stays inside its buffer; `loss` holds n elements, one thread each.
-        unsafe { l.launch(elementwise_cfg(a.n)) }.map_err(dev_err(op))?;
-    }
-    Ok(CudaData::new(loss, a.x.0.dtype(), shape))
-}
-
-/// `bce_with_logits_bwd_<t>`: (dx, dy), both of x's shape; the upstream gradient of element `i`
-/// is `g[i * g_stride] / div`.
-fn bce_backward<T: DevElem>(
-    a: &BceArgs,
-    g: &CudaData,
-    (g_stride, div): (usize, f64),
-    shape: &[usize],
-) -> Result<(CudaData, CudaData)> {
-    let op = "binary_cross_entropy_with_logits_backward";
-    let gpu = g.gpu().clone();
-    let mut dx = fresh::<T>(&gpu, a.n)?;
-    let mut dy = fresh::<T>(&gpu, a.n)?;
-    if a.n > 0 {
-        let f = gpu.function("bce", &format!("bce_with_logits_bwd_{}", T::NAME))?;
-        let (xs, ys) = (a.x.0.slice::<T>(op)?, a.y.0.slice::<T>(op)?);
-        let (ws, ps, gs) = (a.w.0.slice::<T>(op)?, a.p.0.slice::<T>(op)?, g.slice::<T>(op)?);
-        let (dxs, dys) = (block_mut::<T>(op, &mut dx)?, block_mut::<T>(op, &mut dy)?);
-        let (n, gst) = (a.n as i64, g_stride as i64);
-        let mut l = gpu.stream().launch_builder(&f);
-        l.arg(xs).arg(&a.x.1).arg(ys).arg(&a.y.1).arg(ws).arg(&a.w.1).arg(ps).arg(&a.p.1);
-        l.arg(gs).arg(&gst).arg(&div).arg(dxs).arg(dys).arg(&n);
-        // SAFETY: matches `bce_with_logits_bwd_<t>(const T* x, Layout lx, const T* y, Layout ly,
-        // const T* w, Layout lw, const T* p, Layout lp, const T* g, i64 g_stride, double div,
-        // T* dx, T* dy, i64 n)`; layouts as in the forward, `g` contiguous with n elements
-        // (g_stride 1) or one (g_stride 0), `dx`/`dy` n elements, one thread each.
-        unsafe { l.launch(elementwise_cfg(a.n)) }.map_err(dev_err(op))?;
-    }
-    let dt = g.dtype();
-    Ok((CudaData::new(dx, dt, shape), CudaData::new(dy, dt, shape)))
-}
-
-/// `binary_cross_entropy_with_logits` of logits `x_t` on a GPU (shapes and dtypes validated):
-/// the target, `weight` and `pos_weight` must be on the same GPU; the weights broadcast to the
-/// logits' shape.
-pub(crate) fn bce_with_logits(
-    x_t: &Tensor,
-    y_t: &Tensor,
-    weight: Option<&Tensor>,
-    pos_weight: Option<&Tensor>,
-    reduction: Reduction,
-) -> Result<Tensor> {
-    let op = "binary_cross_entropy_with_logits";
-    let x = cuda_input(op, x_t, None)?;
-    let dtype = float_dtype(op, &x)?;
-    let gpu = x.gpu().clone();
-    let shape = x.shape().to_vec();
-    let with_layout = |c: CudaData| -> Result<(CudaData, KLayout)> {
-        let l = c.layout_as(op, &shape)?;
-        Ok((c, l))
+/// The gradient of `nll_loss` given the upstream gradient `g` (contiguous, on the loss's GPU).
+pub(crate) fn nll_loss_backward(s: &NllSaved, g: &CudaData) -> Result<CudaData> {
+    let how = match s.reduction {
+        Reduction::None => (1, 1.0),
+        Reduction::Sum => (0, 1.0),
+        Reduction::Mean => (0, 1.0 / s.denom),
     };
-    let weight_or_one = |t: Option<&Tensor>| -> Result<(CudaData, KLayout)> {
-        match t {
-            Some(t) => with_layout(cuda_input(op, t, Some(&gpu))?),
-            None => with_layout(full(&gpu, &[], dtype, 1.0)?),
-        }
-    };
-    let args = BceArgs {
-        y: with_layout(cuda_input(op, y_t, Some(&gpu))?)?,
-        w: weight_or_one(weight)?,
-        p: weight_or_one(pos_weight)?,
-        x: with_layout(x)?,
-        n: shape.iter().product(),
-    };
-    let losses = match dtype {
-        DType::F64 => bce_forward::<f64>(&args, &shape)?,
-        _ => bce_forward::<f32>(&args, &shape)?,
-    };
-    let n = args.n as f64;
-    let out = reduce_losses(losses, reduction, n)?;
-    Ok(record(Data::Cuda(out), op, &[x_t, y_t], move |g| {
-        let g = grad_on(g, &gpu)?;
-        let how = match reduction {
-            Reduction::None => (1, 1.0),
-            Reduction::Sum => (0, 1.0),
-            Reduction::Mean => (0, n),
-        };
-        let (dx, dy) = match dtype {
-            DType::F64 => bce_backward::<f64>(&args, &g, how, &shape)?,
-            _ => bce_backward::<f32>(&args, &g, how, &shape)?,
-        };
-        Ok(vec![Some(Tensor::from_data(Data::Cuda(dx))), Some(Tensor::from_data(Data::Cuda(dy)))])
-    }))
-}
-
-// ---------------------------------------------------------------- logsumexp
-
-/// `logsumexp_fwd_<t>`: the (outer * inner) lane values of a contiguous (outer, c, inner) tensor.
-fn lse_forward<T: DevElem>(
-    x: &CudaData,
-    (outer, c, inner): (usize, usize, usize),
-    out: &[usize],
-) -> Result<CudaData> {
-    let op = "logsumexp";
-    let gpu = x.gpu().clone();
-    let lanes = outer * inner;
-    let mut y = fresh::<T>(&gpu, lanes)?;
-    if lanes > 0 {
-        let f = gpu.function("softmax", &format!("logsumexp_fwd_{}", T::NAME))?;
-        let xs = x.slice::<T>(op)?;
-        let ys = block_mut::<T>(op, &mut y)?;
-        let (o, c_, i) = (outer as i64, c as i64, inner as i64);
-        let mut l = gpu.stream().launch_builder(&f);
-        l.arg(xs).arg(ys).arg(&o).arg(&c_).arg(&i);
-        // SAFETY: matches `logsumexp_fwd_<t>(const T* x, T* y, i64 outer, i64 c, i64 inner)`;
-        // `x` contiguous (outer, c, inner) at offset 0, `y` outer * inner elements; blocks of
-        // exactly 256 threads (fixed trees, static shared memory), lanes grid-strided.
-        unsafe { l.launch(rows_cfg(lanes, 0)) }.map_err(dev_err(op))?;
-    }
-    Ok(CudaData::new(y, x.dtype(), out))
-}
-
-/// `logsumexp` of device data read as (outer, c, inner) lanes (`lanes`), as `keep_shape` (the
-/// input's shape with the reduced dimension of size 1).
-pub(crate) fn logsumexp(
-    x: &CudaData,
-    lanes: (usize, usize, usize),
-    keep_shape: &[usize],
-) -> Result<CudaData> {
-    let dtype = float_dtype("logsumexp", x)?;
-    let x = contiguous(x)?;
-    match dtype {
-        DType::F64 => lse_forward::<f64>(&x, lanes, keep_shape),
-        _ => lse_forward::<f32>(&x, lanes, keep_shape),
+    match s.dtype {
+        DType::F64 => nll_backward::<f64>(&s.t, &s.w, g, how, (s.n, s.c)),
+        _ => nll_backward::<f32>(&s.t, &s.w, g, how, (s.n, s.c)),
     }
 }
+
+// ---------------------------------------------------------------- cross_entropy
+
 /// Saved state of a CUDA cross-entropy forward, for its backward.
 #[derive(Clone, Debug)]
 pub struct CrossEntropySaved {

@@ -29,7 +29,7 @@
 //! | `max_dim`/`min_dim` (values + i64 indices, fwd + bwd), `argmax`/`argmin` (a dimension or all), `max`/`min` of all elements (fwd + bwd split among ties), `var_dims`/`var` (fwd + bwd; `std` is `var` and `sqrt`) | `stats.cu` (one block per output, fixed trees) | `stats.rs` |
 //! | `linear` | a composite of `matmul` and `add` | `ops/linear.rs` |
 //! | `layer_norm` (optional weight and bias), `batch_norm` (training with the running-statistics update on the device, evaluation), fwd + bwd (per-row and per-channel sums as fixed block trees, the latter in f64) | `norm.cu` | `norm.rs` |
-//! | `nll_loss` (class weights, `ignore_index`, reductions), `binary_cross_entropy_with_logits` (`weight`, `pos_weight`, reductions), `logsumexp`, fwd + bwd | `loss.cu`, `bce.cu`, `softmax.cu` + `sum` for the reductions | `loss.rs` |
+//! | `nll_loss` (class weights, `ignore_index`, reductions), `binary_cross_entropy_with_logits` (`weight`, `pos_weight`, reductions), `logsumexp`, fwd + bwd | `loss.cu`, `bce.cu`, `softmax.cu` + `sum` for the reductions | `loss.rs`, `bce.rs`, `softmax.rs` |
 //! | `mse_loss` | a composite of `sub`, `mul` and `sum`/`mean` | `ops/loss.rs` |
 //! | `index_select`, `gather`, `scatter_add` (f32, f64, i64; gathers any dtype), fwd + bwd (scatter-style gradients summed over host-built CSRs in the CPU's order, no atomics); `one_hot` of a device index | `index.cu` | `index.rs` |
 //! | `sort`, `topk` (largest/smallest, sorted or not; stable, NaN as on the CPU; an $O(n^2)$-per-lane rank kernel), fwd + bwd | `sort.cu` | `sort.rs` |
@@ -69,6 +69,8 @@ pub use sources::check_kernels_include_paths;
 
 #[cfg(feature = "cuda")]
 mod alloc;
+#[cfg(feature = "cuda")]
+pub(crate) mod bce;
 #[cfg(feature = "cuda")]
 pub(crate) mod compare;
 #[cfg(feature = "cuda")]

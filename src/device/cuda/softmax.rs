@@ -1,12 +1,14 @@
 //! Host code of `kernels/softmax.cu`: softmax and log-softmax along a dimension, forward and
-//! backward (one block per lane).
+//! backward (one block per lane), and the `logsumexp` forward: one block per lane,
+//! $\ell = m + \ln\sum_k e^{x_k - m}$ (the shift skipped when $m$ is not finite); its gradient is a
+//! composite of elementwise ops (`ops/softmax.rs`).
 
 use cudarc::driver::PushKernelArg;
 
 use super::alloc::DevElem;
 use super::context::{dev_err, rows_cfg};
 use super::copy::contiguous;
-use super::launch::{float_suffix, same_gpu, with_output};
+use super::launch::{block_mut, float_dtype, float_suffix, fresh, same_gpu, with_output};
 use super::storage::CudaData;
 use crate::dtype::DType;
 use crate::error::Result;
@@ -82,5 +84,45 @@ pub fn softmax_backward(g: &CudaData, y: &CudaData, dim: usize, log: bool) -> Re
     match y.dtype {
         DType::F64 => run::<f64>(op, &name, &g, &y, (outer, c, inner)),
         _ => run::<f32>(op, &name, &g, &y, (outer, c, inner)),
+    }
+}
+
+/// `logsumexp_fwd_<t>`: the (outer * inner) lane values of a contiguous (outer, c, inner) tensor.
+fn lse_forward<T: DevElem>(
+    x: &CudaData,
+    (outer, c, inner): (usize, usize, usize),
+    out: &[usize],
+) -> Result<CudaData> {
+    let op = "logsumexp";
+    let gpu = x.gpu().clone();
+    let lanes = outer * inner;
+    let mut y = fresh::<T>(&gpu, lanes)?;
+    if lanes > 0 {
+        let f = gpu.function("softmax", &format!("logsumexp_fwd_{}", T::NAME))?;
+        let xs = x.slice::<T>(op)?;
+        let ys = block_mut::<T>(op, &mut y)?;
+        let (o, c_, i) = (outer as i64, c as i64, inner as i64);
+        let mut l = gpu.stream().launch_builder(&f);
+        l.arg(xs).arg(ys).arg(&o).arg(&c_).arg(&i);
+        // SAFETY: matches `logsumexp_fwd_<t>(const T* x, T* y, i64 outer, i64 c, i64 inner)`;
+        // `x` contiguous (outer, c, inner) at offset 0, `y` outer * inner elements; blocks of
+        // exactly 256 threads (fixed trees, static shared memory), lanes grid-strided.
+        unsafe { l.launch(rows_cfg(lanes, 0)) }.map_err(dev_err(op))?;
+    }
+    Ok(CudaData::new(y, x.dtype(), out))
+}
+
+/// `logsumexp` of device data read as (outer, c, inner) lanes (`lanes`), as `keep_shape` (the
+/// input's shape with the reduced dimension of size 1).
+pub(crate) fn logsumexp(
+    x: &CudaData,
+    lanes: (usize, usize, usize),
+    keep_shape: &[usize],
+) -> Result<CudaData> {
+    let dtype = float_dtype("logsumexp", x)?;
+    let x = contiguous(x)?;
+    match dtype {
+        DType::F64 => lse_forward::<f64>(&x, lanes, keep_shape),
+        _ => lse_forward::<f32>(&x, lanes, keep_shape),
     }
 }
