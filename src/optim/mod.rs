@@ -23,7 +23,7 @@
 //!
 //! Every update is elementwise, written in the parameter's own dtype, with the coefficients
 //! rounded to that dtype as PyTorch's CPU kernels do; it runs in place through
-//! [`Tensor::update_data`] (copy-on-write storage: a buffer shared with another tensor, e.g. a
+//! [`Tensor::update_data`](crate::tensor::Tensor::update_data) (copy-on-write storage: a buffer shared with another tensor, e.g. a
 //! `detach()`ed copy, is copied before it is written). The tape keeps snapshots of what backward
 //! reads, so even a step between a forward pass and its backward leaves that backward unchanged.
 //! Large tensors are updated with rayon, which changes nothing in the result: each

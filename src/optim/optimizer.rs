@@ -32,7 +32,7 @@ pub trait Optimizer: Send {
     fn set_lr(&mut self, lr: f64);
 
     /// The learning rate of each parameter group (one group unless this is a
-    /// [`ParamGroups`]).
+    /// [`ParamGroups`](super::ParamGroups)).
     fn group_lrs(&self) -> Vec<f64> {
         vec![self.lr()]
     }

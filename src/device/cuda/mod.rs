@@ -1,6 +1,16 @@
 //! The CUDA backend (crate feature `cuda`): kernels written as readable CUDA C in `kernels/`,
 //! compiled at run time by NVRTC, launched through `cudarc`.
 //!
+//! Like the rest of `device/`, it knows no tensor, no tape and no op: one host file per kernel
+//! file (`conv2d.rs` for `kernels/conv2d.cu`, ...) takes `CudaData` buffers and plain parameters
+//! and returns buffers (and what a backward needs); the op in `src/ops/<op>.rs` turns tensors into
+//! buffers, calls it, and records the one backward closure for both devices. Below the host files:
+//! `libraries.rs` (can libcuda, libnvrtc, libcublas be loaded), `probe.rs` (the doctor report),
+//! `compile.rs` and `sources.rs` (NVRTC and the embedded kernel sources), `check.rs` (the compile
+//! check), `context.rs` and `alloc.rs` (the device, its stream and the caching allocator),
+//! `storage.rs` (`CudaData`, uploads and downloads), `launch.rs` (fresh outputs, dtype checks),
+//! `gemm.rs`, `matmul.rs` and `cublas.rs` (every GEMM, own kernels or cuBLAS).
+//!
 //! ## How a tensor lives on the GPU
 //! A CUDA tensor's storage is `CudaData` (the `Data::Cuda` variant): a block from the device's
 //! caching allocator, the dtype, and a strided view (shape, element strides, offset), so that
