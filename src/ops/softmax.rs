@@ -130,42 +130,79 @@ pub(crate) fn lanes_data<const K: usize>(
     }
 }
 
-/// $m = \max_k x_k$ ($-\infty$ for an empty lane).
+/// $m = \max_k x_k$ ($-\infty$ for an empty lane; NaNs skipped, they reach the output through
+/// the sum).
 pub(crate) fn lane_max<T: Float>(x: &[T]) -> T {
-    x.iter().fold(T::neg_infinity(), |m, &v| if v > m { v } else { m })
+    T::max_slice(x)
 }
+
+/// $\sum_k e^{x_k - m}$ without storing the terms: blocks of [`BLOCK`] shifted values in a stack
+/// buffer, exponentiated by the backend's vectorised `exp_slice`, summed by `sum_slice`, the
+/// block sums added in order.
+fn sum_exp_shifted<T: Float>(x: &[T], m: T) -> T {
+    let mut buf = [T::zero(); BLOCK];
+    let mut s = T::zero();
+    for c in x.chunks(BLOCK) {
+        let b = &mut buf[..c.len()];
+        for (b_k, &x_k) in b.iter_mut().zip(c) {
+            *b_k = x_k - m;
+        }
+        T::exp_slice(b);
+        s += T::sum_slice(b);
+    }
+    s
+}
+
+/// Elements per block of [`sum_exp_shifted`]: 1 KiB of f32, well inside L1.
+const BLOCK: usize = 256;
 
 /// $\ell = m + \ln \sum_k e^{x_k - m}$; when $m = \pm\infty$ the shift is skipped, so a lane of
 /// $-\infty$ gives $-\infty$ and a lane containing $+\infty$ gives $+\infty$ (as PyTorch).
 pub(crate) fn lane_logsumexp<T: Float>(x: &[T]) -> T {
     let m = lane_max(x);
     let shift = if m.is_finite() { m } else { T::zero() };
-    let mut s = T::zero();
-    for &v in x {
-        s += (v - shift).exp();
-    }
-    shift + s.ln()
+    shift + sum_exp_shifted(x, shift).ln()
 }
 
-/// $y_i = e^{x_i - m} / \sum_k e^{x_k - m}$
+/// $y_i = e^{x_i - m} / \sum_k e^{x_k - m}$. Three passes over a lane that sits in L1 (the max;
+/// the shifted exponentials, stored in $y$ and summed; the division): one $e^x$ per element,
+/// where an online softmax (max and sum in one pass, rescaling the sum at each new max) would
+/// read $x$ once less but compute $e^x$ twice.
 fn softmax_lane<T: Float>([x]: [&[T]; 1], y: &mut [T]) {
     let m = lane_max(x);
-    let mut s = T::zero();
     for (y_i, &x_i) in y.iter_mut().zip(x) {
-        *y_i = (x_i - m).exp();
-        s += *y_i;
+        *y_i = x_i - m;
     }
+    T::exp_slice(y);
+    let s = T::sum_slice(y);
     for y_i in y.iter_mut() {
         *y_i = *y_i / s;
     }
 }
 
+/// $\sum_k a_k b_k$ over 8 interleaved partial sums (as `sum_slice`).
+fn dot<T: Float>(a: &[T], b: &[T]) -> T {
+    let mut s = [T::zero(); 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ta, tb) = (ca.remainder(), cb.remainder());
+    for (ca, cb) in ca.zip(cb) {
+        for ((s_j, &a_j), &b_j) in s.iter_mut().zip(ca).zip(cb) {
+            *s_j += a_j * b_j;
+        }
+    }
+    let mut out = T::zero();
+    for &v in &s {
+        out += v;
+    }
+    for (&a_k, &b_k) in ta.iter().zip(tb) {
+        out += a_k * b_k;
+    }
+    out
+}
+
 /// $dx_i = y_i (g_i - \sum_k g_k y_k)$
 fn softmax_backward_lane<T: Float>([y, g]: [&[T]; 2], dx: &mut [T]) {
-    let mut gy = T::zero();
-    for (&g_k, &y_k) in g.iter().zip(y) {
-        gy += g_k * y_k;
-    }
+    let gy = dot(g, y);
     for ((dx_i, &y_i), &g_i) in dx.iter_mut().zip(y).zip(g) {
         *dx_i = y_i * (g_i - gy);
     }
@@ -174,11 +211,7 @@ fn softmax_backward_lane<T: Float>([y, g]: [&[T]; 2], dx: &mut [T]) {
 /// $y_i = x_i - m - \ln \sum_k e^{x_k - m}$
 fn log_softmax_lane<T: Float>([x]: [&[T]; 1], y: &mut [T]) {
     let m = lane_max(x);
-    let mut s = T::zero();
-    for &x_k in x {
-        s += (x_k - m).exp();
-    }
-    let log_s = s.ln();
+    let log_s = sum_exp_shifted(x, m).ln();
     for (y_i, &x_i) in y.iter_mut().zip(x) {
         *y_i = x_i - m - log_s;
     }
@@ -186,12 +219,11 @@ fn log_softmax_lane<T: Float>([x]: [&[T]; 1], y: &mut [T]) {
 
 /// $dx_i = g_i - e^{y_i} \sum_k g_k$
 fn log_softmax_backward_lane<T: Float>([y, g]: [&[T]; 2], dx: &mut [T]) {
-    let mut sum_g = T::zero();
-    for &g_k in g {
-        sum_g += g_k;
-    }
-    for ((dx_i, &y_i), &g_i) in dx.iter_mut().zip(y).zip(g) {
-        *dx_i = g_i - y_i.exp() * sum_g;
+    let sum_g = T::sum_slice(g);
+    dx.copy_from_slice(y);
+    T::exp_slice(dx);
+    for (dx_i, &g_i) in dx.iter_mut().zip(g) {
+        *dx_i = g_i - *dx_i * sum_g;
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::ops::AddAssign;
 
-use crate::device::cpu::fastmath::{sigmoid_f32, tanh_f32};
+use crate::device::cpu::fastmath::{exp_slice_f32, sigmoid_slice_f32, tanh_slice_f32};
 use crate::device::cpu::gemm::{GemmFn, gemm_split};
 
 /// f32 or f64 in the CPU kernels.
@@ -42,6 +42,52 @@ pub trait CpuFloat: num_traits::Float + AddAssign + Send + Sync + 'static {
         unsafe { gemm_split(Self::GEMM, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
     }
 
+    /// $v_i \leftarrow e^{v_i}$ for every element (libm; f32 overrides it with the vectorisable
+    /// [`crate::device::cpu::fastmath`]).
+    fn exp_slice(v: &mut [Self]) {
+        for x in v {
+            *x = x.exp();
+        }
+    }
+
+    /// $\max_i v_i$, NaNs skipped ($-\infty$ for an empty or all-NaN slice): the same value as
+    /// the sequential `if v > m { v } else { m }` fold, taken over 8 interleaved lanes so that it
+    /// vectorises (a maximum does not depend on the order).
+    fn max_slice(v: &[Self]) -> Self {
+        let mut m = [Self::neg_infinity(); 8];
+        let chunks = v.chunks_exact(8);
+        let tail = chunks.remainder();
+        for c in chunks {
+            for (m_j, &x) in m.iter_mut().zip(c) {
+                *m_j = if x > *m_j { x } else { *m_j };
+            }
+        }
+        let mut out = Self::neg_infinity();
+        for &x in m.iter().chain(tail) {
+            out = if x > out { x } else { out };
+        }
+        out
+    }
+
+    /// $\sum_i v_i$ over 8 interleaved partial sums (lane $j$ adds $v_j, v_{j+8}, \dots$ in order),
+    /// then the partials and the tail in a fixed order: vectorisable, and the same bits for a
+    /// given slice on any thread count (the rounding differs from one running sum).
+    fn sum_slice(v: &[Self]) -> Self {
+        let mut s = [Self::zero(); 8];
+        let chunks = v.chunks_exact(8);
+        let tail = chunks.remainder();
+        for c in chunks {
+            for (s_j, &x) in s.iter_mut().zip(c) {
+                *s_j += x;
+            }
+        }
+        let mut out = Self::zero();
+        for &x in s.iter().chain(tail) {
+            out += x;
+        }
+        out
+    }
+
     /// $v_i \leftarrow \sigma(v_i) = 1 / (1 + e^{-v_i})$ for every element (libm's `exp`; f32
     /// overrides it with the vectorisable [`crate::device::cpu::fastmath`]).
     fn sigmoid_slice(v: &mut [Self]) {
@@ -67,15 +113,14 @@ pub trait CpuFloat: num_traits::Float + AddAssign + Send + Sync + 'static {
 impl CpuFloat for f32 {
     const GEMM: GemmFn<f32> = matrixmultiply::sgemm;
 
+    fn exp_slice(v: &mut [f32]) {
+        exp_slice_f32(v)
+    }
     fn sigmoid_slice(v: &mut [f32]) {
-        for x in v {
-            *x = sigmoid_f32(*x);
-        }
+        sigmoid_slice_f32(v)
     }
     fn tanh_slice(v: &mut [f32]) {
-        for x in v {
-            *x = tanh_f32(*x);
-        }
+        tanh_slice_f32(v)
     }
     fn as_f64(self) -> f64 {
         self as f64
