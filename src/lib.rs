@@ -11,7 +11,7 @@
 //! let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[1, 3])?;
 //! let loss = x.matmul(&w)?.tanh()?.sum()?;
 //! loss.backward()?;
-//! assert_eq!(w.grad().unwrap().shape(), vec![3, 2]);
+//! assert_eq!(w.grad().map(|g| g.shape()), Some(vec![3, 2]));
 //! # Ok(()) }
 //! ```
 //!

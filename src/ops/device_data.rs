@@ -45,8 +45,9 @@ pub(crate) fn grad_on(g: &Tensor, gpu: &Arc<Gpu>) -> Result<CudaData> {
 /// The i64 ids of `t` on `gpu`, contiguous: `t`'s own device data when it is on a GPU (which must
 /// be `gpu`), else `host` (the host copy of its values) uploaded.
 pub(crate) fn ids_on(op: &'static str, t: &Tensor, host: &[i64], gpu: &Arc<Gpu>) -> Result<CudaData> {
-    match t.data() {
-        Data::Cuda(_) => crate::device::cuda::copy::contiguous(&cuda_input(op, t, Some(gpu))?),
-        _ => CudaData::upload_i64(gpu, host),
-    }
+    let on_gpu = match t.data() {
+        Data::Cuda(_) => Some(cuda_input(op, t, Some(gpu))?),
+        _ => None,
+    };
+    crate::device::cuda::index::ids_on(on_gpu.as_ref(), host, gpu)
 }

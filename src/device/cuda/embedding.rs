@@ -62,11 +62,6 @@ impl Csr {
     }
 }
 
-/// An i64 vector uploaded to `gpu`.
-pub(crate) fn upload_i64(gpu: &Arc<Gpu>, v: Vec<i64>) -> Result<CudaData> {
-    CudaData::upload_i64(gpu, &v)
-}
-
 /// A one-element i64 error flag set to `i64::MAX` (the kernels lower it with `atomicMin`).
 pub(crate) fn err_flag(op: &'static str, gpu: &Arc<Gpu>) -> Result<Block> {
     let mut b = fresh::<i64>(gpu, 1)?;
@@ -146,9 +141,9 @@ fn backward_kernel<T: DevElem>(
     if nrows * d == 0 {
         return Ok(CudaData::new(block, dy.dtype(), &out_shape));
     }
-    let rows = upload_i64(&gpu, csr.rows.clone())?;
-    let row_ptr = upload_i64(&gpu, csr.row_ptr.clone())?;
-    let pos = upload_i64(&gpu, csr.pos.clone())?;
+    let rows = CudaData::upload_i64(&gpu, &csr.rows)?;
+    let row_ptr = CudaData::upload_i64(&gpu, &csr.row_ptr)?;
+    let pos = CudaData::upload_i64(&gpu, &csr.pos)?;
     let flag = err_flag(op, &gpu)?;
     {
         let f = gpu.function("embedding", &format!("embedding_bwd_weight_{}", T::NAME))?;
@@ -258,7 +253,7 @@ fn merge_rows(
     }
     let gpu = a.gpu().clone();
     let nout = ia.len();
-    let (ia, ib) = (upload_i64(&gpu, ia)?, upload_i64(&gpu, ib)?);
+    let (ia, ib) = (CudaData::upload_i64(&gpu, &ia)?, CudaData::upload_i64(&gpu, &ib)?);
     match float_dtype(op, a)? {
         DType::F64 => run::<f64>(op, a, b, &ia, &ib, nout, d),
         _ => run::<f32>(op, a, b, &ia, &ib, nout, d),

@@ -21,7 +21,7 @@ use cudarc::driver::{LaunchConfig, PushKernelArg};
 
 use super::alloc::DevElem;
 use super::context::{Block, Gpu, dev_err, elementwise_cfg};
-use super::embedding::{Csr, err_flag, read_flag, upload_i64};
+use super::embedding::{Csr, err_flag, read_flag};
 use super::launch::{block_mut, float_dtype, fresh, internal};
 use super::storage::CudaData;
 use crate::dtype::DType;
@@ -131,9 +131,9 @@ fn rows_kernel<T: DevElem>(
     gpu.stream().memset_zeros(block_mut::<T>(op, &mut bb)?).map_err(dev_err(op))?;
     let nrows = csr.rows.len();
     if nrows > 0 {
-        let rows = upload_i64(gpu, csr.rows.clone())?;
-        let row_ptr = upload_i64(gpu, csr.row_ptr.clone())?;
-        let pos = upload_i64(gpu, csr.pos.clone())?;
+        let rows = CudaData::upload_i64(gpu, &csr.rows)?;
+        let row_ptr = CudaData::upload_i64(gpu, &csr.row_ptr)?;
+        let pos = CudaData::upload_i64(gpu, &csr.pos)?;
         let flag = err_flag(op, gpu)?;
         {
             let f = gpu.function("factorization", &format!("mf_predict_bwd_rows_{}", T::NAME))?;

@@ -57,7 +57,7 @@ fn row_major(shape: &[usize]) -> Vec<i64> {
 
 /// The i64 ids on `gpu`, contiguous: the index's device data `on_gpu` when it has one, else the
 /// host values `host` uploaded.
-fn ids_on(on_gpu: Option<&CudaData>, host: &[i64], gpu: &Arc<Gpu>) -> Result<CudaData> {
+pub(crate) fn ids_on(on_gpu: Option<&CudaData>, host: &[i64], gpu: &Arc<Gpu>) -> Result<CudaData> {
     match on_gpu {
         Some(c) => contiguous(c),
         None => CudaData::upload_i64(gpu, host),
