@@ -21,7 +21,7 @@
 //!
 //! Accuracy (tested below against f64): $\sigma$ and $\tanh$ within 3 units of $2^{-24}$ relative
 //! over $[-30, 30]$, as libm's `tanhf` (2.5 on the same sweep); $e^x$ within 2 units over
-//! $[-87, 88]$ (libm's `expf`: 1); $\pm 0$, $\pm\infty$ and NaN behave as libm. f64 keeps libm:
+//! $[-87, 88]$; $\pm 0$, $\pm\infty$ and NaN behave as libm. f64 keeps libm:
 //! [`crate::device::cpu::float::CpuFloat`]'s `exp_slice`/`sigmoid_slice`/`tanh_slice` use these
 //! for f32 only.
 //!
