@@ -94,7 +94,7 @@ pub struct TrainArgs {
     /// Output folder (default: `runs/<model>`).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Worker threads (rayon and matrixmultiply); results are the same for any count.
+    /// Worker threads (rayon's pool, which the GEMM uses too); results are the same for any count.
     #[arg(long)]
     pub threads: Option<usize>,
     /// Continue a run from one of its checkpoints (e.g. runs/digits/checkpoints/epoch_002.safetensors).

@@ -118,7 +118,16 @@ fn gradcheck_table(filter: Option<&str>) -> ExitCode {
 fn doctor(require_gpu: bool) -> ExitCode {
     println!("glassgrad {}", env!("CARGO_PKG_VERSION"));
     println!("cpu threads (rayon): {}", glassgrad::device::cpu::num_threads());
-    println!("GEMM threads: rayon's (matrixmultiply without its own threads; MATMUL_NUM_THREADS is ignored)");
+    let isa = glassgrad::device::cpu::gemm::Isa::chosen();
+    let c = glassgrad::device::cpu::gemm::Caches::detect();
+    println!(
+        "cpu GEMM: packed, {} micro-kernels (GLASSGRAD_CPU_GEMM={}), on rayon's threads; caches L1d {} KiB, L2 {} KiB, L3 {} KiB",
+        isa.name(),
+        std::env::var("GLASSGRAD_CPU_GEMM").unwrap_or_else(|_| "auto (unset)".into()),
+        c.l1 >> 10,
+        c.l2 >> 10,
+        c.l3 >> 10
+    );
     let r = glassgrad::cuda::probe::report();
     let ver = |v: Option<(i32, i32)>| v.map(|(a, b)| format!(" {a}.{b}")).unwrap_or_default();
     println!("cuda feature: {}", if r.compiled { "compiled in" } else { "not compiled in" });

@@ -21,8 +21,8 @@
 //! threads is taken as $n \cdot P_1$ (the single-thread peak times the thread count), which assumes
 //! `n` real cores at the same clock — an upper bound on what `n` threads can reach.
 //!
-//! Note: `matrixmultiply` (built without its `avx512` feature) uses 256-bit AVX2 + FMA kernels, so
-//! on an AVX-512 machine a GEMM can reach about half of the measured peak at most.
+//! The GEMM (`device::cpu::gemm`) runs AVX-512F micro-kernels where the CPU has them, so its share
+//! of this peak is the share of the machine's own FMA throughput.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -1,4 +1,4 @@
-//! Where a tensor lives. The CPU path uses rayon and `matrixmultiply`; the CUDA path (crate
+//! Where a tensor lives. The CPU path uses rayon and its own packed GEMM ([`cpu::gemm`]); the CUDA path (crate
 //! feature `cuda`) runs the kernels of `kernels/` through `cudarc` (see [`crate::device::cuda`]).
 
 pub mod cpu;

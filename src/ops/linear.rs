@@ -11,7 +11,7 @@
 //! (the weight and bias gradients sum over every leading dimension). Saved for backward: $x$, $W$.
 //!
 //! Kernel: one GEMM ($x$ as an $R \times \text{in}$ matrix times $W^\top$, a strided view of $W$,
-//! no copy) by `matrixmultiply`, then the bias added row by row. The literal f64 transcription is
+//! no copy) by the packed GEMM ([`crate::device::cpu::gemm`]), then the bias added row by row. The literal f64 transcription is
 //! [`crate::reference::linear`].
 
 use ndarray::{ArcArray, IxDyn};

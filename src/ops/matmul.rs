@@ -7,9 +7,10 @@
 //! back over the broadcast ones. A 1-D left operand is a row vector and a 1-D right operand a
 //! column vector; their added dimension is removed from the result, as in PyTorch.
 //!
-//! The kernel is `matrixmultiply`'s GEMM (`sgemm`/`dgemm`), which takes arbitrary strides: a
-//! transposed view is multiplied without a copy. A single large product is cut into blocks of
-//! rows or columns run as rayon tasks ([`crate::device::cpu::gemm_split`]); a batch runs its
+//! The kernel is the CPU backend's packed GEMM ([`crate::device::cpu::gemm`]), which takes
+//! arbitrary strides: a transposed view is multiplied without a copy (the packing reads it in
+//! place). A single large product splits its rows or columns of micro-tiles across rayon's
+//! threads ([`crate::device::cpu::gemm::driver`]); a batch runs its
 //! products in parallel with rayon, each on one thread. Either way each output element is one dot
 //! product in a fixed order, so results do not depend on threads.
 

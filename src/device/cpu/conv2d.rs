@@ -9,7 +9,6 @@
 use rayon::prelude::*;
 
 use crate::device::cpu::float::CpuFloat;
-use crate::device::cpu::gemm::gemm_split;
 use crate::device::cpu::scratch;
 use crate::device::cpu::scratch::ScratchElem;
 
@@ -168,8 +167,7 @@ fn gemm<T: CpuFloat + ScratchElem>(
     // geometry, asserted in debug builds), the strides describe those row-major layouts, and `c`
     // is a `&mut` slice, so it aliases neither `a` nor `b`.
     unsafe {
-        gemm_split(
-            T::GEMM,
+        T::gemm(
             m,
             k,
             n,

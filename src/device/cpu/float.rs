@@ -1,6 +1,6 @@
 //! The float element types of the CPU kernels, f32 and f64, with what the kernels need besides
-//! arithmetic: the GEMM (`matrixmultiply`'s `sgemm`/`dgemm` through
-//! [`crate::device::cpu::gemm::gemm_split`]), the slice-wide $\sigma$ and $\tanh$ (libm for f64;
+//! arithmetic: the GEMM ([`crate::device::cpu::gemm`]'s packed BLIS-style GEMM, `matrixmultiply`
+//! where the CPU has neither AVX-512F nor AVX2+FMA), the slice-wide $\sigma$ and $\tanh$ (libm for f64;
 //! the vectorisable [`crate::device::cpu::fastmath`] for f32) and the exact `as` conversions to
 //! and from the f64 in which some kernels keep their statistics. The tensor layer's `Float`
 //! extends this trait, so an op and a kernel call the same functions, bit for bit.
@@ -8,15 +8,13 @@
 use std::ops::AddAssign;
 
 use crate::device::cpu::fastmath::{exp_slice_f32, sigmoid_slice_f32, tanh_slice_f32};
-use crate::device::cpu::gemm::{GemmFn, gemm_split};
+use crate::device::cpu::gemm::GemmElem;
 
 /// f32 or f64 in the CPU kernels.
-pub trait CpuFloat: num_traits::Float + AddAssign + Send + Sync + 'static {
-    /// `matrixmultiply`'s GEMM for this type (`sgemm`, `dgemm`).
-    const GEMM: GemmFn<Self>;
-
-    /// `C = alpha * A B + beta * C` on strided row/column layouts, by [`Self::GEMM`], split into
-    /// rayon tasks when large and called from outside rayon ([`gemm_split`]).
+pub trait CpuFloat: num_traits::Float + AddAssign + GemmElem {
+    /// `C = alpha * A B + beta * C` on strided row/column layouts, by
+    /// [`crate::device::cpu::gemm::gemm`]: on rayon's threads when large and called from outside
+    /// rayon, bit-identical for any thread count.
     ///
     /// # Safety
     /// The pointers and strides must describe valid `m×k`, `k×n` and `m×n` matrices, and `c`
@@ -39,7 +37,7 @@ pub trait CpuFloat: num_traits::Float + AddAssign + Send + Sync + 'static {
         csc: isize,
     ) {
         // SAFETY: forwarded from the caller's contract.
-        unsafe { gemm_split(Self::GEMM, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
+        unsafe { crate::device::cpu::gemm::gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
     }
 
     /// $v_i \leftarrow e^{v_i}$ for every element (libm; f32 overrides it with the vectorisable
@@ -111,8 +109,6 @@ pub trait CpuFloat: num_traits::Float + AddAssign + Send + Sync + 'static {
 }
 
 impl CpuFloat for f32 {
-    const GEMM: GemmFn<f32> = matrixmultiply::sgemm;
-
     fn exp_slice(v: &mut [f32]) {
         exp_slice_f32(v)
     }
@@ -131,8 +127,6 @@ impl CpuFloat for f32 {
 }
 
 impl CpuFloat for f64 {
-    const GEMM: GemmFn<f64> = matrixmultiply::dgemm;
-
     fn as_f64(self) -> f64 {
         self
     }

@@ -37,7 +37,7 @@
 //! im2col + GEMM. For each sample $n$ and group $g$, $\operatorname{im2col}(x_{n,g})$ is the
 //! $K \times OH\!\cdot\!OW$ matrix ($K = (C/G) k_H k_W$) whose column $(i, j)$ holds the input
 //! patch under output $(i, j)$; then
-//! $y_{n,g} = W_g \operatorname{im2col}(x_{n,g})$ (one GEMM, `matrixmultiply`),
+//! $y_{n,g} = W_g \operatorname{im2col}(x_{n,g})$ (one GEMM, [`crate::device::cpu::gemm`]),
 //! $\partial x_{n,g} = \operatorname{col2im}(W_g^\top \bar y_{n,g})$ and
 //! $\partial W_g \mathrel{+}= \bar y_{n,g}\operatorname{im2col}(x_{n,g})^\top$.
 //! A 1×1 kernel with stride 1 and no padding skips im2col (the input planes are the matrix).

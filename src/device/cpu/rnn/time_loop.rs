@@ -1,5 +1,5 @@
 //! The layer loop of the recurrent CPU kernels, shared by RNN, LSTM and GRU (the formulas are in
-//! `ops::rnn`, `ops::lstm` and `ops::gru`): GEMMs through `matrixmultiply` with in-order
+//! `ops::rnn`, `ops::lstm` and `ops::gru`): GEMMs through the packed GEMM ([`crate::device::cpu::gemm`]) with in-order
 //! accumulation, and per step the cell's fused elementwise pass (`tanh.rs`, `lstm.rs`, `gru.rs`
 //! beside this file).
 //!
@@ -43,7 +43,7 @@ impl View {
 }
 
 /// $C \leftarrow A B + \beta C$ for $A$ $(m \times k)$, $B$ $(k \times n)$, $C$ $(m \times n)$, each
-/// a strided view into a slice. One GEMM of `matrixmultiply`: each element of $C$ is one dot
+/// a strided view into a slice. One call of the packed GEMM: each element of $C$ is one dot
 /// product in a fixed order.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn gemm<T: CpuFloat>(
