@@ -273,3 +273,53 @@ fn small_known_product() {
         assert_eq!(c, [19.0, 22.0, 43.0, 50.0], "{isa:?}");
     }
 }
+
+/// A B packed once (`PackedB`) and reused gives the bits of the plain call, for every family,
+/// transposed B (the recurrent W_hhᵀ), shapes with partial panels, several depth blocks, and a
+/// strided A and C (the time-step views of the recurrent layers).
+#[test]
+fn packed_b_reuse_gives_the_same_bits() {
+    use glassgrad::device::cpu::gemm::{PackedB, gemm_packed_b};
+    for isa in families() {
+        for &(m, k, n) in
+            &[(64usize, 128usize, 512usize), (5, 300, 77), (1, 1, 1), (33, 129, 49), (200, 64, 16)]
+        {
+            let a: Vec<f32> = (0..m * k * 2).map(|i| value(3, i, 0) as f32).collect();
+            let w: Vec<f32> = (0..n * k).map(|i| value(4, i, 1) as f32).collect(); // n×k, B = Wᵀ
+            let c0: Vec<f32> = (0..m * n * 3).map(|i| value(5, i, 2) as f32).collect();
+            let packed = unsafe { PackedB::new_with(isa, k, n, w.as_ptr(), 1, k as isize) };
+            assert_eq!((packed.k(), packed.n()), (k, n));
+            for (beta, rsa, rsc) in [(0.0f32, k as isize, n as isize), (1.0, 2 * k as isize, 3 * n as isize)]
+            {
+                let (mut plain, mut reused) = (c0.clone(), c0.clone());
+                for _ in 0..2 {
+                    unsafe {
+                        gemm_with(
+                            isa,
+                            2,
+                            m,
+                            k,
+                            n,
+                            1.0,
+                            a.as_ptr(),
+                            rsa,
+                            1,
+                            w.as_ptr(),
+                            1,
+                            k as isize,
+                            beta,
+                            plain.as_mut_ptr(),
+                            rsc,
+                            1,
+                        );
+                        gemm_packed_b(m, 1.0, a.as_ptr(), rsa, 1, &packed, beta, reused.as_mut_ptr(), rsc, 1);
+                    }
+                }
+                assert!(
+                    plain.iter().zip(&reused).all(|(x, y)| x.to_bits() == y.to_bits()),
+                    "{isa:?} {m}x{k}x{n} beta {beta}"
+                );
+            }
+        }
+    }
+}

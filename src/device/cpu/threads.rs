@@ -71,6 +71,48 @@ pub fn retain_freed_memory() {
     }
 }
 
+thread_local! {
+    /// Set on the worker that runs an [`in_pool`] closure: its own GEMMs may split across the pool.
+    static SPLIT_INSIDE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` on one of rayon's workers and returns its result, for ops that make many parallel
+/// calls in a row (a recurrent layer: a GEMM and an elementwise pass per time step).
+///
+/// Called from outside the pool, every parallel call hands its work to a worker and puts the
+/// calling thread to sleep until it is done: two context switches per call, tens of
+/// microseconds, paid twice per time step. Inside `f`, which runs on a worker, the calls fork
+/// and join among the workers without sleeping. The GEMMs `f` calls on that worker still split
+/// across the pool (a GEMM called from inside the pool otherwise runs on one thread, for the
+/// per-sample GEMMs of a convolution, see [`crate::device::cpu::gemm::driver`]). Called from
+/// inside the pool, it just runs `f`. Results are the same bits either way.
+pub fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() {
+        return f();
+    }
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            SPLIT_INSIDE.with(|c| c.set(false));
+        }
+    }
+    rayon::join(
+        || {
+            SPLIT_INSIDE.with(|c| c.set(true));
+            let _reset = Reset;
+            f()
+        },
+        || (),
+    )
+    .0
+}
+
+/// Whether a GEMM on this thread may split across the pool: outside it, or on the worker of an
+/// [`in_pool`] closure.
+pub fn gemm_may_split() -> bool {
+    rayon::current_thread_index().is_none() || SPLIT_INSIDE.with(|c| c.get())
+}
+
 /// Batch rows per rayon task in an elementwise step: small steps stay on the calling thread.
 pub fn min_rows(work_per_row: usize) -> usize {
     (16_384 / work_per_row.max(1)).max(1)

@@ -25,7 +25,8 @@
 //! block and the same `pc` blocks, so the result is bit-identical for any thread count.
 //!
 //! A GEMM called from inside a rayon task (the convolution runs one per sample, in parallel) runs
-//! on that task's thread, as does a product of fewer than [`GEMM_SPLIT_MIN_WORK`] multiply-adds.
+//! on that task's thread (except on the worker of [`crate::device::cpu::threads::in_pool`]), as
+//! does a product of fewer than [`GEMM_SPLIT_MIN_WORK`] multiply-adds.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -37,6 +38,7 @@ use super::kernels::{Kernel, MicroKernel};
 use super::pack::pack_panel;
 use super::split::{GEMM_SPLIT_MIN_WORK, SendPtr, gemm_split};
 use crate::device::cpu::scratch;
+use crate::device::cpu::threads::gemm_may_split;
 
 /// The largest micro-tile (`mr · nr`) of any kernel: the scratch tile of the edges.
 const MAX_TILE: usize = 8 * 48;
@@ -65,9 +67,7 @@ pub unsafe fn gemm<T: GemmElem>(
     rsc: isize,
     csc: isize,
 ) {
-    let threads = if rayon::current_thread_index().is_some()
-        || m.saturating_mul(k).saturating_mul(n) < GEMM_SPLIT_MIN_WORK
-    {
+    let threads = if !gemm_may_split() || m.saturating_mul(k).saturating_mul(n) < GEMM_SPLIT_MIN_WORK {
         1
     } else {
         rayon::current_num_threads()
@@ -139,7 +139,7 @@ pub unsafe fn gemm_with<T: GemmElem>(
             let (mb, nb) = (rows.min(m - ic), cols.min(n - jc));
             let grid = split(mb.div_ceil(kernel.mr), nb.div_ceil(kernel.nr), threads.max(1));
             // SAFETY: rows ic..ic+mb and columns jc..jc+nb lie inside the caller's matrices.
-            unsafe { p.chunk(grid, ic, mb, jc, nb, k, beta) };
+            unsafe { p.chunk(grid, ic, mb, jc, nb, k, beta, None) };
         }
     }
 }
@@ -291,7 +291,8 @@ unsafe impl<T: GemmElem> Sync for Panels<T> {}
 
 impl<T: GemmElem> Problem<T> {
     /// Rows `ic..ic+mb` × columns `jc..jc+nb` of C over the whole depth: the tasks of the grid in
-    /// one parallel region, A and B packed on first use.
+    /// one parallel region, A and B packed on first use (B already packed when `pre_b` is given:
+    /// then the chunk spans all of B's columns, `jc = 0`).
     ///
     /// # Safety
     /// The chunk lies inside the caller's matrices.
@@ -305,15 +306,17 @@ impl<T: GemmElem> Problem<T> {
         nb: usize,
         k: usize,
         beta: T,
+        pre_b: Option<&Panels<T>>,
     ) {
         let (mr, nr, kc) = (self.kernel.mr, self.kernel.nr, self.blocks.kc);
         let (tm, tn, npc) = (mb.div_ceil(mr), nb.div_ceil(nr), k.div_ceil(kc));
         let at = Panels::<T>::new(npc * tm, mr * kc);
-        let bt = Panels::<T>::new(npc * tn, kc * nr);
+        let own_b = pre_b.is_none().then(|| Panels::<T>::new(npc * tn, kc * nr));
+        let Some(bt) = pre_b.or(own_b.as_ref()) else { unreachable!("one of the two exists") };
         let task = |t: usize| {
             let (tr, tc) = (part(tm, pm, t / pn), part(tn, pn, t % pn));
             // SAFETY: the task's tiles lie inside the chunk; tasks write disjoint tiles.
-            unsafe { self.task(tr, tc, (t % pn, t / pn), ic, mb, jc, nb, k, &at, &bt, beta) }
+            unsafe { self.task(tr, tc, (t % pn, t / pn), ic, mb, jc, nb, k, &at, bt, beta) }
         };
         if pm * pn == 1 {
             task(0);
@@ -321,7 +324,9 @@ impl<T: GemmElem> Problem<T> {
             (0..pm * pn).into_par_iter().for_each(task);
         }
         at.give();
-        bt.give();
+        if let Some(b) = own_b {
+            b.give();
+        }
     }
 
     /// One task: micro-tile rows `tr.0..tr.1` × columns `tc.0..tc.1` of the chunk, every depth
@@ -448,6 +453,182 @@ impl<T: GemmElem> Problem<T> {
                         beta * *e + t
                     };
                 }
+            }
+        }
+    }
+}
+
+/// $B$ packed once into the micro-panels of every depth block, for products that reuse it: the
+/// recurrent layers multiply by the same $W_{hh}^\top$ at every time step. [`gemm_packed_b`]
+/// reads the panels instead of packing $B$ again; the results are the bits [`gemm`] gives.
+pub struct PackedB<T: GemmElem> {
+    k: usize,
+    n: usize,
+    inner: Packed<T>,
+}
+
+enum Packed<T: GemmElem> {
+    /// The micro-panels of the chosen kernel, all ready.
+    Panels { kernel: Kernel<T>, blocks: Blocks, panels: Panels<T> },
+    /// No micro-kernel on this CPU: a row-major copy for `matrixmultiply`.
+    Plain(Vec<T>),
+}
+
+impl<T: GemmElem> PackedB<T> {
+    /// Packs the `k × n` matrix `b` (strides `rsb`, `csb`) for the kernel family [`Isa::chosen`].
+    ///
+    /// # Safety
+    /// `b` addresses every element of the `k × n` matrix.
+    pub unsafe fn new(k: usize, n: usize, b: *const T, rsb: isize, csb: isize) -> PackedB<T> {
+        // SAFETY: forwarded.
+        unsafe { PackedB::new_with(Isa::chosen(), k, n, b, rsb, csb) }
+    }
+
+    /// [`PackedB::new`] for a given family (falls back to the plain copy as [`gemm_with`] does).
+    ///
+    /// # Safety
+    /// As [`PackedB::new`].
+    pub unsafe fn new_with(isa: Isa, k: usize, n: usize, b: *const T, rsb: isize, csb: isize) -> PackedB<T> {
+        let inner = match T::kernel(isa).filter(|_| isa.available()) {
+            Some(kernel) => {
+                let blocks = Blocks::derive(Caches::detect(), kernel.mr, kernel.nr, size_of::<T>());
+                let (nr, kc) = (kernel.nr, blocks.kc);
+                let (tn, npc) = (n.div_ceil(nr), k.div_ceil(kc));
+                let panels = Panels::<T>::new(npc * tn, kc * nr);
+                for (pi, pc) in (0..k).step_by(kc).enumerate() {
+                    let kb = kc.min(k - pc);
+                    for q in 0..tn {
+                        let cols = nr.min(n - q * nr);
+                        let (width, _) = kernel.for_cols(cols);
+                        panels.get(pi * tn + q, |panel| {
+                            // SAFETY: columns q·nr.. and depth pc..pc+kb of B.
+                            unsafe {
+                                pack_panel(
+                                    cols,
+                                    kb,
+                                    b.offset(pc as isize * rsb + (q * nr) as isize * csb),
+                                    csb,
+                                    rsb,
+                                    width,
+                                    panel,
+                                )
+                            }
+                        });
+                    }
+                }
+                Packed::Panels { kernel, blocks, panels }
+            }
+            None => {
+                let mut plain = vec![T::ZERO; k * n];
+                for (p, row) in plain.chunks_exact_mut(n.max(1)).enumerate().take(k) {
+                    for (j, v) in row.iter_mut().enumerate() {
+                        // SAFETY: (p, j) is inside B.
+                        *v = unsafe { *b.offset(p as isize * rsb + j as isize * csb) };
+                    }
+                }
+                Packed::Plain(plain)
+            }
+        };
+        PackedB { k, n, inner }
+    }
+
+    /// Rows (depth) of the packed matrix.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Columns of the packed matrix.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+}
+
+impl<T: GemmElem> Drop for PackedB<T> {
+    fn drop(&mut self) {
+        if let Packed::Panels { panels, .. } = &mut self.inner {
+            let buf = std::mem::replace(&mut panels.buf, Aligned { buf: Vec::new(), off: 0, len: 0 });
+            buf.give();
+        }
+    }
+}
+
+/// `C = alpha·A·B + beta·C` with `B` packed beforehand ([`PackedB`]): A is m×k (`k = b.k()`), C is
+/// m×n; threads as in [`gemm`].
+///
+/// # Safety
+/// As [`gemm`] for A and C.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn gemm_packed_b<T: GemmElem>(
+    m: usize,
+    alpha: T,
+    a: *const T,
+    rsa: isize,
+    csa: isize,
+    b: &PackedB<T>,
+    beta: T,
+    c: *mut T,
+    rsc: isize,
+    csc: isize,
+) {
+    let (k, n) = (b.k, b.n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 || alpha == T::ZERO {
+        // SAFETY: C is m×n with strides rsc, csc.
+        return unsafe { scale(m, n, beta, c, rsc, csc) };
+    }
+    let threads = if !gemm_may_split() || m.saturating_mul(k).saturating_mul(n) < GEMM_SPLIT_MIN_WORK {
+        1
+    } else {
+        rayon::current_num_threads()
+    };
+    match &b.inner {
+        Packed::Plain(plain) => {
+            // SAFETY: the plain copy is row-major k×n; A and C as the caller's contract.
+            unsafe {
+                gemm_with(
+                    Isa::Portable,
+                    threads,
+                    m,
+                    k,
+                    n,
+                    alpha,
+                    a,
+                    rsa,
+                    csa,
+                    plain.as_ptr(),
+                    n as isize,
+                    1,
+                    beta,
+                    c,
+                    rsc,
+                    csc,
+                )
+            }
+        }
+        Packed::Panels { kernel, blocks, panels } => {
+            let p = Problem {
+                kernel: *kernel,
+                blocks: *blocks,
+                alpha,
+                a,
+                rsa,
+                csa,
+                b: std::ptr::null(),
+                rsb: 0,
+                csb: 0,
+                c: SendPtr(c),
+                rsc,
+                csc,
+            };
+            let k_pad = k.next_multiple_of(blocks.kc.min(k));
+            let rows = ((PACKED_LIMIT / k_pad).max(kernel.mr) / kernel.mr * kernel.mr).max(kernel.mr);
+            for ic in (0..m).step_by(rows) {
+                let mb = rows.min(m - ic);
+                let grid = split(mb.div_ceil(kernel.mr), n.div_ceil(kernel.nr), threads.max(1));
+                // SAFETY: rows ic..ic+mb of A and C; every panel of B is ready (never packed here).
+                unsafe { p.chunk(grid, ic, mb, 0, n, k, beta, Some(panels)) };
             }
         }
     }

@@ -22,6 +22,6 @@ pub mod split;
 
 pub use blocking::{Blocks, Caches};
 pub use dispatch::{GemmElem, Isa};
-pub use driver::{gemm, gemm_with};
+pub use driver::{PackedB, gemm, gemm_packed_b, gemm_with};
 pub(crate) use split::SendPtr;
 pub use split::{GEMM_BLOCK, GEMM_SPLIT_MIN_WORK, GemmFn, gemm_blocks, gemm_plan, gemm_split};

@@ -9,6 +9,8 @@
 use super::types::{BwdStep, Dims, FwdStep, Grads, Kind, LayerGrads, LayerParams, LayerTape, Tape};
 use super::{gru, lstm, tanh};
 use crate::device::cpu::float::CpuFloat;
+use crate::device::cpu::gemm::{PackedB, gemm_packed_b};
+use crate::device::cpu::threads::in_pool;
 use crate::error::{Error, Result};
 
 /// Where a matrix lies in a slice: element $(r, c)$ at `off + r·rs + c·cs`.
@@ -31,10 +33,6 @@ impl View {
     /// Step `s` of an `(N, T, w)` sequence, as an $N \times w$ matrix.
     pub(crate) fn step(s: usize, t: usize, w: usize) -> View {
         View { off: s * w, rs: t * w, cs: 1 }
-    }
-    /// The transpose of [`View::step`], a $w \times N$ matrix.
-    pub(crate) fn step_t(s: usize, t: usize, w: usize) -> View {
-        View { off: s * w, rs: 1, cs: t * w }
     }
     /// True when an `m×k` matrix at this view fits in `len` elements.
     fn fits(self, m: usize, k: usize, len: usize) -> bool {
@@ -90,6 +88,52 @@ pub(crate) fn gemm<T: CpuFloat>(
     Ok(())
 }
 
+/// $C \leftarrow A B + \beta C$ with $B$ packed beforehand ([`PackedB`]), $A$ and $C$ strided views
+/// as in [`gemm`]: the recurrence product of every step reuses one packing of $W_{hh}^\top$.
+#[allow(clippy::too_many_arguments)]
+fn gemm_packed<T: CpuFloat>(
+    m: usize,
+    a: &[T],
+    av: View,
+    b: &PackedB<T>,
+    beta: T,
+    c: &mut [T],
+    cv: View,
+) -> Result<()> {
+    let (k, n) = (b.k(), b.n());
+    if !(av.fits(m, k, a.len()) && cv.fits(m, n, c.len())) {
+        return Err(Error::invalid(
+            "gemm",
+            format!("internal: a {m}×{k}·{k}×{n} product does not fit its buffers"),
+        ));
+    }
+    // SAFETY: the views fit their slices (checked above); `c` is a unique borrow.
+    unsafe {
+        gemm_packed_b(
+            m,
+            T::one(),
+            a.as_ptr().add(av.off),
+            av.rs as isize,
+            av.cs as isize,
+            b,
+            beta,
+            c.as_mut_ptr().add(cv.off),
+            cv.rs as isize,
+            cv.cs as isize,
+        )
+    };
+    Ok(())
+}
+
+/// $W_{hh}^\top$ ($H \times GH$, a transposed view of the $GH \times H$ weight) packed once.
+fn pack_w_hh_t<T: CpuFloat>(w_hh: &[T], h: usize, gh: usize) -> Result<PackedB<T>> {
+    if w_hh.len() < h * gh {
+        return Err(Error::invalid("rnn", format!("internal: W_hh has {} values, not {gh}×{h}", w_hh.len())));
+    }
+    // SAFETY: w_hh holds gh×h values; Bᵀ's (kk, j) is w_hh[j·h + kk].
+    Ok(unsafe { PackedB::new(h, gh, w_hh.as_ptr(), 1, h as isize) })
+}
+
 /// Column sums of a row-major matrix with `w` columns, rows added in order.
 fn colsum<T: CpuFloat>(a: &[T], w: usize) -> Vec<T> {
     let mut s = vec![T::zero(); w];
@@ -138,15 +182,16 @@ fn forward_layer<T: CpuFloat>(
     let mut extra = if kind == Kind::RnnTanh { Vec::new() } else { vec![T::zero(); n * t * h] };
     let b_hh: Vec<T> = w.b_hh.clone().unwrap_or_else(|| vec![T::zero(); gh]);
     let mut hh = if kind == Kind::Gru { vec![T::zero(); n * gh] } else { Vec::new() };
+    let w_hh_t = pack_w_hh_t(&w.w_hh, h, gh)?;
     for s in 0..t {
         let (hp, hv) = hprev(s, d, &y, h0);
         if kind == Kind::Gru {
             for row in hh.chunks_mut(gh) {
                 row.copy_from_slice(&b_hh);
             }
-            gemm(n, h, gh, hp, hv, &w.w_hh, View::transposed(h), T::one(), &mut hh, View::rows(gh))?;
+            gemm_packed(n, hp, hv, &w_hh_t, T::one(), &mut hh, View::rows(gh))?;
         } else {
-            gemm(n, h, gh, hp, hv, &w.w_hh, View::transposed(h), T::one(), &mut p, View::step(s, t, gh))?;
+            gemm_packed(n, hp, hv, &w_hh_t, T::one(), &mut p, View::step(s, t, gh))?;
         }
         let st = FwdStep { s, d, p: &mut p, hh: &hh, y: &mut y, extra: &mut extra, h0, c0 };
         match kind {
@@ -161,6 +206,19 @@ fn forward_layer<T: CpuFloat>(
 
 /// Forward of the whole stack: layer $k$ reads layer $k-1$'s output.
 pub(crate) fn forward<T: CpuFloat>(
+    kind: Kind,
+    d: Dims,
+    x: Vec<T>,
+    h0: &[T],
+    c0: &[T],
+    params: Vec<LayerParams<T>>,
+) -> Result<Tape<T>> {
+    // All steps on one worker: per step, the GEMM and the cell pass fork among the workers
+    // instead of waking them from this thread (`in_pool`).
+    in_pool(|| forward_stack(kind, d, x, h0, c0, params))
+}
+
+fn forward_stack<T: CpuFloat>(
     kind: Kind,
     d: Dims,
     x: Vec<T>,
@@ -190,6 +248,18 @@ pub(crate) fn backward<T: CpuFloat>(
     g_cn: &[T],
     need_dx: bool,
 ) -> Result<Grads<T>> {
+    in_pool(|| backward_stack(kind, d, tape, g_y, g_hn, g_cn, need_dx))
+}
+
+fn backward_stack<T: CpuFloat>(
+    kind: Kind,
+    d: Dims,
+    tape: &Tape<T>,
+    g_y: Vec<T>,
+    g_hn: &[T],
+    g_cn: &[T],
+    need_dx: bool,
+) -> Result<Grads<T>> {
     let (n, t, h) = (d.n, d.t, d.h);
     let (nh, gh) = (n * h, kind.gates() * h);
     let lstm = kind == Kind::Lstm;
@@ -206,7 +276,9 @@ pub(crate) fn backward<T: CpuFloat>(
         let mut dc = if lstm { g_cn[k * nh..(k + 1) * nh].to_vec() } else { Vec::new() };
         let mut da = vec![T::zero(); n * t * gh];
         let mut dah = if gru { vec![T::zero(); n * t * gh] } else { Vec::new() };
-        let mut dw_hh = vec![T::zero(); gh * h];
+        // W_hh (GH × H) packed once for every step's h̄_{s-1} += ā_s W_hh.
+        // SAFETY: w_hh holds gh×h values, row-major.
+        let w_hh = unsafe { PackedB::new(gh, h, w.w_hh.as_ptr(), h as isize, 1) };
         for s in (0..t).rev() {
             let st =
                 BwdStep { s, d, tape: lt, dy: &dy, dh: &mut dh, dc: &mut dc, da: &mut da, dah: &mut dah };
@@ -216,23 +288,32 @@ pub(crate) fn backward<T: CpuFloat>(
                 Kind::Gru => gru::backward_step(st),
             }
             let dah_s: &[T] = if gru { &dah } else { &da };
-            let (hp, hv) = hprev(s, d, &lt.y, &lt.h0);
-            // W̄_hh += ā_sᵀ h_{s-1}   (accumulated step by step, in a fixed order)
-            gemm(gh, n, h, dah_s, View::step_t(s, t, gh), hp, hv, T::one(), &mut dw_hh, View::rows(h))?;
             // h̄_{s-1} += ā_s W_hh
-            gemm(
-                n,
-                gh,
-                h,
-                dah_s,
-                View::step(s, t, gh),
-                &w.w_hh,
-                View::rows(h),
-                T::one(),
-                &mut dh,
-                View::rows(h),
-            )?;
+            gemm_packed(n, dah_s, View::step(s, t, gh), &w_hh, T::one(), &mut dh, View::rows(h))?;
         }
+        // W̄_hh = Σ_s ā_sᵀ h_{s-1}: one product over all steps, Āᵀ (GH × N·T) times the previous
+        // states stacked in the same (sample, step) order (h_{-1} = h₀), summed in that order.
+        let mut h_prev = vec![T::zero(); n * t * h];
+        for (b, rows) in h_prev.chunks_mut(t * h).enumerate() {
+            rows[..h].copy_from_slice(&lt.h0[b * h..(b + 1) * h]);
+            if t > 1 {
+                rows[h..].copy_from_slice(&lt.y[b * t * h..(b * t + t - 1) * h]);
+            }
+        }
+        let mut dw_hh = vec![T::zero(); gh * h];
+        let dah_all: &[T] = if gru { &dah } else { &da };
+        gemm(
+            gh,
+            n * t,
+            h,
+            dah_all,
+            View::transposed(gh),
+            &h_prev,
+            View::rows(h),
+            T::zero(),
+            &mut dw_hh,
+            View::rows(h),
+        )?;
         dh0[k * nh..(k + 1) * nh].copy_from_slice(&dh);
         if lstm {
             dc0[k * nh..(k + 1) * nh].copy_from_slice(&dc);
