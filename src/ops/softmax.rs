@@ -164,20 +164,12 @@ pub(crate) fn lane_logsumexp<T: Float>(x: &[T]) -> T {
     shift + sum_exp_shifted(x, shift).ln()
 }
 
-/// $y_i = e^{x_i - m} / \sum_k e^{x_k - m}$. Three passes over a lane that sits in L1 (the max;
-/// the shifted exponentials, stored in $y$ and summed; the division): one $e^x$ per element,
-/// where an online softmax (max and sum in one pass, rescaling the sum at each new max) would
-/// read $x$ once less but compute $e^x$ twice.
+/// $y_i = e^{x_i - m} / \sum_k e^{x_k - m}$: the backend's `softmax_row` (the max; the shifted
+/// exponentials, stored in $y$ and summed; the division): one $e^x$ per element, where an online
+/// softmax (max and sum in one pass, rescaling the sum at each new max) would read $x$ once less
+/// but compute $e^x$ twice.
 fn softmax_lane<T: Float>([x]: [&[T]; 1], y: &mut [T]) {
-    let m = lane_max(x);
-    for (y_i, &x_i) in y.iter_mut().zip(x) {
-        *y_i = x_i - m;
-    }
-    T::exp_slice(y);
-    let s = T::sum_slice(y);
-    for y_i in y.iter_mut() {
-        *y_i = *y_i / s;
-    }
+    T::softmax_row(x, y)
 }
 
 /// $\sum_k a_k b_k$ over 8 interleaved partial sums (as `sum_slice`).

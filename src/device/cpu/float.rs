@@ -7,7 +7,7 @@
 
 use std::ops::AddAssign;
 
-use crate::device::cpu::fastmath::{exp_slice_f32, sigmoid_slice_f32, tanh_slice_f32};
+use crate::device::cpu::fastmath::{exp_slice_f32, sigmoid_slice_f32, softmax_row_f32, tanh_slice_f32};
 use crate::device::cpu::gemm::GemmElem;
 
 /// f32 or f64 in the CPU kernels.
@@ -86,6 +86,22 @@ pub trait CpuFloat: num_traits::Float + AddAssign + GemmElem {
         out
     }
 
+    /// One softmax row: $y_i = e^{x_i - m} / \sum_k e^{x_k - m}$, $m$ the row's maximum
+    /// ([`Self::max_slice`]), the shifted exponentials ([`Self::exp_slice`]) stored in `y` and
+    /// summed ([`Self::sum_slice`]), then divided by the sum. f32 overrides it with one fused,
+    /// vectorised pass of the same operations in the same order (the same bits).
+    fn softmax_row(x: &[Self], y: &mut [Self]) {
+        let m = Self::max_slice(x);
+        for (y_i, &x_i) in y.iter_mut().zip(x) {
+            *y_i = x_i - m;
+        }
+        Self::exp_slice(y);
+        let s = Self::sum_slice(y);
+        for y_i in y.iter_mut() {
+            *y_i = *y_i / s;
+        }
+    }
+
     /// $v_i \leftarrow \sigma(v_i) = 1 / (1 + e^{-v_i})$ for every element (libm's `exp`; f32
     /// overrides it with the vectorisable [`crate::device::cpu::fastmath`]).
     fn sigmoid_slice(v: &mut [Self]) {
@@ -112,6 +128,9 @@ impl CpuFloat for f32 {
     fn exp_slice(v: &mut [f32]) {
         exp_slice_f32(v)
     }
+    fn softmax_row(x: &[f32], y: &mut [f32]) {
+        softmax_row_f32(x, y)
+    }
     fn sigmoid_slice(v: &mut [f32]) {
         sigmoid_slice_f32(v)
     }
@@ -132,5 +151,40 @@ impl CpuFloat for f64 {
     }
     fn from_f64_rounded(v: f64) -> f64 {
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// f32's fused `softmax_row` gives the bits of the trait's three separate passes, for rows
+    /// with and without a tail, with infinities and a NaN.
+    #[test]
+    fn fused_f32_softmax_row_equals_the_separate_passes() {
+        for len in [1usize, 7, 8, 9, 64, 1000, 1003] {
+            for special in [None, Some(f32::NEG_INFINITY), Some(f32::INFINITY), Some(f32::NAN)] {
+                let mut x: Vec<f32> = (0..len).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.31).collect();
+                if let Some(v) = special {
+                    x[len / 2] = v;
+                }
+                let mut fused = vec![0.0f32; len];
+                f32::softmax_row(&x, &mut fused);
+                let m = f32::max_slice(&x);
+                let mut y: Vec<f32> = x.iter().map(|&v| v - m).collect();
+                f32::exp_slice(&mut y);
+                let s = f32::sum_slice(&y);
+                for v in y.iter_mut() {
+                    *v /= s;
+                }
+                for (i, (a, b)) in fused.iter().zip(&y).enumerate() {
+                    assert_eq!(
+                        a.to_bits(),
+                        b.to_bits(),
+                        "len {len} special {special:?} element {i}: {a} vs {b}"
+                    );
+                }
+            }
+        }
     }
 }
