@@ -136,25 +136,11 @@ pub(crate) fn lane_max<T: Float>(x: &[T]) -> T {
     T::max_slice(x)
 }
 
-/// $\sum_k e^{x_k - m}$ without storing the terms: blocks of [`BLOCK`] shifted values in a stack
-/// buffer, exponentiated by the backend's vectorised `exp_slice`, summed by `sum_slice`, the
-/// block sums added in order.
+/// $\sum_k e^{x_k - m}$ without storing the terms (the backend's `sum_exp_shifted`: blocks of 256
+/// shifted values exponentiated in a stack buffer and summed, the block sums added in order).
 fn sum_exp_shifted<T: Float>(x: &[T], m: T) -> T {
-    let mut buf = [T::zero(); BLOCK];
-    let mut s = T::zero();
-    for c in x.chunks(BLOCK) {
-        let b = &mut buf[..c.len()];
-        for (b_k, &x_k) in b.iter_mut().zip(c) {
-            *b_k = x_k - m;
-        }
-        T::exp_slice(b);
-        s += T::sum_slice(b);
-    }
-    s
+    T::sum_exp_shifted(x, m)
 }
-
-/// Elements per block of [`sum_exp_shifted`]: 1 KiB of f32, well inside L1.
-const BLOCK: usize = 256;
 
 /// $\ell = m + \ln \sum_k e^{x_k - m}$; when $m = \pm\infty$ the shift is skipped, so a lane of
 /// $-\infty$ gives $-\infty$ and a lane containing $+\infty$ gives $+\infty$ (as PyTorch).

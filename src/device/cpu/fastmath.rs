@@ -219,6 +219,67 @@ fn softmax_row(x: &[f32], y: &mut [f32]) {
     }
 }
 
+/// $\sum_k e^{x_k - m}$ without storing the terms, for log-sum-exp: blocks of
+/// [`SUM_EXP_BLOCK`] shifted values exponentiated in a stack buffer, each block summed with
+/// `CpuFloat::sum_slice`'s order (8 interleaved partial sums, then the tail), the block sums added
+/// in order — the bits of the separate slice passes — compiled for AVX-512F, AVX2 and the
+/// baseline as [`exp_slice_f32`] is.
+pub fn sum_exp_shifted_f32(x: &[f32], m: f32) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: AVX-512F was just detected on this processor.
+            return unsafe { sum_exp_shifted_avx512(x, m) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 was just detected on this processor.
+            return unsafe { sum_exp_shifted_avx2(x, m) };
+        }
+    }
+    sum_exp_shifted(x, m)
+}
+
+/// Elements per block of [`sum_exp_shifted_f32`]: 1 KiB of f32, well inside L1.
+pub const SUM_EXP_BLOCK: usize = 256;
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn sum_exp_shifted_avx512(x: &[f32], m: f32) -> f32 {
+    sum_exp_shifted(x, m)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn sum_exp_shifted_avx2(x: &[f32], m: f32) -> f32 {
+    sum_exp_shifted(x, m)
+}
+
+#[inline(always)]
+fn sum_exp_shifted(x: &[f32], m: f32) -> f32 {
+    let mut buf = [0.0f32; SUM_EXP_BLOCK];
+    let mut total = 0.0f32;
+    for c in x.chunks(SUM_EXP_BLOCK) {
+        let b = &mut buf[..c.len()];
+        for (b_k, &x_k) in b.iter_mut().zip(c) {
+            *b_k = exp_f32(x_k - m);
+        }
+        let mut s = [0.0f32; 8];
+        let bc = b.chunks_exact(8);
+        let bt = bc.remainder();
+        for ch in bc {
+            for (s_j, &v) in s.iter_mut().zip(ch) {
+                *s_j += v;
+            }
+        }
+        let mut sum = 0.0f32;
+        for &v in s.iter().chain(bt) {
+            sum += v;
+        }
+        total += sum;
+    }
+    total
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

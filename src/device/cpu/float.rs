@@ -7,7 +7,9 @@
 
 use std::ops::AddAssign;
 
-use crate::device::cpu::fastmath::{exp_slice_f32, sigmoid_slice_f32, softmax_row_f32, tanh_slice_f32};
+use crate::device::cpu::fastmath::{
+    exp_slice_f32, sigmoid_slice_f32, softmax_row_f32, sum_exp_shifted_f32, tanh_slice_f32,
+};
 use crate::device::cpu::gemm::GemmElem;
 
 /// f32 or f64 in the CPU kernels.
@@ -102,6 +104,23 @@ pub trait CpuFloat: num_traits::Float + AddAssign + GemmElem {
         }
     }
 
+    /// $\sum_k e^{x_k - m}$ without storing the terms: blocks of 256 shifted values in a stack
+    /// buffer, exponentiated by [`Self::exp_slice`], summed by [`Self::sum_slice`], the block sums
+    /// added in order. f32 overrides it with the same operations compiled for one vector width.
+    fn sum_exp_shifted(x: &[Self], m: Self) -> Self {
+        let mut buf = [Self::zero(); 256];
+        let mut s = Self::zero();
+        for c in x.chunks(256) {
+            let b = &mut buf[..c.len()];
+            for (b_k, &x_k) in b.iter_mut().zip(c) {
+                *b_k = x_k - m;
+            }
+            Self::exp_slice(b);
+            s += Self::sum_slice(b);
+        }
+        s
+    }
+
     /// $v_i \leftarrow \sigma(v_i) = 1 / (1 + e^{-v_i})$ for every element (libm's `exp`; f32
     /// overrides it with the vectorisable [`crate::device::cpu::fastmath`]).
     fn sigmoid_slice(v: &mut [Self]) {
@@ -130,6 +149,9 @@ impl CpuFloat for f32 {
     }
     fn softmax_row(x: &[f32], y: &mut [f32]) {
         softmax_row_f32(x, y)
+    }
+    fn sum_exp_shifted(x: &[f32], m: f32) -> f32 {
+        sum_exp_shifted_f32(x, m)
     }
     fn sigmoid_slice(v: &mut [f32]) {
         sigmoid_slice_f32(v)
