@@ -80,8 +80,9 @@ thread_local! {
 /// calls in a row (a recurrent layer: a GEMM and an elementwise pass per time step).
 ///
 /// Called from outside the pool, every parallel call hands its work to a worker and puts the
-/// calling thread to sleep until it is done: two context switches per call, tens of
-/// microseconds, paid twice per time step. Inside `f`, which runs on a worker, the calls fork
+/// calling thread to sleep until it is done: two context switches per call, paid twice per time
+/// step (`perf` of `lstm_fwd` put about 30 % of the samples in the scheduler, even with one
+/// thread). Inside `f`, which runs on a worker, the calls fork
 /// and join among the workers without sleeping. The GEMMs `f` calls on that worker still split
 /// across the pool (a GEMM called from inside the pool otherwise runs on one thread, for the
 /// per-sample GEMMs of a convolution, see [`crate::device::cpu::gemm::driver`]). Called from

@@ -18,8 +18,9 @@
 //! product (a chunk of it when the packed copies would pass [`PACKED_LIMIT`] values): the
 //! micro-panels of $\tilde A$ and $\tilde B$ for every depth block are packed on first use by
 //! whichever task needs them first, into buffers the tasks share, and the others wait for that
-//! one panel (see `Panels`). A fork and join per depth block cost more than a 256³ product on
-//! two threads (measured: 0.21 ms against 0.18 ms on one thread; 0.10–0.13 ms with one region).
+//! one panel (see [`super::panels`]). A fork and join per depth block cost more than a 256³
+//! product on two threads (measured: 0.21 ms against 0.18 ms on one thread; 0.10–0.13 ms with one
+//! region).
 //!
 //! An element of $C$ is always computed by the same micro-tile, with the same FMA chain per `pc`
 //! block and the same `pc` blocks, so the result is bit-identical for any thread count.
@@ -28,16 +29,14 @@
 //! on that task's thread (except on the worker of [`crate::device::cpu::threads::in_pool`]), as
 //! does a product of fewer than [`GEMM_SPLIT_MIN_WORK`] multiply-adds.
 
-use std::sync::atomic::{AtomicU8, Ordering};
-
 use rayon::prelude::*;
 
 use super::blocking::{Blocks, Caches};
 use super::dispatch::{GemmElem, Isa};
 use super::kernels::{Kernel, MicroKernel};
 use super::pack::pack_panel;
+use super::panels::Panels;
 use super::split::{GEMM_SPLIT_MIN_WORK, SendPtr, gemm_split};
-use crate::device::cpu::scratch;
 use crate::device::cpu::threads::gemm_may_split;
 
 /// The largest micro-tile (`mr · nr`) of any kernel: the scratch tile of the edges.
@@ -67,13 +66,27 @@ pub unsafe fn gemm<T: GemmElem>(
     rsc: isize,
     csc: isize,
 ) {
-    let threads = if !gemm_may_split() || m.saturating_mul(k).saturating_mul(n) < GEMM_SPLIT_MIN_WORK {
-        1
-    } else {
-        rayon::current_num_threads()
-    };
     // SAFETY: the caller's contract.
-    unsafe { gemm_with(Isa::chosen(), threads, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
+    unsafe {
+        gemm_with(
+            Isa::chosen(),
+            tasks_for(m, k, n),
+            m,
+            k,
+            n,
+            alpha,
+            a,
+            rsa,
+            csa,
+            b,
+            rsb,
+            csb,
+            beta,
+            c,
+            rsc,
+            csc,
+        )
+    }
 }
 
 /// [`gemm`] with the kernel family and the number of tasks given (`threads` tasks, run on rayon's
@@ -129,11 +142,7 @@ pub unsafe fn gemm_with<T: GemmElem>(
     };
     let blocks = Blocks::derive(Caches::detect(), kernel.mr, kernel.nr, size_of::<T>());
     let p = Problem { kernel, blocks, alpha, a, rsa, csa, b, rsb, csb, c: SendPtr(c), rsc, csc };
-    // The packed copies of a chunk of A (all its depth) and of B stay below PACKED_LIMIT values
-    // each: larger products run as several chunks of rows and columns, one parallel region each.
-    let k_pad = k.next_multiple_of(blocks.kc.min(k));
-    let cols = (PACKED_LIMIT / k_pad).max(kernel.nr).min(blocks.nc) / kernel.nr * kernel.nr;
-    let rows = ((PACKED_LIMIT / k_pad).max(kernel.mr) / kernel.mr * kernel.mr).max(kernel.mr);
+    let (rows, cols) = chunk_sizes(&kernel, &blocks, k);
     for jc in (0..n).step_by(cols) {
         for ic in (0..m).step_by(rows) {
             let (mb, nb) = (rows.min(m - ic), cols.min(n - jc));
@@ -147,11 +156,55 @@ pub unsafe fn gemm_with<T: GemmElem>(
 /// The most values a chunk's packed A (or B) holds: 4 Mi (16 MiB of f32).
 pub const PACKED_LIMIT: usize = 1 << 22;
 
+/// How many tasks a product gets: one inside a rayon task (unless on the worker of
+/// [`crate::device::cpu::threads::in_pool`]) or below [`GEMM_SPLIT_MIN_WORK`] multiply-adds,
+/// else rayon's thread count.
+pub(super) fn tasks_for(m: usize, k: usize, n: usize) -> usize {
+    if !gemm_may_split() || m.saturating_mul(k).saturating_mul(n) < GEMM_SPLIT_MIN_WORK {
+        1
+    } else {
+        rayon::current_num_threads()
+    }
+}
+
+/// Rows and columns of C per chunk: the packed copies of a chunk of A (all its depth) and of B
+/// stay below [`PACKED_LIMIT`] values each; larger products run as several chunks, one parallel
+/// region each. Whole micro-tiles, and columns at most `nc`.
+pub(super) fn chunk_sizes<T: GemmElem>(kernel: &Kernel<T>, blocks: &Blocks, k: usize) -> (usize, usize) {
+    let per = PACKED_LIMIT / k.next_multiple_of(blocks.kc.min(k));
+    let rows = per.max(kernel.mr) / kernel.mr * kernel.mr;
+    let cols = per.max(kernel.nr).min(blocks.nc) / kernel.nr * kernel.nr;
+    (rows, cols)
+}
+
+/// Packs B̃ micro-panel `q` of the chunk of columns `jc..jc+nb`, depth `pc..pc+kb`, at the width of
+/// the kernel that will read it ([`Kernel::for_cols`]: the last panel may be narrower).
+///
+/// # Safety
+/// `b` (strides `rsb`, `csb`) addresses those rows and columns; `panel` holds `kb` times the width.
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn pack_b_panel<T: GemmElem>(
+    kernel: &Kernel<T>,
+    b: *const T,
+    rsb: isize,
+    csb: isize,
+    (jc, nb): (usize, usize),
+    (pc, kb): (usize, usize),
+    q: usize,
+    panel: &mut [T],
+) {
+    let nr = kernel.nr;
+    let (col, cols) = (jc + q * nr, nr.min(nb - q * nr));
+    let (width, _) = kernel.for_cols(cols);
+    // SAFETY: columns col..col+cols, depth pc..pc+kb of B (the caller's contract).
+    unsafe { pack_panel(cols, kb, b.offset(pc as isize * rsb + col as isize * csb), csb, rsb, width, panel) }
+}
+
 /// `C = beta·C` (`beta = 0` writes zeros without reading C).
 ///
 /// # Safety
 /// C is a valid m×n matrix with strides rsc, csc.
-unsafe fn scale<T: GemmElem>(m: usize, n: usize, beta: T, c: *mut T, rsc: isize, csc: isize) {
+pub(super) unsafe fn scale<T: GemmElem>(m: usize, n: usize, beta: T, c: *mut T, rsc: isize, csc: isize) {
     if beta == T::ONE {
         return;
     }
@@ -189,105 +242,23 @@ fn part(tiles: usize, parts: usize, i: usize) -> (usize, usize) {
 }
 
 /// One GEMM's fixed arguments.
-struct Problem<T: 'static> {
-    kernel: Kernel<T>,
-    blocks: Blocks,
-    alpha: T,
-    a: *const T,
-    rsa: isize,
-    csa: isize,
-    b: *const T,
-    rsb: isize,
-    csb: isize,
-    c: SendPtr<T>,
-    rsc: isize,
-    csc: isize,
+pub(super) struct Problem<T: 'static> {
+    pub(super) kernel: Kernel<T>,
+    pub(super) blocks: Blocks,
+    pub(super) alpha: T,
+    pub(super) a: *const T,
+    pub(super) rsa: isize,
+    pub(super) csa: isize,
+    pub(super) b: *const T,
+    pub(super) rsb: isize,
+    pub(super) csb: isize,
+    pub(super) c: SendPtr<T>,
+    pub(super) rsc: isize,
+    pub(super) csc: isize,
 }
 
 // SAFETY: tasks read A and B and write disjoint tiles of C (module docs).
 unsafe impl<T: Send + 'static> Sync for Problem<T> {}
-
-/// A scratch buffer of at least `len` elements whose usable part starts on a 64-byte boundary.
-struct Aligned<T: GemmElem> {
-    buf: Vec<T>,
-    off: usize,
-    len: usize,
-}
-
-impl<T: GemmElem> Aligned<T> {
-    fn take(len: usize) -> Self {
-        let buf = scratch::take::<T>(len + 64 / size_of::<T>());
-        let off = buf.as_ptr().align_offset(64).min(64 / size_of::<T>());
-        Aligned { buf, off, len }
-    }
-    fn ptr(&mut self) -> *mut T {
-        self.buf[self.off..self.off + self.len].as_mut_ptr()
-    }
-    fn give(self) {
-        scratch::give(self.buf);
-    }
-}
-
-/// Micro-panels packed on first use and shared by the tasks of a chunk: `slots` slots of `len`
-/// values, each empty, being packed by one task, or ready.
-///
-/// The first task that needs a panel packs it; another that needs it meanwhile waits for that
-/// packing to end (a few microseconds). A task never waits while it holds a panel half-packed,
-/// so the wait always ends, whatever the order in which rayon runs the tasks.
-struct Panels<T: GemmElem> {
-    buf: Aligned<T>,
-    base: SendPtr<T>,
-    state: Vec<AtomicU8>,
-    len: usize,
-}
-
-const EMPTY: u8 = 0;
-const PACKING: u8 = 1;
-const READY: u8 = 2;
-
-impl<T: GemmElem> Panels<T> {
-    fn new(slots: usize, len: usize) -> Self {
-        let mut buf = Aligned::take(slots * len);
-        let base = SendPtr(buf.ptr());
-        Panels { buf, base, state: (0..slots).map(|_| AtomicU8::new(EMPTY)).collect(), len }
-    }
-
-    /// Slot `i`, packed by `pack` (given the slot's `len` values) unless it already is.
-    fn get(&self, i: usize, pack: impl FnOnce(&mut [T])) -> *const T {
-        // SAFETY: slot i is inside the buffer (i < slots).
-        let slot = unsafe { self.base.get().add(i * self.len) };
-        if self.state[i].load(Ordering::Acquire) == READY {
-            return slot; // the common case: one plain load, no read-modify-write
-        }
-        match self.state[i].compare_exchange(EMPTY, PACKING, Ordering::Acquire, Ordering::Acquire) {
-            Ok(_) => {
-                // SAFETY: this task won slot i: no one else reads or writes it until READY.
-                pack(unsafe { std::slice::from_raw_parts_mut(slot, self.len) });
-                self.state[i].store(READY, Ordering::Release);
-            }
-            Err(_) => {
-                let mut spins = 0u32;
-                while self.state[i].load(Ordering::Acquire) != READY {
-                    spins += 1;
-                    if spins < 1 << 12 {
-                        std::hint::spin_loop();
-                    } else {
-                        std::thread::yield_now();
-                    }
-                }
-            }
-        }
-        slot
-    }
-
-    fn give(self) {
-        self.buf.give();
-    }
-}
-
-// SAFETY: slots are written only by the task that won them (compare-exchange) and read after
-// READY is published with release/acquire ordering.
-unsafe impl<T: GemmElem> Sync for Panels<T> {}
 
 impl<T: GemmElem> Problem<T> {
     /// Rows `ic..ic+mb` × columns `jc..jc+nb` of C over the whole depth: the tasks of the grid in
@@ -297,7 +268,7 @@ impl<T: GemmElem> Problem<T> {
     /// # Safety
     /// The chunk lies inside the caller's matrices.
     #[allow(clippy::too_many_arguments)]
-    unsafe fn chunk(
+    pub(super) unsafe fn chunk(
         &self,
         (pm, pn): (usize, usize),
         ic: usize,
@@ -322,10 +293,6 @@ impl<T: GemmElem> Problem<T> {
             task(0);
         } else {
             (0..pm * pn).into_par_iter().for_each(task);
-        }
-        at.give();
-        if let Some(b) = own_b {
-            b.give();
         }
     }
 
@@ -368,19 +335,9 @@ impl<T: GemmElem> Problem<T> {
                     let q = tc.0 + (qi + rot.1 * ncols / 2) % ncols;
                     let (col, cols) = (jc + q * nr, nr.min(nb - q * nr));
                     let (width, run) = self.kernel.for_cols(cols);
-                    let bq = bt.get(pi * tn + q, |panel| {
-                        // SAFETY: columns col..col+cols, depth pc..pc+kb of B.
-                        unsafe {
-                            pack_panel(
-                                cols,
-                                kb,
-                                self.b.offset(pc as isize * self.rsb + col as isize * self.csb),
-                                self.csb,
-                                self.rsb,
-                                width,
-                                panel,
-                            )
-                        }
+                    // SAFETY: the chunk's columns and this depth block lie inside B.
+                    let bq = bt.get(pi * tn + q, |panel| unsafe {
+                        pack_b_panel(&self.kernel, self.b, self.rsb, self.csb, (jc, nb), (pc, kb), q, panel)
                     });
                     for ri in 0..nrows {
                         let rr = r + (ri + rot.0 * nrows / 2) % nrows;
@@ -453,182 +410,6 @@ impl<T: GemmElem> Problem<T> {
                         beta * *e + t
                     };
                 }
-            }
-        }
-    }
-}
-
-/// $B$ packed once into the micro-panels of every depth block, for products that reuse it: the
-/// recurrent layers multiply by the same $W_{hh}^\top$ at every time step. [`gemm_packed_b`]
-/// reads the panels instead of packing $B$ again; the results are the bits [`gemm`] gives.
-pub struct PackedB<T: GemmElem> {
-    k: usize,
-    n: usize,
-    inner: Packed<T>,
-}
-
-enum Packed<T: GemmElem> {
-    /// The micro-panels of the chosen kernel, all ready.
-    Panels { kernel: Kernel<T>, blocks: Blocks, panels: Panels<T> },
-    /// No micro-kernel on this CPU: a row-major copy for `matrixmultiply`.
-    Plain(Vec<T>),
-}
-
-impl<T: GemmElem> PackedB<T> {
-    /// Packs the `k × n` matrix `b` (strides `rsb`, `csb`) for the kernel family [`Isa::chosen`].
-    ///
-    /// # Safety
-    /// `b` addresses every element of the `k × n` matrix.
-    pub unsafe fn new(k: usize, n: usize, b: *const T, rsb: isize, csb: isize) -> PackedB<T> {
-        // SAFETY: forwarded.
-        unsafe { PackedB::new_with(Isa::chosen(), k, n, b, rsb, csb) }
-    }
-
-    /// [`PackedB::new`] for a given family (falls back to the plain copy as [`gemm_with`] does).
-    ///
-    /// # Safety
-    /// As [`PackedB::new`].
-    pub unsafe fn new_with(isa: Isa, k: usize, n: usize, b: *const T, rsb: isize, csb: isize) -> PackedB<T> {
-        let inner = match T::kernel(isa).filter(|_| isa.available()) {
-            Some(kernel) => {
-                let blocks = Blocks::derive(Caches::detect(), kernel.mr, kernel.nr, size_of::<T>());
-                let (nr, kc) = (kernel.nr, blocks.kc);
-                let (tn, npc) = (n.div_ceil(nr), k.div_ceil(kc));
-                let panels = Panels::<T>::new(npc * tn, kc * nr);
-                for (pi, pc) in (0..k).step_by(kc).enumerate() {
-                    let kb = kc.min(k - pc);
-                    for q in 0..tn {
-                        let cols = nr.min(n - q * nr);
-                        let (width, _) = kernel.for_cols(cols);
-                        panels.get(pi * tn + q, |panel| {
-                            // SAFETY: columns q·nr.. and depth pc..pc+kb of B.
-                            unsafe {
-                                pack_panel(
-                                    cols,
-                                    kb,
-                                    b.offset(pc as isize * rsb + (q * nr) as isize * csb),
-                                    csb,
-                                    rsb,
-                                    width,
-                                    panel,
-                                )
-                            }
-                        });
-                    }
-                }
-                Packed::Panels { kernel, blocks, panels }
-            }
-            None => {
-                let mut plain = vec![T::ZERO; k * n];
-                for (p, row) in plain.chunks_exact_mut(n.max(1)).enumerate().take(k) {
-                    for (j, v) in row.iter_mut().enumerate() {
-                        // SAFETY: (p, j) is inside B.
-                        *v = unsafe { *b.offset(p as isize * rsb + j as isize * csb) };
-                    }
-                }
-                Packed::Plain(plain)
-            }
-        };
-        PackedB { k, n, inner }
-    }
-
-    /// Rows (depth) of the packed matrix.
-    pub fn k(&self) -> usize {
-        self.k
-    }
-
-    /// Columns of the packed matrix.
-    pub fn n(&self) -> usize {
-        self.n
-    }
-}
-
-impl<T: GemmElem> Drop for PackedB<T> {
-    fn drop(&mut self) {
-        if let Packed::Panels { panels, .. } = &mut self.inner {
-            let buf = std::mem::replace(&mut panels.buf, Aligned { buf: Vec::new(), off: 0, len: 0 });
-            buf.give();
-        }
-    }
-}
-
-/// `C = alpha·A·B + beta·C` with `B` packed beforehand ([`PackedB`]): A is m×k (`k = b.k()`), C is
-/// m×n; threads as in [`gemm`].
-///
-/// # Safety
-/// As [`gemm`] for A and C.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn gemm_packed_b<T: GemmElem>(
-    m: usize,
-    alpha: T,
-    a: *const T,
-    rsa: isize,
-    csa: isize,
-    b: &PackedB<T>,
-    beta: T,
-    c: *mut T,
-    rsc: isize,
-    csc: isize,
-) {
-    let (k, n) = (b.k, b.n);
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 || alpha == T::ZERO {
-        // SAFETY: C is m×n with strides rsc, csc.
-        return unsafe { scale(m, n, beta, c, rsc, csc) };
-    }
-    let threads = if !gemm_may_split() || m.saturating_mul(k).saturating_mul(n) < GEMM_SPLIT_MIN_WORK {
-        1
-    } else {
-        rayon::current_num_threads()
-    };
-    match &b.inner {
-        Packed::Plain(plain) => {
-            // SAFETY: the plain copy is row-major k×n; A and C as the caller's contract.
-            unsafe {
-                gemm_with(
-                    Isa::Portable,
-                    threads,
-                    m,
-                    k,
-                    n,
-                    alpha,
-                    a,
-                    rsa,
-                    csa,
-                    plain.as_ptr(),
-                    n as isize,
-                    1,
-                    beta,
-                    c,
-                    rsc,
-                    csc,
-                )
-            }
-        }
-        Packed::Panels { kernel, blocks, panels } => {
-            let p = Problem {
-                kernel: *kernel,
-                blocks: *blocks,
-                alpha,
-                a,
-                rsa,
-                csa,
-                b: std::ptr::null(),
-                rsb: 0,
-                csb: 0,
-                c: SendPtr(c),
-                rsc,
-                csc,
-            };
-            let k_pad = k.next_multiple_of(blocks.kc.min(k));
-            let rows = ((PACKED_LIMIT / k_pad).max(kernel.mr) / kernel.mr * kernel.mr).max(kernel.mr);
-            for ic in (0..m).step_by(rows) {
-                let mb = rows.min(m - ic);
-                let grid = split(mb.div_ceil(kernel.mr), n.div_ceil(kernel.nr), threads.max(1));
-                // SAFETY: rows ic..ic+mb of A and C; every panel of B is ready (never packed here).
-                unsafe { p.chunk(grid, ic, mb, 0, n, k, beta, Some(panels)) };
             }
         }
     }

@@ -31,8 +31,9 @@
 //! the $\tilde A$ line 16 iterations ahead ($\tilde A$ streams from L2) and for the C tile's lines
 //! before its loop. The layout of the packed panels is [`super::pack`]'s.
 //!
-//! **Measured** (`examples/gemm_kernels.rs`, one thread, this crate's Zen 5 machine, FMA peak
-//! 237–250 GFLOP/s measured beside it): with both panels in L1 ($k_c = 192$, 20,000 calls, best
+//! **Measured** (a throw-away probe whose kernel part is now `examples/gemm_kernels.rs`, one
+//! thread, this crate's Zen 5 machine, FMA peak 237–250 GFLOP/s measured beside it, before the
+//! driver took its present form): with both panels in L1 ($k_c = 192$, 20,000 calls, best
 //! of 20) the 12×32, 8×48 and 6×64 shapes all ran at 222–228 GFLOP/s, 89–96 % of the peak; inside
 //! the whole 1024³ GEMM, alternating rounds, 8×48 at $k_c = 128$ gave 194–208 GFLOP/s and 12×32 at
 //! $k_c = 192$ 176–192. 8×48 was kept.

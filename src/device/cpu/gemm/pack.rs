@@ -9,50 +9,9 @@
 //! Rows (columns) past the edge of the block are zeros, so the kernel always computes a full
 //! tile; the caller keeps only the part inside $C$. Each element of the source is read once.
 //! Strides are in elements and may be any value (a transposed operand is the same matrix with its
-//! two strides swapped); the two common layouts have a faster copy.
-
-/// Packs rows `0..mb` × columns `0..kb` of `a` (strides `rsa`, `csa`) into `out` as `mr`-row
-/// micro-panels (`mb.div_ceil(mr) · mr · kb` values).
-///
-/// # Safety
-/// `a` addresses every element of the `mb × kb` block; `out` holds the packed length.
-pub unsafe fn pack_a<T: Copy + Default>(
-    mb: usize,
-    kb: usize,
-    a: *const T,
-    rsa: isize,
-    csa: isize,
-    mr: usize,
-    out: &mut [T],
-) {
-    for (r, panel) in out[..mb.div_ceil(mr) * mr * kb].chunks_exact_mut(mr * kb).enumerate() {
-        let rows = mr.min(mb - r * mr);
-        // SAFETY: rows r·mr .. r·mr + rows and columns 0..kb are inside the block.
-        unsafe { pack_panel(rows, kb, a.offset((r * mr) as isize * rsa), rsa, csa, mr, panel) }
-    }
-}
-
-/// Packs rows `0..kb` × columns `0..nb` of `b` (strides `rsb`, `csb`) into `out` as `nr`-column
-/// micro-panels (`nb.div_ceil(nr) · kb · nr` values).
-///
-/// # Safety
-/// As [`pack_a`], for the `kb × nb` block of `b`.
-pub unsafe fn pack_b<T: Copy + Default>(
-    kb: usize,
-    nb: usize,
-    b: *const T,
-    rsb: isize,
-    csb: isize,
-    nr: usize,
-    out: &mut [T],
-) {
-    for (q, panel) in out[..nb.div_ceil(nr) * nr * kb].chunks_exact_mut(nr * kb).enumerate() {
-        let cols = nr.min(nb - q * nr);
-        // A B̃ panel is the Ã panel of Bᵀ: its "rows" are B's columns.
-        // SAFETY: columns q·nr .. q·nr + cols and rows 0..kb are inside the block.
-        unsafe { pack_panel(cols, kb, b.offset((q * nr) as isize * csb), csb, rsb, nr, panel) }
-    }
-}
+//! two strides swapped); the two common layouts have a faster copy. [`pack_panel`] packs one
+//! micro-panel of either: a $\tilde B$ panel is the $\tilde A$ panel of $B^\top$, its two
+//! strides swapped (`driver::pack_b_panel`).
 
 /// One micro-panel: `lines` (≤ `width`) lines of `kb` values, line `i` at `src + i·line_stride`,
 /// value `p` of a line at `p·step`; out\[p·width + i\], zeros for `i ≥ lines`.
@@ -171,12 +130,13 @@ mod tests {
             [(&row_major, k as isize, 1), (&col_major, 1, m as isize), (&strided, 6 * k as isize, 3)]
         {
             let mut out = vec![f64::NAN; expect.len()];
-            unsafe { pack_a(m, k, src.as_ptr(), rs, cs, mr, &mut out) };
+            for (r, panel) in out.chunks_exact_mut(mr * k).enumerate() {
+                let rows = mr.min(m - r * mr);
+                unsafe {
+                    pack_panel(rows, k, src.as_ptr().offset((r * mr) as isize * rs), rs, cs, mr, panel)
+                };
+            }
             assert_eq!(out, expect, "strides {rs}, {cs}");
-            // B = Aᵀ packed with nr = mr gives the same panels.
-            let mut out_b = vec![f64::NAN; expect.len()];
-            unsafe { pack_b(k, m, src.as_ptr(), cs, rs, mr, &mut out_b) };
-            assert_eq!(out_b, expect, "B strides {cs}, {rs}");
         }
     }
 }
