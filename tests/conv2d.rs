@@ -187,6 +187,43 @@ fn gradcheck_conv2d_every_configuration() {
         );
         check_conv(&[2, 3, 4, 3], &[2, 3, 1, 1], true, d, 60); // pointwise path (no im2col)
         check_conv(&[5, 1, 4, 4], &[2, 1, 2, 2], true, Conv2dParams { stride: [2, 2], ..d }, 70); // > DW_CHUNK samples
+        // Row stride 1 (the implicit GEMM's wide grid) with a column stride, a dilation, padding
+        // wider than the kernel's reach, and a reduction of 135 > k_c (two depth blocks).
+        check_conv(
+            &[2, 2, 5, 7],
+            &[3, 2, 3, 3],
+            true,
+            Conv2dParams { stride: [1, 2], padding: [1, 1], ..d },
+            80,
+        );
+        check_conv(
+            &[1, 2, 6, 9],
+            &[2, 2, 2, 3],
+            true,
+            Conv2dParams { stride: [1, 3], dilation: [2, 2], ..d },
+            90,
+        );
+        check_conv(&[1, 15, 4, 5], &[9, 15, 3, 3], true, Conv2dParams { padding: [2, 1], ..d }, 100);
+    }
+}
+
+/// The implicit GEMM (row stride 1) against the literal transcription on sizes that leave partial
+/// micro-tiles in every direction and several column panels and depth blocks.
+#[test]
+fn implicit_gemm_matches_the_reference_on_larger_shapes() {
+    for (xs, ws, stride, padding, seed) in [
+        ([3usize, 16, 9, 11], [20usize, 16, 3, 3], [1usize, 1], [1usize, 1], 110u64),
+        ([2, 9, 12, 13], [17, 9, 3, 5], [1, 2], [2, 0], 120),
+        ([2, 3, 28, 28], [32, 3, 3, 3], [1, 1], [1, 1], 130),
+    ] {
+        let (x, w) = (rand(&xs, seed), rand(&ws, seed + 1));
+        let b = rand(&[ws[0]], seed + 2);
+        let p = params(stride, padding, ConvMode::CrossCorrelation);
+        let y = x.conv2d(&w, Some(&b), &p).unwrap();
+        let b_arr = Array1::from(b.to_f64_vec());
+        let r = reference::conv2d_cross_correlation(&array4(&x), &array4(&w), Some(&b_arr), stride, padding);
+        assert_eq!(y.shape(), r.shape().to_vec(), "{xs:?} * {ws:?}");
+        assert_close(&y.to_f64_vec(), &r.iter().copied().collect::<Vec<_>>(), 1e-12);
     }
 }
 

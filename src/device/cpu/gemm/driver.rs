@@ -376,40 +376,67 @@ impl<T: GemmElem> Problem<T> {
     #[inline]
     unsafe fn tile(
         &self,
-        (nr, run): (usize, MicroKernel<T>),
+        kern: (usize, MicroKernel<T>),
         kb: usize,
         a: *const T,
         b: *const T,
         (row, col): (usize, usize),
-        (rows, cols): (usize, usize),
+        size: (usize, usize),
         beta: T,
     ) {
-        let mr = self.kernel.mr;
-        // SAFETY: (row, col) is inside C.
-        let c = unsafe { self.c.get().offset(row as isize * self.rsc + col as isize * self.csc) };
-        if rows == mr && cols == nr && self.csc == 1 {
-            // SAFETY: a full tile of C with contiguous rows; the kernel's ISA was checked.
-            unsafe { run(kb, a, b, c, self.rsc, self.alpha, beta) };
-            return;
+        // SAFETY: (row, col) is inside C; the rest is the caller's contract.
+        unsafe {
+            let c = self.c.get().offset(row as isize * self.rsc + col as isize * self.csc);
+            run_tile(kern, self.kernel.mr, kb, a, b, c, self.rsc, self.csc, size, self.alpha, beta)
         }
-        let mut tile = [T::ZERO; MAX_TILE];
-        // SAFETY: the scratch tile is mr × nr ≤ MAX_TILE with row stride nr.
-        unsafe { run(kb, a, b, tile.as_mut_ptr(), nr as isize, T::ONE, T::ZERO) };
-        for i in 0..rows {
-            for j in 0..cols {
-                let acc = tile[i * nr + j];
-                let t = if self.alpha == T::ONE { acc } else { self.alpha * acc };
-                // SAFETY: (i, j) < (rows, cols) is inside C.
-                unsafe {
-                    let e = c.offset(i as isize * self.rsc + j as isize * self.csc);
-                    *e = if beta == T::ZERO {
-                        t
-                    } else if beta == T::ONE {
-                        *e + t
-                    } else {
-                        beta * *e + t
-                    };
-                }
+    }
+}
+
+/// One `mr × nr` micro-tile by the kernel `run` into C at `c` (strides `rsc`, `csc`), of which the
+/// top-left `rows × cols` lie inside C: a full tile with contiguous rows goes straight to C, an
+/// edge tile through a scratch tile, alpha and beta applied in the copy (the same operations, so
+/// the same bits, as the kernel's own update).
+///
+/// # Safety
+/// `a`, `b` are packed micro-panels of depth `kb` (`b` of width `nr`); the `rows × cols` part of
+/// the tile at `c` is valid; the kernel's ISA is present.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(super) unsafe fn run_tile<T: GemmElem>(
+    (nr, run): (usize, MicroKernel<T>),
+    mr: usize,
+    kb: usize,
+    a: *const T,
+    b: *const T,
+    c: *mut T,
+    rsc: isize,
+    csc: isize,
+    (rows, cols): (usize, usize),
+    alpha: T,
+    beta: T,
+) {
+    if rows == mr && cols == nr && csc == 1 {
+        // SAFETY: a full tile of C with contiguous rows; the kernel's ISA was checked.
+        unsafe { run(kb, a, b, c, rsc, alpha, beta) };
+        return;
+    }
+    let mut tile = [T::ZERO; MAX_TILE];
+    // SAFETY: the scratch tile is mr × nr ≤ MAX_TILE with row stride nr.
+    unsafe { run(kb, a, b, tile.as_mut_ptr(), nr as isize, T::ONE, T::ZERO) };
+    for i in 0..rows {
+        for j in 0..cols {
+            let acc = tile[i * nr + j];
+            let t = if alpha == T::ONE { acc } else { alpha * acc };
+            // SAFETY: (i, j) < (rows, cols) is inside C.
+            unsafe {
+                let e = c.offset(i as isize * rsc + j as isize * csc);
+                *e = if beta == T::ZERO {
+                    t
+                } else if beta == T::ONE {
+                    *e + t
+                } else {
+                    beta * *e + t
+                };
             }
         }
     }

@@ -23,6 +23,9 @@ impl<T: GemmElem> Aligned<T> {
     pub(super) fn ptr(&mut self) -> *mut T {
         self.buf[self.off..self.off + self.len].as_mut_ptr()
     }
+    pub(super) fn ptr_const(&self) -> *const T {
+        self.buf[self.off..self.off + self.len].as_ptr()
+    }
 }
 
 impl<T: GemmElem> Drop for Aligned<T> {

@@ -6,6 +6,8 @@
 //! (N, O, OH, OW). The kernels compute **cross-correlation**; the `Convolution` mode is handled by
 //! the caller, which flips `w` before and the weight gradient after.
 
+pub mod implicit;
+
 use rayon::prelude::*;
 
 use crate::device::cpu::float::CpuFloat;
@@ -187,21 +189,27 @@ fn gemm<T: CpuFloat + ScratchElem>(
 }
 
 /// Forward cross-correlation: `y[n, g·O/G + o] = W_g · im2col(x[n, g]) + bias`, one task per
-/// sample (rayon), one GEMM per sample and group, im2col columns from the scratch pool.
+/// sample (rayon), one GEMM per sample and group: the implicit GEMM of [`implicit`] (weights
+/// packed once, patches packed straight from the padded input), or, for a row stride above 1 or
+/// where the GEMM has no micro-kernel, explicit im2col columns from the scratch pool.
 pub fn forward<T: CpuFloat + ScratchElem>(g: &Geometry, x: &[T], w: &[T], bias: Option<&[T]>) -> Vec<T> {
     let (chw, ohw, k, og, cg) = (g.c * g.h * g.w, g.ohw(), g.k(), g.og(), g.cg());
     let mut y = vec![T::zero(); g.n * g.o * ohw];
     if y.is_empty() {
         return y;
     }
+    let packed = implicit::wide(g).and_then(|wd| Some((wd, implicit::pack_weights(g, w, false)?)));
+    let beta = if bias.is_some() { T::one() } else { T::zero() };
     let one_sample = |n: usize, y_n: &mut [T]| {
         let x_n = &x[n * chw..(n + 1) * chw];
+        if let Some((wd, pw)) = &packed {
+            return implicit::forward_sample(g, wd, pw, x_n, bias, y_n);
+        }
         if let Some(b) = bias {
             for (o, plane) in y_n.chunks_mut(ohw).enumerate() {
                 plane.fill(b[o]);
             }
         }
-        let beta = if bias.is_some() { T::one() } else { T::zero() };
         for grp in 0..g.groups {
             let x_g = &x_n[grp * cg * g.h * g.w..(grp + 1) * cg * g.h * g.w];
             let w_g = &w[grp * og * k..(grp + 1) * og * k];
@@ -233,6 +241,7 @@ pub const DW_CHUNK: usize = 4;
 /// $\partial W_g = \sum_n \partial y_{n,g}\,\operatorname{im2col}(x_{n,g})^\top$, accumulated by one
 /// GEMM (`beta = 1`) per sample into a partial for each fixed chunk of [`DW_CHUNK`] samples; the
 /// partials are then added in chunk order. Chunks run in parallel; nothing depends on the threads.
+/// The products are [`implicit`]'s where it applies (as in [`forward`]).
 pub fn backward<T: CpuFloat + ScratchElem>(
     g: &Geometry,
     x: &[T],
@@ -249,14 +258,28 @@ pub fn backward<T: CpuFloat + ScratchElem>(
     if g.n == 0 || (!need_dx && !need_dw) {
         return (need_dx.then_some(dx), need_dw.then(|| vec![T::zero(); wlen]));
     }
+    let wide = implicit::wide(g);
+    // The implicit weight gradient accumulates dWᵀ (K × O/G per group), transposed at the end.
+    let wide_dw = wide.filter(|_| need_dw && implicit::has_kernel::<T>());
+    let packed_t = wide.filter(|_| need_dx).and_then(|wd| Some((wd, implicit::pack_weights(g, w, true)?)));
     let one_chunk = |ch: usize, dx_ch: &mut [T], dw_ch: &mut [T]| {
         for n in ch * DW_CHUNK..((ch + 1) * DW_CHUNK).min(g.n) {
             let x_n = &x[n * chw..(n + 1) * chw];
             let dy_n = &dy[n * oyw..(n + 1) * oyw];
+            if let Some(wd) = wide_dw {
+                implicit::dwt_sample(g, &wd, x_n, dy_n, dw_ch);
+            }
+            let dx_done = if let Some((wd, pwt)) = &packed_t {
+                let off = (n - ch * DW_CHUNK) * chw;
+                implicit::dx_sample(g, wd, pwt, dy_n, &mut dx_ch[off..off + chw]);
+                true
+            } else {
+                false
+            };
             for grp in 0..g.groups {
                 let dy_g = &dy_n[grp * og * ohw..(grp + 1) * og * ohw];
                 let w_g = &w[grp * og * k..(grp + 1) * og * k];
-                if need_dw {
+                if need_dw && wide_dw.is_none() {
                     let x_g = &x_n[grp * cg * g.h * g.w..(grp + 1) * cg * g.h * g.w];
                     let dw_g = &mut dw_ch[grp * og * k..(grp + 1) * og * k];
                     if g.is_pointwise() {
@@ -268,7 +291,7 @@ pub fn backward<T: CpuFloat + ScratchElem>(
                         });
                     }
                 }
-                if need_dx {
+                if need_dx && !dx_done {
                     let off = (n - ch * DW_CHUNK) * chw + grp * cg * g.h * g.w;
                     let dx_g = &mut dx_ch[off..off + cg * g.h * g.w];
                     if g.is_pointwise() {
@@ -304,7 +327,19 @@ pub fn backward<T: CpuFloat + ScratchElem>(
                 *a += b;
             }
         }
-        dw
+        if wide_dw.is_none() {
+            return dw;
+        }
+        // Back from dWᵀ (K × O/G per group) to (O/G × K).
+        let mut out = vec![T::zero(); wlen];
+        for (src, dst) in dw.chunks_exact(og * k).zip(out.chunks_exact_mut(og * k)) {
+            for (kk, row) in src.chunks_exact(og).enumerate() {
+                for (o, &v) in row.iter().enumerate() {
+                    dst[o * k + kk] = v;
+                }
+            }
+        }
+        out
     });
     (need_dx.then_some(dx), dw)
 }
