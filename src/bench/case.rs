@@ -30,7 +30,7 @@ pub type SetupFn = Box<dyn Fn(&mut Generator) -> Result<RunFn>>;
 ///   bandwidth the case used.
 ///
 /// Together they give the arithmetic intensity $I = \text{flops} / \text{bytes}$ (flop/byte), which
-/// places the case on the roofline ([`super::roof`]).
+/// places the case on the roofline ([`mod@super::roof`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Work {
     /// Floating-point operations of one iteration.

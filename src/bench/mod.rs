@@ -18,7 +18,7 @@
 //! - **Roofline**: the memory bandwidth is measured once per run by a STREAM-like triad on the same
 //!   threads ([`bandwidth`]) or given by `--bandwidth-gbps`; a case's roof is
 //!   $\min(P, I \cdot B)$, and the report says which roof bounds it and its share of that roof
-//!   ([`roof`]). `--roofline FILE.png` draws it ([`plot`]).
+//!   ([`mod@roof`]). `--roofline FILE.png` draws it ([`plot`]).
 //! - **PyTorch**: with `--torch PYTHON`, an embedded script ([`torch`]) times the same case ids with
 //!   the same thread count, and the report adds torch's median and the ratio
 //!   `glassgrad median / torch median` (below 1: glassgrad is faster).

@@ -1,4 +1,4 @@
-//! `--roofline FILE.png`: the cases on a roofline plot (see [`super::roof`]), drawn with plotters.
+//! `--roofline FILE.png`: the cases on a roofline plot (see [`mod@super::roof`]), drawn with plotters.
 //!
 //! Log–log axes: arithmetic intensity $I$ (flop/byte) across, GFLOP/s up. The memory roof is the
 //! slope $I \cdot B$ up to the ridge point $I^* = P / B$, the compute roof the flat line $P$ beyond
@@ -21,6 +21,7 @@ const GLASSGRAD: RGBColor = RGBColor(31, 119, 180);
 const TORCH: RGBColor = RGBColor(255, 127, 14);
 const ROOF: RGBColor = RGBColor(40, 40, 40);
 const CEILING: RGBColor = RGBColor(150, 150, 150);
+const CEILING_TEXT: RGBColor = RGBColor(90, 90, 90);
 
 /// A tick label: 3 significant digits, no trailing zeros.
 fn tick(v: f64) -> String {
@@ -118,25 +119,50 @@ fn draw<DB: DrawingBackend>(
             4,
             CEILING.stroke_width(2),
         ))?;
-        chart.draw_series(std::iter::once(Text::new(
-            format!("{isa}: {g:.0} GFLOP/s"),
-            (x_hi / 3.5, g * 1.06),
-            label.clone().color(&CEILING),
-        )))?;
+        chart.draw_series(std::iter::once(
+            EmptyElement::at((x_hi, g))
+                + Text::new(
+                    format!("{isa} ceiling: {g:.0} GFLOP/s"),
+                    (-260, -20),
+                    label.clone().color(&CEILING_TEXT),
+                ),
+        ))?;
     }
     // The roofs.
     let knee = bw.map_or(x_lo, |b| ridge(peak, b).max(x_lo));
     chart
         .draw_series(LineSeries::new(vec![(knee, peak), (x_hi, peak)], ROOF.stroke_width(3)))?
-        .label(format!(
-            "compute roof: {peak:.0} GFLOP/s ({}, {threads} × 1-thread FMA loop)",
-            machine.peak.isa
-        ))
+        .label(match machine.peak.single_thread_gflops {
+            Some(_) => format!(
+                "compute roof: {peak:.0} GFLOP/s ({}, {threads} × 1-thread FMA loop)",
+                machine.peak.isa
+            ),
+            None => format!("compute roof: {peak:.0} GFLOP/s (given)"),
+        })
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], ROOF.stroke_width(3)));
+    let roof_label = ("sans-serif", 17).into_font();
+    chart.draw_series(std::iter::once(
+        EmptyElement::at((x_hi, peak))
+            + Text::new(
+                format!("compute roof: {peak:.0} GFLOP/s"),
+                (-260, -24),
+                roof_label.clone().color(&ROOF),
+            ),
+    ))?;
     if let Some(b) = bw {
+        // The memory roof's label sits on the slope, a third of the way up to the ridge.
+        let at = x_lo * (knee / x_lo).powf(0.3);
+        chart.draw_series(std::iter::once(
+            EmptyElement::at((at, b * at))
+                + Text::new(format!("memory roof: {b:.1} GB/s"), (-40, -34), roof_label.clone().color(&ROOF)),
+        ))?;
         chart
             .draw_series(LineSeries::new(vec![(x_lo, b * x_lo), (knee, peak)], ROOF.stroke_width(3)))?
-            .label(format!("memory roof: {b:.1} GB/s × intensity (triad); ridge {:.2} flop/B", peak / b))
+            .label(format!(
+                "memory roof: {b:.1} GB/s × intensity ({}); ridge {:.2} flop/B",
+                machine.bandwidth.as_ref().map_or("given", |m| m.source),
+                peak / b
+            ))
             .legend(|(x, y)| PathElement::new(vec![(x, y + 6), (x + 24, y - 6)], ROOF.stroke_width(3)));
     }
     // PyTorch beside glassgrad: a thin line from one point to the other.
