@@ -150,11 +150,15 @@ fn draw<DB: DrawingBackend>(
             ),
     ))?;
     if let Some(b) = bw {
-        // The memory roof's label sits on the slope, a third of the way up to the ridge.
-        let at = x_lo * (knee / x_lo).powf(0.3);
+        // The memory roof's label sits on the slope, part of the way up to the ridge.
+        let at = x_lo * (knee / x_lo).powf(0.45);
         chart.draw_series(std::iter::once(
             EmptyElement::at((at, b * at))
-                + Text::new(format!("memory roof: {b:.1} GB/s"), (-40, -34), roof_label.clone().color(&ROOF)),
+                + Text::new(
+                    format!("memory roof: {b:.1} GB/s"),
+                    (-200, -26),
+                    roof_label.clone().color(&ROOF),
+                ),
         ))?;
         chart
             .draw_series(LineSeries::new(vec![(x_lo, b * x_lo), (knee, peak)], ROOF.stroke_width(3)))?
