@@ -10,7 +10,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use glassgrad::Generator;
-use glassgrad::bench::{Case, Work, cnn};
+use glassgrad::bench::{Case, cnn};
 
 fn run_cases(c: &mut Criterion, group_name: &str, cases: Vec<Case>) {
     let mut group = c.benchmark_group(group_name);
@@ -20,14 +20,15 @@ fn run_cases(c: &mut Criterion, group_name: &str, cases: Vec<Case>) {
             eprintln!("{}: could not set up the case", case.id);
             continue;
         };
-        match case.work {
-            Work::Flops(f) => {
+        // Criterion takes one throughput: flops where counted, else bytes.
+        match (case.work.flops, case.work.bytes) {
+            (Some(f), _) => {
                 group.throughput(Throughput::Elements(f as u64));
             }
-            Work::Bytes(b) => {
+            (None, Some(b)) => {
                 group.throughput(Throughput::Bytes(b as u64));
             }
-            Work::Time => {}
+            (None, None) => {}
         }
         group.bench_function(case.id.as_str(), |b| {
             b.iter(|| {

@@ -4,7 +4,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use glassgrad::Generator;
-use glassgrad::bench::{SEED, Work, sequence_cases};
+use glassgrad::bench::{SEED, sequence_cases};
 
 fn lstm(c: &mut Criterion) {
     let mut g = c.benchmark_group("lstm");
@@ -14,7 +14,7 @@ fn lstm(c: &mut Criterion) {
             eprintln!("{}: setup failed", case.id);
             continue;
         };
-        if let Work::Flops(f) = case.work {
+        if let Some(f) = case.work.flops {
             g.throughput(Throughput::Elements(f as u64));
         }
         g.bench_function(case.id.as_str(), |b| {

@@ -4,7 +4,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use glassgrad::Generator;
-use glassgrad::bench::{Work, cnn};
+use glassgrad::bench::cnn;
 
 fn maxpool_f32(c: &mut Criterion) {
     let mut group = c.benchmark_group("pool2d_f32");
@@ -13,7 +13,7 @@ fn maxpool_f32(c: &mut Criterion) {
             eprintln!("{}: could not set up the case", case.id);
             continue;
         };
-        if let Work::Bytes(b) = case.work {
+        if let Some(b) = case.work.bytes {
             group.throughput(Throughput::Bytes(b as u64));
         }
         group.bench_function(case.id.as_str(), |b| {

@@ -6,7 +6,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use glassgrad::Generator;
-use glassgrad::bench::{SEED, Work, sequence_cases};
+use glassgrad::bench::{SEED, sequence_cases};
 
 fn bench_ids(c: &mut Criterion, group: &str, ids: &[&str]) {
     let mut g = c.benchmark_group(group);
@@ -19,7 +19,7 @@ fn bench_ids(c: &mut Criterion, group: &str, ids: &[&str]) {
                 continue;
             }
         };
-        if let Work::Flops(f) = case.work {
+        if let Some(f) = case.work.flops {
             g.throughput(Throughput::Elements(f as u64));
         }
         g.bench_function(case.id.as_str(), |b| {

@@ -4,8 +4,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use glassgrad::bench::{
-    self, Case, CaseResult, Options, Peak, Timing, Work, keep, peak::measure_single_thread, report, run_case,
-    select, timing::quantile, torch::parse_twin_output,
+    self, Case, CaseResult, Machine, Options, Peak, Timing, Work, keep, peak::measure_single_thread, report,
+    run_case, select, timing::quantile, torch::parse_twin_output,
 };
 use glassgrad::{DType, Tensor, no_grad};
 use serde_json::Value;
@@ -22,7 +22,7 @@ fn quick() -> Options {
 }
 
 fn sleep_case(ms: u64) -> Case {
-    Case::new(format!("sleep_{ms}ms"), Work::Time, "sleeps", move |_| {
+    Case::new(format!("sleep_{ms}ms"), Work::TIME, "sleeps", move |_| {
         Ok(Box::new(move || {
             std::thread::sleep(Duration::from_millis(ms));
             Ok(())
@@ -63,7 +63,7 @@ fn sleep_case_median_is_sane() {
 #[test]
 fn fast_case_gets_many_iterations_per_sample() {
     let mut calls = 0u64;
-    let case = Case::new("noop", Work::Time, "nothing", |_| Ok(Box::new(|| keep(1 + 1))));
+    let case = Case::new("noop", Work::TIME, "nothing", |_| Ok(Box::new(|| keep(1 + 1))));
     let mut run = (case.setup)(&mut glassgrad::Generator::new(0)).unwrap();
     let t = bench::time_run(
         &mut || {
@@ -80,7 +80,7 @@ fn fast_case_gets_many_iterations_per_sample() {
 
 #[test]
 fn errors_from_the_run_closure_stop_the_timing() {
-    let case = Case::new("bad", Work::Time, "fails", |rng| {
+    let case = Case::new("bad", Work::TIME, "fails", |rng| {
         let a = Tensor::randn(&[2, 3], DType::F32, rng)?;
         Ok(Box::new(move || keep(a.matmul(&a)?)))
     });
@@ -98,6 +98,11 @@ fn fma_peak_is_positive_and_finite() {
     let single = p.single_thread_gflops.unwrap();
     assert!((p.gflops - 3.0 * single).abs() < 1e-9 * p.gflops);
     assert!(p.describe().contains("× 3 threads"));
+    // Every instruction set is measured, base included, and the peak is the best of them.
+    assert!(p.per_isa.iter().any(|(isa, _)| isa == "base"));
+    let best = p.per_isa.iter().map(|(_, g)| *g).fold(0.0, f64::max);
+    assert_eq!(single, best);
+    assert!(p.per_isa.iter().any(|(isa, g)| *isa == p.isa && *g == single));
     assert_eq!(Peak::given(50.0, 2).gflops, 50.0);
 }
 
@@ -118,7 +123,7 @@ fn filter_selects_cases_by_substring() {
 fn sgemm_case_reports_flops_over_median_time() {
     let case = bench::sgemm(64);
     assert_eq!(case.id, "sgemm_64");
-    assert_eq!(case.work, Work::Flops(2.0 * 64.0 * 64.0 * 64.0));
+    assert_eq!(case.work, Work::new(2.0 * 64.0 * 64.0 * 64.0, 3.0 * 4.0 * 64.0 * 64.0));
     let peak = Peak::given(1000.0, 1);
     let r = run_case(&case, &quick(), 1, Some(&peak)).unwrap();
     let g = r.gflops().unwrap();
@@ -131,16 +136,17 @@ fn sgemm_case_reports_flops_over_median_time() {
 #[test]
 fn json_lines_parse_and_have_the_keys() {
     let peak = Peak::given(100.0, 2);
+    let machine = Machine { peak: peak.clone(), bandwidth: None };
     let flops = run_case(&bench::sgemm(32), &quick(), 2, Some(&peak)).unwrap();
     // A memory-bound case: 2 × 4 bytes per element (one read, one write) of a relu over 4096 f32.
-    let bytes_case = Case::new("relu_4096", Work::Bytes(2.0 * 4.0 * 4096.0), "relu", |rng| {
+    let bytes_case = Case::new("relu_4096", Work::bytes(2.0 * 4.0 * 4096.0), "relu", |rng| {
         let x = Tensor::randn(&[4096], DType::F32, rng)?;
         Ok(Box::new(move || keep(x.relu()?)))
     });
     let mut bytes = run_case(&bytes_case, &quick(), 2, Some(&peak)).unwrap();
     bytes.torch_median_ms = Some(bytes.timing.median_ms * 2.0);
 
-    let lines: Vec<String> = [&flops, &bytes].iter().map(|r| report::json_line(r, &peak)).collect();
+    let lines: Vec<String> = [&flops, &bytes].iter().map(|r| report::json_line(r, &machine)).collect();
     for line in &lines {
         assert!(!line.contains('\n'));
     }
@@ -156,7 +162,10 @@ fn json_lines_parse_and_have_the_keys() {
     assert_eq!(v["peak_gflops"], 100.0);
     assert_eq!(v["peak_source"], "given");
     assert_eq!(v["samples"].as_u64().unwrap() as usize, flops.timing.samples_ms.len());
-    assert!(v["gbps"].is_null() && v["torch_median_ms"].is_null() && v["torch_ratio"].is_null());
+    // sgemm counts bytes too: A, B read and C written, 3 · 4 · 32².
+    assert_eq!(v["bytes"], 12288.0);
+    assert!(v["gbps"].as_f64().is_some_and(f64::is_finite));
+    assert!(v["torch_median_ms"].is_null() && v["torch_ratio"].is_null());
 
     let w: Value = serde_json::from_str(&lines[1]).unwrap();
     assert_eq!(w["case"], "relu_4096");
@@ -169,7 +178,7 @@ fn json_lines_parse_and_have_the_keys() {
 #[test]
 fn a_case_may_run_forward_backward_and_an_update() {
     // One SGD step of least squares: L = Σ (x w)², w ← w − 0.01 ∂L/∂w; the run closure owns w.
-    let case = Case::new("lsq_step", Work::Time, "train step", |rng| {
+    let case = Case::new("lsq_step", Work::TIME, "train step", |rng| {
         let x = Tensor::randn(&[8, 4], DType::F64, rng)?;
         let w = Tensor::randn(&[4, 1], DType::F64, rng)?.requires_grad_()?;
         Ok(Box::new(move || {
@@ -188,24 +197,21 @@ fn a_case_may_run_forward_backward_and_an_update() {
 
 #[test]
 fn table_ends_with_the_headline_and_shows_torch_only_when_present() {
-    let peak = Peak::given(100.0, 1);
-    let mk = |id: &str, ms: f64| CaseResult {
-        id: id.into(),
-        device: "cpu".into(),
-        threads: 1,
-        work: Work::Flops(2e9),
-        timing: Timing::from_samples(vec![ms, ms, ms], 1).unwrap(),
-        peak_gflops: Some(100.0),
-        torch_median_ms: None,
+    let machine = Machine { peak: Peak::given(100.0, 1), bandwidth: None };
+    let mk = |id: &str, ms: f64| {
+        let mut r =
+            CaseResult::new(id, 1, Work::flops(2e9), Timing::from_samples(vec![ms, ms, ms], 1).unwrap());
+        r.peak_gflops = Some(100.0);
+        r
     };
     let mut rs = vec![mk("big", 40.0), mk("small", 1.0)];
-    let t = report::table(&rs, &peak);
+    let t = report::table(&rs, &machine);
     // 2e9 flops in 40 ms = 50 GFLOP/s = 50% of 100.
     assert_eq!(t.lines().last().unwrap(), "big: 50.0 GFLOP/s");
     assert!(t.contains("50.0%"));
     assert!(!t.contains("torch"));
     rs[0].torch_median_ms = Some(20.0);
-    let t = report::table(&rs, &peak);
+    let t = report::table(&rs, &machine);
     let tail = |name: &str| {
         let row = t.lines().find(|l| l.starts_with(name)).unwrap();
         row.split_whitespace().rev().take(2).collect::<Vec<_>>()

@@ -1,15 +1,18 @@
 //! The case list and `glassgrad bench` itself: select, time, compare with PyTorch, report.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use super::bandwidth::Bandwidth;
 use super::case::{Case, CaseResult, SEED};
 use super::gpu::cuda_cases;
 use super::kernels::{sgemm, softmax};
 use super::peak::Peak;
 use super::recommender::mf_train_step;
+use super::roof::Machine;
+use super::rounds::{Plan, run_rounds};
 use super::sequence::sequence_cases;
 use super::timing::{Options, time_run};
-use super::{cnn, report, torch};
+use super::{cnn, plot, report};
 use crate::error::{Error, Result};
 use crate::rng::Generator;
 
@@ -38,15 +41,10 @@ pub fn run_case(case: &Case, opts: &Options, threads: usize, peak: Option<&Peak>
     let mut rng = Generator::new(SEED);
     let mut run = (case.setup)(&mut rng)?;
     let timing = time_run(&mut run, opts)?;
-    Ok(CaseResult {
-        id: case.id.clone(),
-        device: "cpu".into(),
-        threads,
-        work: case.work,
-        timing,
-        peak_gflops: peak.map(|p| p.gflops),
-        torch_median_ms: None,
-    })
+    let mut r = CaseResult::new(case.id.clone(), threads, case.work, timing);
+    r.spec = case.spec.clone();
+    r.peak_gflops = peak.map(|p| p.gflops);
+    Ok(r)
 }
 
 /// Arguments of `glassgrad bench`.
@@ -74,9 +72,23 @@ pub struct BenchArgs {
     /// each run synchronised; give `--peak-gflops` for the peak column).
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// The machine's memory bandwidth in GB/s (default: measured by a STREAM-like triad on the
+    /// CPU; with `--device cuda`, no memory roof unless given).
+    #[arg(long)]
+    pub bandwidth_gbps: Option<f64>,
     /// A Python with PyTorch: time the same cases with torch and add a comparison column.
     #[arg(long, value_name = "PYTHON")]
     pub torch: Option<PathBuf>,
+    /// Rounds: time glassgrad's cases, then (with `--torch`) PyTorch's, N times alternately, and
+    /// report each side's best median.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub rounds: usize,
+    /// Draw a roofline plot (PNG): intensity against GFLOP/s, the two roofs, one point per case.
+    #[arg(long, value_name = "FILE.png")]
+    pub roofline: Option<PathBuf>,
+    /// Replace the `--roofline` file if it exists (by default an existing file is an error).
+    #[arg(long)]
+    pub overwrite: bool,
     /// List the cases and exit.
     #[arg(long)]
     pub list: bool,
@@ -107,10 +119,18 @@ pub fn run_cli(args: &BenchArgs) -> Result<()> {
         }
         return Ok(());
     }
-    if let Some(p) = args.peak_gflops
-        && !(p.is_finite() && p > 0.0)
-    {
-        return Err(Error::invalid("bench", format!("--peak-gflops must be positive, got {p}")));
+    for (flag, value) in [("--peak-gflops", args.peak_gflops), ("--bandwidth-gbps", args.bandwidth_gbps)] {
+        if let Some(p) = value
+            && !(p.is_finite() && p > 0.0)
+        {
+            return Err(Error::invalid("bench", format!("{flag} must be positive, got {p}")));
+        }
+    }
+    if args.rounds == 0 {
+        return Err(Error::invalid("bench", "--rounds must be at least 1"));
+    }
+    if let Some(path) = &args.roofline {
+        check_output(path, args.overwrite)?;
     }
     // Threads first: rayon's global pool (which the GEMMs use too) is built once.
     let threads = match args.threads {
@@ -134,48 +154,67 @@ pub fn run_cli(args: &BenchArgs) -> Result<()> {
     let peak = match args.peak_gflops {
         Some(p) => Peak::given(p, threads),
         None => {
-            eprintln!("measuring the fp32 peak (FMA loop, one thread)...");
+            eprintln!("measuring the fp32 peak of every instruction set (FMA loop, one thread)...");
             Peak::measure(threads)
         }
     };
+    let bandwidth = match (args.bandwidth_gbps, on_cuda) {
+        (Some(b), _) => Some(Bandwidth::given(b, threads)),
+        (None, true) => {
+            eprintln!("note: no memory roof on cuda (the triad measures the host; pass --bandwidth-gbps)");
+            None
+        }
+        (None, false) => {
+            eprintln!("measuring the memory bandwidth (triad, {threads} threads)...");
+            Some(Bandwidth::measure(threads))
+        }
+    };
+    let machine = Machine { peak, bandwidth };
     let opts = Options {
         samples: args.samples.max(1),
         case_budget: std::time::Duration::from_millis(args.budget_ms),
         ..Options::default()
     };
-    let mut results = Vec::with_capacity(selected.len());
-    for (i, case) in selected.iter().enumerate() {
-        eprintln!("[{}/{}] {} ({})", i + 1, selected.len(), case.id, case.about);
-        let mut r = run_case(case, &opts, threads, Some(&peak))?;
-        if on_cuda {
-            r.device = "cuda:0".into();
-        }
-        results.push(r);
-    }
-    if let Some(python) = &args.torch {
-        let ids: Vec<String> = results.iter().map(|r| r.id.clone()).collect();
-        eprintln!("timing the same cases with PyTorch ({})...", python.display());
-        match torch::torch_medians_on(python, &ids, threads, &opts, if on_cuda { "cuda" } else { "cpu" }) {
-            Ok(t) => {
-                for r in &mut results {
-                    r.torch_median_ms = t.medians.get(&r.id).copied();
-                    if r.torch_median_ms.is_none() {
-                        eprintln!("note: the PyTorch twin has no case `{}`", r.id);
-                    }
-                }
-                eprintln!("PyTorch {} (torch.set_num_threads({threads}))", t.version);
-            }
-            Err(e) => eprintln!("note: no PyTorch column: {e}"),
-        }
-    } else {
+    if args.torch.is_none() {
         eprintln!("note: no PyTorch column (pass --torch PYTHON, a Python with torch, to add one)");
     }
+    let plan = Plan {
+        rounds: args.rounds,
+        threads,
+        device: if on_cuda { "cuda:0" } else { "cpu" },
+        torch: args.torch.as_deref(),
+        torch_device: if on_cuda { "cuda" } else { "cpu" },
+    };
+    let results = run_rounds(&selected, &opts, &machine, &plan)?;
     if args.json {
         for r in &results {
-            println!("{}", report::json_line(r, &peak));
+            println!("{}", report::json_line(r, &machine));
         }
     } else {
-        print!("{}", report::table(&results, &peak));
+        print!("{}", report::table(&results, &machine));
+    }
+    if let Some(path) = &args.roofline {
+        plot::draw_roofline(path, &results, &machine)?;
+        eprintln!("roofline plot: {}", path.display());
+    }
+    Ok(())
+}
+
+/// Errors unless `path` may be written: its folder exists, it ends in `.png`, and it does not exist
+/// yet or `overwrite` is set (a previous run's results are never replaced unasked).
+pub fn check_output(path: &Path, overwrite: bool) -> Result<()> {
+    if path.extension().and_then(|e| e.to_str()).is_none_or(|e| !e.eq_ignore_ascii_case("png")) {
+        return Err(Error::file(path, "the roofline plot is a PNG: give a FILE.png"));
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(Error::file(path, format!("the folder {} does not exist", dir.display())));
+    }
+    if path.exists() && !overwrite {
+        return Err(Error::file(
+            path,
+            "exists already (a previous run's plot?); pass --overwrite to replace it",
+        ));
     }
     Ok(())
 }

@@ -28,7 +28,7 @@ pub fn cuda_cases() -> Vec<Case> {
             };
             Case::new(
                 id,
-                Work::Flops(2.0 * (n * n * n) as f64),
+                Work::new(2.0 * (n * n * n) as f64, 3.0 * 4.0 * (n * n) as f64),
                 format!("C = A B, {n}×{n} f32, {who}"),
                 move |rng| {
                     let a = Tensor::randn(&[n, n], DType::F32, rng)?.to(&dev)?;
@@ -47,7 +47,10 @@ pub fn cuda_cases() -> Vec<Case> {
         };
         let softmax = Case::new(
             "softmax_4096x1000",
-            Work::Bytes(2.0 * 4.0 * 4096.0 * 1000.0),
+            Work::new(
+                super::kernels::SOFTMAX_FLOPS_PER_ELEMENT * 4096.0 * 1000.0,
+                2.0 * 4.0 * 4096.0 * 1000.0,
+            ),
             "softmax over rows, 4096×1000 f32",
             move |rng| {
                 let x = Tensor::randn(&[4096, 1000], DType::F32, rng)?.to(&dev)?;
@@ -59,7 +62,11 @@ pub fn cuda_cases() -> Vec<Case> {
         );
         let mlp = Case::new(
             "mlp_train_step",
-            Work::Flops(3.0 * 2.0 * 256.0 * (784.0 * 512.0 + 512.0 * 10.0)),
+            // Bytes: x (f32) and t (i64) read, the weights read and their updated copies written.
+            Work::new(
+                3.0 * 2.0 * 256.0 * (784.0 * 512.0 + 512.0 * 10.0),
+                4.0 * 256.0 * 784.0 + 8.0 * 256.0 + 2.0 * 4.0 * (784.0 * 512.0 + 512.0 * 10.0),
+            ),
             "Linear 784→512→10 + cross-entropy, batch 256: forward, backward, SGD",
             move |rng| {
                 let w1 = Tensor::randn(&[512, 784], DType::F32, rng)?.mul_scalar(0.03)?.to(&dev)?.detach();

@@ -15,11 +15,13 @@
 //! $x = 0.999\,999$ and $y = 10^{-6}$ keep the values near their start: no overflow, no denormals.
 //!
 //! The kernel is compiled for each instruction set the processor offers (detected at run time:
-//! AVX-512F and AVX2 + FMA on x86-64; elsewhere, plain code that the compiler vectorises for the base
-//! target, where a multiply and an add still count as 2 flops). The peak is the best of many short
-//! (1 ms) calls of the fastest of them, **per thread**; the machine's peak for `n`
-//! threads is taken as $n \cdot P_1$ (the single-thread peak times the thread count), which assumes
-//! `n` real cores at the same clock — an upper bound on what `n` threads can reach.
+//! AVX-512F and AVX2 + FMA on x86-64), and always for the base target (`base`: SSE2 on x86-64, 4
+//! lanes, a separate multiply and add, still counted as 2 flops). **Every** one of them is measured
+//! and reported ([`Peak::per_isa`]): each figure is the best of many short (1 ms) calls of that
+//! kernel on one thread, what the probe measured and nothing else. The peak used for the shares
+//! is the best of them; the machine's peak for `n` threads is taken as $n \cdot P_1$ (the
+//! single-thread peak times the thread count), which assumes `n` real cores at the same clock — an
+//! upper bound on what `n` threads can reach.
 //!
 //! The GEMM (`device::cpu::gemm`) runs AVX-512F micro-kernels where the CPU has them, so its share
 //! of this peak is the share of the machine's own FMA throughput.
@@ -41,20 +43,35 @@ pub struct Peak {
     pub threads: usize,
     /// The instruction set of the fastest kernel (`avx512f`, `avx2+fma`, `base`), or `given`.
     pub isa: String,
+    /// The measured single-thread peak of every instruction set the processor has, in GFLOP/s,
+    /// widest first (empty when given).
+    pub per_isa: Vec<(String, f64)>,
 }
 
 impl Peak {
     /// A peak given by the user (`--peak-gflops`), taken as the whole run's peak.
     pub fn given(gflops: f64, threads: usize) -> Peak {
-        Peak { gflops, single_thread_gflops: None, threads, isa: "given".into() }
+        Peak { gflops, single_thread_gflops: None, threads, isa: "given".into(), per_isa: Vec::new() }
     }
 
-    /// Measures the single-thread peak (100 rounds of one 1 ms call per instruction set, about 0.2 s)
-    /// and scales it to `threads`. Short calls and the best of many make the figure robust to a busy
-    /// machine: one call that ran undisturbed is enough.
+    /// Measures the single-thread peak of every instruction set (100 rounds of one 1 ms call each,
+    /// about 0.1 s per instruction set) and scales the best to `threads`. Short calls and the best
+    /// of many make the figure robust to a busy machine: one call that ran undisturbed is enough.
     pub fn measure(threads: usize) -> Peak {
-        let (single, isa) = measure_single_thread(Duration::from_millis(1), 100);
-        Peak { gflops: single * threads as f64, single_thread_gflops: Some(single), threads, isa: isa.into() }
+        Peak::from_each(measure_each(Duration::from_millis(1), 100), threads)
+    }
+
+    /// The peak of `threads` threads from each instruction set's single-thread figure: the best
+    /// of them, times `threads`.
+    pub fn from_each(each: Vec<(&'static str, f64)>, threads: usize) -> Peak {
+        let (isa, single) = best_of(&each);
+        Peak {
+            gflops: single * threads as f64,
+            single_thread_gflops: Some(single),
+            threads,
+            isa: isa.into(),
+            per_isa: each.into_iter().map(|(n, g)| (n.to_string(), g)).collect(),
+        }
     }
 
     /// One line describing the peak, for the human report.
@@ -117,9 +134,7 @@ fn kernels() -> Vec<Kernel> {
             ks.push(("avx2+fma", (2 * CHAINS * 8) as f64, |n, x, y| unsafe { chains_avx2(n, x, y) }));
         }
     }
-    if ks.is_empty() {
-        ks.push(("base", (2 * CHAINS * 4) as f64, chains_base));
-    }
+    ks.push(("base", (2 * CHAINS * 4) as f64, chains_base));
     ks
 }
 
@@ -139,11 +154,11 @@ fn calibrate(kernel: &Kernel, sample: Duration) -> u64 {
     }
 }
 
-/// The single-thread fp32 peak in GFLOP/s and the instruction set that reached it. Each kernel the
-/// processor supports is calibrated to calls of about `sample`; then `rounds` rounds time one call
-/// of each kernel in turn (interleaved, so a busy moment of the machine hits them alike), and the
-/// best call of the fastest kernel wins.
-pub fn measure_single_thread(sample: Duration, rounds: usize) -> (f64, &'static str) {
+/// The single-thread fp32 peak of every instruction set the processor has, in GFLOP/s, widest
+/// first. Each kernel is calibrated to calls of about `sample`; then `rounds` rounds time one call
+/// of each kernel in turn (interleaved, so a busy moment of the machine hits them alike), and each
+/// kernel's figure is its best call.
+pub fn measure_each(sample: Duration, rounds: usize) -> Vec<(&'static str, f64)> {
     let ks: Vec<(Kernel, u64)> = kernels().into_iter().map(|k| (k, calibrate(&k, sample))).collect();
     let mut best = vec![0f64; ks.len()];
     for _ in 0..rounds.max(1) {
@@ -154,11 +169,17 @@ pub fn measure_single_thread(sample: Duration, rounds: usize) -> (f64, &'static 
             *b = b.max(flops_per_iter * *iters as f64 / s / 1e9);
         }
     }
-    let mut out = (0f64, "base");
-    for (g, ((name, _, _), _)) in best.iter().zip(&ks) {
-        if *g > out.0 {
-            out = (*g, *name);
-        }
-    }
-    out
+    ks.iter().zip(best).map(|(((name, _, _), _), g)| (*name, g)).collect()
+}
+
+/// The fastest entry of `each` as (name, GFLOP/s); `("base", 0.0)` when empty.
+pub fn best_of(each: &[(&'static str, f64)]) -> (&'static str, f64) {
+    each.iter().fold(("base", 0.0), |acc, &(n, g)| if g > acc.1 { (n, g) } else { acc })
+}
+
+/// The single-thread fp32 peak in GFLOP/s and the instruction set that reached it: the best of
+/// [`measure_each`].
+pub fn measure_single_thread(sample: Duration, rounds: usize) -> (f64, &'static str) {
+    let (isa, g) = best_of(&measure_each(sample, rounds));
+    (g, isa)
 }

@@ -125,3 +125,21 @@ pub fn time_run(run: &mut dyn FnMut() -> Result<()>, opts: &Options) -> Result<T
     }
     Timing::from_samples(samples_ms, iters)
 }
+
+/// The round to report among rounds of medians `medians_ms`: the index of the lowest finite median
+/// (the first on a tie), `None` when there is none.
+///
+/// Best of rounds, not their mean: on a shared machine a neighbour's load only ever slows a round
+/// down, and it slows the two sides unequally (PyTorch's OpenMP workers spin while they wait for
+/// work, and a spinning thread that loses its core stalls the whole parallel region, while rayon's
+/// workers sleep and steal), so the lowest median of each side is the fairest estimate of what
+/// each does on a quiet machine.
+pub fn best_round(medians_ms: &[f64]) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    for (i, m) in medians_ms.iter().enumerate() {
+        if m.is_finite() && best.is_none_or(|b| *m < medians_ms[b]) {
+            best = Some(i);
+        }
+    }
+    best
+}

@@ -52,6 +52,6 @@ pub use classify::{
     fit_classifier_validated,
 };
 pub use job::{CLASSIFIER_COLUMNS, CLASSIFIER_VAL_COLUMNS, Defaults, Hyper, TensorBag, TrainJob, bundled};
-pub use plot::draw_curves;
+pub use plot::{draw_curves, register_font};
 pub use reporter::Reporter;
 pub use result::{FinalMetrics, human_lines_all, print_all};

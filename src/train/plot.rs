@@ -14,8 +14,9 @@ use crate::error::{Error, Result};
 
 static FONT: &[u8] = include_bytes!("../../data/fonts/DejaVuSans.ttf");
 
-/// Registers the bundled font as plotters' `sans-serif` (once per process).
-fn register_font() -> Result<()> {
+/// Registers the bundled font as plotters' `sans-serif` (once per process; the bench's roofline
+/// plot uses it too).
+pub fn register_font() -> Result<()> {
     static DONE: OnceLock<bool> = OnceLock::new();
     let ok =
         *DONE.get_or_init(|| plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok());
