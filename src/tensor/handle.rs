@@ -210,7 +210,13 @@ impl Tensor {
 
     /// The values in row-major order. `T` must be the tensor's dtype.
     pub fn to_vec<T: Element>(&self) -> Result<Vec<T>> {
-        Ok(self.data().to_host()?.typed::<T>("to_vec")?.iter().copied().collect())
+        let data = self.data().to_host()?;
+        let a = data.typed::<T>("to_vec")?;
+        // A contiguous array is one copy; only a strided view walks its elements.
+        Ok(match a.as_slice() {
+            Some(s) => s.to_vec(),
+            None => a.iter().copied().collect(),
+        })
     }
     /// The values in row-major order, converted to f64 whatever the dtype.
     pub fn to_f64_vec(&self) -> Vec<f64> {

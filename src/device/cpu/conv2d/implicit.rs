@@ -301,17 +301,26 @@ fn im2col_real<T: CpuFloat>(g: &Geometry, wd: &Wide, xp: &[T], cols: &mut [T]) {
     }
 }
 
-/// `dst` (cols × rows) = `src` (rows × cols)ᵀ, in 8 × 8 blocks.
+/// `dst` (cols × rows) = `src` (rows × cols)ᵀ: eight source rows at a time, each read in order,
+/// each destination row receiving eight adjacent values.
 #[inline(never)]
 fn transpose<T: CpuFloat>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
     const B: usize = 8;
-    for i0 in (0..rows).step_by(B) {
-        for j0 in (0..cols).step_by(B) {
-            for i in i0..(i0 + B).min(rows) {
-                for j in j0..(j0 + B).min(cols) {
-                    dst[j * rows + i] = src[i * cols + j];
-                }
+    let dst = &mut dst[..rows * cols];
+    let mut i0 = 0;
+    while i0 + B <= rows {
+        let r: [&[T]; B] = std::array::from_fn(|t| &src[(i0 + t) * cols..(i0 + t + 1) * cols]);
+        for (j, d) in dst.chunks_exact_mut(rows).enumerate() {
+            let d: &mut [T; B] = (&mut d[i0..i0 + B]).try_into().expect("B values");
+            for t in 0..B {
+                d[t] = r[t][j];
             }
+        }
+        i0 += B;
+    }
+    for i in i0..rows {
+        for (d, &v) in dst.chunks_exact_mut(rows).zip(&src[i * cols..(i + 1) * cols]) {
+            d[i] = v;
         }
     }
 }
