@@ -42,6 +42,18 @@
 //! $\partial W_g \mathrel{+}= \bar y_{n,g}\operatorname{im2col}(x_{n,g})^\top$.
 //! A 1×1 kernel with stride 1 and no padding skips im2col (the input planes are the matrix).
 //!
+//! **Implicit GEMM** (row stride 1, a CPU with the GEMM's micro-kernels:
+//! [`crate::device::cpu::conv2d::implicit`]). The im2col matrix of the forward pass is never
+//! stored: the input is copied once into zero-padded planes, the output is computed on a grid
+//! $W_q = W_p/s_1$ columns wide (the extra columns discarded), on which every im2col row is one
+//! run of the padded planes, so each $\tilde B$ micro-panel row is one contiguous copy; $W_g$
+//! (and $W_g^\top$ for $\partial x$) is packed once per call instead of once per sample, and
+//! $\partial W_g^\top = \operatorname{im2col}\,\bar y^\top$ packs the im2col rows eight at a
+//! time. Measured (`glassgrad bench --threads 1`, best of 3 alternating runs, the explicit path
+//! against this one): `conv2_fwd` 3.83 → 2.97 ms, `conv2_fwd_bwd` 13.4 → 11.1 ms; with 2
+//! threads beside PyTorch see `benches/RESULTS.md`. The explicit path below remains for a row
+//! stride above 1 and for CPUs without the micro-kernels.
+//!
 //! * **Parallelism**: rayon over the samples of the batch (forward), over fixed chunks of
 //!   [`cpu::DW_CHUNK`] samples (backward). $\partial x$ of each sample is computed by its own task;
 //!   $\partial W$ is accumulated per chunk (one `beta = 1` GEMM per sample) and the chunk partials
