@@ -4,12 +4,14 @@
 //! in child processes (this test binary re-invoked on `child_workload` with `GLASSGRAD_CHILD=1`),
 //! one per thread count, and the parent compares what they print.
 
+use glassgrad::nn::{Gru, Lstm, Module, RecurrentConfig, Rnn};
 use glassgrad::{DType, Generator, Tensor};
 use std::process::Command;
 
 /// A workload touching every parallel path: a GEMM large enough to be cut into rayon blocks,
 /// batched GEMM (rayon over batches), big elementwise maps and a big full sum (chunked reduction),
-/// and a backward pass. Prints the bit patterns of the results.
+/// a backward pass, and the three recurrent layers at a batch (40) that the time loop cuts into
+/// row chunks on two threads. Prints the bit patterns of the results.
 fn workload() -> Vec<String> {
     let mut g = Generator::new(42);
     let a = Tensor::randn(&[384, 320], DType::F32, &mut g).unwrap().requires_grad_().unwrap();
@@ -28,15 +30,28 @@ fn workload() -> Vec<String> {
         }
         format!("{h:016x}")
     };
-    vec![bits(&c), bits(&d), bits(&loss), bits(&a.grad().unwrap()), bits(&b.grad().unwrap())]
+    let mut out = vec![bits(&c), bits(&d), bits(&loss), bits(&a.grad().unwrap()), bits(&b.grad().unwrap())];
+    let cfg = RecurrentConfig::new().num_layers(2);
+    let layers: [Box<dyn Module>; 3] = [
+        Box::new(Lstm::new(6, 24, cfg, &mut g).unwrap()),
+        Box::new(Gru::new(6, 24, cfg, &mut g).unwrap()),
+        Box::new(Rnn::new(6, 24, cfg, &mut g).unwrap()),
+    ];
+    for m in layers {
+        let x = Tensor::randn(&[40, 5, 6], DType::F32, &mut g).unwrap().requires_grad_().unwrap();
+        let y = m.forward(&x).unwrap();
+        y.mul(&y).unwrap().sum().unwrap().backward().unwrap();
+        out.push(format!("{}{}", bits(&y), bits(&x.grad().unwrap())));
+    }
+    out
 }
 
 #[test]
 fn child_workload() {
     // Also a plain test: the workload must run and produce finite numbers.
     let lines = workload();
-    assert_eq!(lines.len(), 5);
-    assert!(lines.iter().all(|l| l.len() == 16));
+    assert_eq!(lines.len(), 8);
+    assert!(lines.iter().all(|l| l.len() == 16 || l.len() == 32));
     if std::env::var("GLASSGRAD_CHILD").is_ok() {
         for l in lines {
             println!("DIGEST {l}");
@@ -55,8 +70,12 @@ fn run_child(threads: usize) -> Vec<String> {
         .unwrap();
     assert!(out.status.success(), "child failed: {}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let digests: Vec<String> = stdout.split("DIGEST ").skip(1).map(|s| s[..16].to_string()).collect();
-    assert_eq!(digests.len(), 5, "child printed {:?}", String::from_utf8_lossy(&out.stdout));
+    let digests: Vec<String> = stdout
+        .split("DIGEST ")
+        .skip(1)
+        .map(|s| s.split_whitespace().next().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(digests.len(), 8, "child printed {:?}", String::from_utf8_lossy(&out.stdout));
     digests
 }
 

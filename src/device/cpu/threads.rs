@@ -108,6 +108,20 @@ pub fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     .0
 }
 
+/// Runs `f` with the GEMMs it calls kept on this thread (never split across the pool), whatever
+/// [`in_pool`] set: for work already split by the caller, such as the row chunks of a recurrent
+/// layer's time loop.
+pub fn on_this_thread<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SPLIT_INSIDE.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(SPLIT_INSIDE.with(|c| c.replace(false)));
+    f()
+}
+
 /// Whether a GEMM on this thread may split across the pool: outside it, or on the worker of an
 /// [`in_pool`] closure.
 pub fn gemm_may_split() -> bool {

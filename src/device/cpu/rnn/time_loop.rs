@@ -6,11 +6,13 @@
 //! Buffers are plain row-major `Vec`s (see [`super::types`]). The slice of step `s` of a sequence
 //! is a strided $N \times W$ matrix that the GEMM reads and writes in place, without copies.
 
+use rayon::prelude::*;
+
 use super::types::{BwdStep, Dims, FwdStep, Grads, Kind, LayerGrads, LayerParams, LayerTape, Tape};
 use super::{gru, lstm, tanh};
 use crate::device::cpu::float::CpuFloat;
 use crate::device::cpu::gemm::{PackedB, gemm_packed_b};
-use crate::device::cpu::threads::in_pool;
+use crate::device::cpu::threads::{in_pool, on_this_thread};
 use crate::error::{Error, Result};
 
 /// Where a matrix lies in a slice: element $(r, c)$ at `off + r·rs + c·cs`.
@@ -183,25 +185,114 @@ fn forward_layer<T: CpuFloat>(
     let b_hh: Vec<T> = w.b_hh.clone().unwrap_or_else(|| vec![T::zero(); gh]);
     let mut hh = if kind == Kind::Gru { vec![T::zero(); n * gh] } else { Vec::new() };
     let w_hh_t = pack_w_hh_t(&w.w_hh, h, gh)?;
+    let rows = chunk_rows(n);
+    if rows >= n {
+        let bufs = StepBufs { p: &mut p, y: &mut y, extra: &mut extra, hh: &mut hh, h0, c0 };
+        return finish_layer(kind, time_loop(kind, d, bufs, &b_hh, &w_hh_t), p, y, extra, h0, c0);
+    }
+    // Rows are independent through time (row b of h_s depends on row b of h_{s-1} only), so each
+    // chunk of rows runs every step on its own thread: no fork or join per step. Each element is
+    // still the same GEMM tile's FMA chain and the same cell arithmetic: the same bits.
+    let parts: Vec<StepBufs<'_, T>> = {
+        let k = n.div_ceil(rows);
+        let ps = split_rows(&mut p, rows * t * gh, k);
+        let ys = split_rows(&mut y, rows * t * h, k);
+        let es = split_rows(&mut extra, rows * t * h, k);
+        let hs = split_rows(&mut hh, rows * gh, k);
+        let h0s = h0.chunks(rows * h);
+        let c0s: Vec<&[T]> = if c0.is_empty() { vec![&[]; k] } else { c0.chunks(rows * h).collect() };
+        ps.into_iter()
+            .zip(ys)
+            .zip(es)
+            .zip(hs)
+            .zip(h0s)
+            .zip(c0s)
+            .map(|(((((p, y), extra), hh), h0), c0)| StepBufs { p, y, extra, hh, h0, c0 })
+            .collect()
+    };
+    let done: Result<Vec<()>> = parts
+        .into_par_iter()
+        .map(|b| {
+            let dc = Dims { n: b.p.len() / (t * gh), ..d };
+            on_this_thread(|| time_loop(kind, dc, b, &b_hh, &w_hh_t))
+        })
+        .collect();
+    finish_layer(kind, done.map(|_| ()), p, y, extra, h0, c0)
+}
+
+/// The layer's tape once its time loop has run.
+fn finish_layer<T: CpuFloat>(
+    kind: Kind,
+    ran: Result<()>,
+    p: Vec<T>,
+    y: Vec<T>,
+    extra: Vec<T>,
+    h0: &[T],
+    c0: &[T],
+) -> Result<LayerTape<T>> {
+    ran?;
+    let acts = if kind == Kind::RnnTanh { Vec::new() } else { p };
+    Ok(LayerTape { h0: h0.to_vec(), c0: c0.to_vec(), y, acts, extra })
+}
+
+/// Rows per chunk of the forward time loop: the batch cut into one chunk per thread, each a
+/// multiple of 8 rows (the GEMM's micro-tile height); the whole batch when that leaves one chunk.
+fn chunk_rows(n: usize) -> usize {
+    let threads = rayon::current_num_threads();
+    if threads <= 1 || n < 16 {
+        return n;
+    }
+    n.div_ceil(threads).next_multiple_of(8)
+}
+
+/// `v` in chunks of `len` values, or (when `v` is empty: a buffer this cell does not use) as many
+/// empty slices as a full-size buffer would have chunks.
+fn split_rows<T>(v: &mut [T], len: usize, chunks: usize) -> Vec<&mut [T]> {
+    if v.is_empty() {
+        return (0..chunks).map(|_| <&mut [T]>::default()).collect();
+    }
+    v.chunks_mut(len.max(1)).collect()
+}
+
+/// The buffers of one chunk of rows of a layer's forward time loop (layouts as [`FwdStep`]).
+struct StepBufs<'a, T> {
+    p: &'a mut [T],
+    y: &'a mut [T],
+    extra: &'a mut [T],
+    hh: &'a mut [T],
+    h0: &'a [T],
+    c0: &'a [T],
+}
+
+/// Every step of one layer for the rows of `b` (`d.n` of them): the recurrence product and the
+/// cell's elementwise pass.
+fn time_loop<T: CpuFloat>(
+    kind: Kind,
+    d: Dims,
+    b: StepBufs<'_, T>,
+    b_hh: &[T],
+    w_hh_t: &PackedB<T>,
+) -> Result<()> {
+    let (n, t, gh) = (d.n, d.t, kind.gates() * d.h);
+    let StepBufs { p, y, extra, hh, h0, c0 } = b;
     for s in 0..t {
-        let (hp, hv) = hprev(s, d, &y, h0);
+        let (hp, hv) = hprev(s, d, y, h0);
         if kind == Kind::Gru {
             for row in hh.chunks_mut(gh) {
-                row.copy_from_slice(&b_hh);
+                row.copy_from_slice(b_hh);
             }
-            gemm_packed(n, hp, hv, &w_hh_t, T::one(), &mut hh, View::rows(gh))?;
+            gemm_packed(n, hp, hv, w_hh_t, T::one(), hh, View::rows(gh))?;
         } else {
-            gemm_packed(n, hp, hv, &w_hh_t, T::one(), &mut p, View::step(s, t, gh))?;
+            gemm_packed(n, hp, hv, w_hh_t, T::one(), p, View::step(s, t, gh))?;
         }
-        let st = FwdStep { s, d, p: &mut p, hh: &hh, y: &mut y, extra: &mut extra, h0, c0 };
+        let st = FwdStep { s, d, p, hh, y, extra, h0, c0 };
         match kind {
             Kind::RnnTanh => tanh::forward_step(st),
             Kind::Lstm => lstm::forward_step(st),
             Kind::Gru => gru::forward_step(st),
         }
     }
-    let acts = if kind == Kind::RnnTanh { Vec::new() } else { p };
-    Ok(LayerTape { h0: h0.to_vec(), c0: c0.to_vec(), y, acts, extra })
+    Ok(())
 }
 
 /// Forward of the whole stack: layer $k$ reads layer $k-1$'s output.
