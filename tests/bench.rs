@@ -275,6 +275,7 @@ fn cli_rejects_bad_arguments() {
         &["bench", "--filter", "no_such_case", "--threads", "1"][..],
         &["bench", "--peak-gflops", "-3", "--threads", "1"][..],
         &["bench", "--threads", "0"][..],
+        &["bench", "--threads", "100000", "--filter", "sgemm_256"][..],
     ] {
         let out = glassgrad(args);
         assert!(!out.status.success(), "{args:?} succeeded");

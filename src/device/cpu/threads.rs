@@ -23,6 +23,17 @@ pub fn set_num_threads(n: usize) -> Result<()> {
     if n == 0 {
         return Err(Error::invalid("set_num_threads", "thread count must be at least 1"));
     }
+    let max = max_threads();
+    if n > max {
+        return Err(Error::invalid(
+            "set_num_threads",
+            format!(
+                "{n} threads asked for, at most {max} allowed (4 × this machine's {} logical CPUs): \
+                 more only adds switching, and tens of thousands of threads can stall the machine",
+                max / 4
+            ),
+        ));
+    }
     retain_freed_memory();
     match rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
         Ok(()) => Ok(()),
@@ -32,6 +43,11 @@ pub fn set_num_threads(n: usize) -> Result<()> {
             format!("rayon's pool already runs {} threads: {e}", rayon::current_num_threads()),
         )),
     }
+}
+
+/// The most threads [`set_num_threads`] accepts: 4 × the logical CPUs this process may use.
+pub fn max_threads() -> usize {
+    4 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
 /// The number of threads rayon uses.
@@ -131,4 +147,17 @@ pub fn gemm_may_split() -> bool {
 /// Batch rows per rayon task in an elementwise step: small steps stay on the calling thread.
 pub fn min_rows(work_per_row: usize) -> usize {
     (16_384 / work_per_row.max(1)).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A thread count beyond the bound is refused before any pool is built, naming the bound.
+    #[test]
+    fn absurd_thread_counts_are_errors() {
+        let e = set_num_threads(max_threads() + 1).unwrap_err().to_string();
+        assert!(e.contains("at most") && e.contains(&max_threads().to_string()), "{e}");
+        assert!(set_num_threads(0).is_err());
+    }
 }
