@@ -94,7 +94,8 @@ pub struct TrainArgs {
     /// Output folder (default: `runs/<model>`).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Worker threads (rayon's pool, which the GEMM uses too); results are the same for any count.
+    /// Worker threads (rayon's pool, which the GEMM uses too; at most 4 × the logical CPUs); results
+    /// are the same for any count.
     #[arg(long)]
     pub threads: Option<usize>,
     /// Continue a run from one of its checkpoints (e.g. runs/digits/checkpoints/epoch_002.safetensors).

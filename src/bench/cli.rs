@@ -56,7 +56,7 @@ pub struct BenchArgs {
     /// Run only the cases whose id contains this text (several: comma-separated).
     #[arg(long)]
     pub filter: Option<String>,
-    /// Threads for rayon's pool, which the GEMM uses too (default: all logical CPUs).
+    /// Threads for rayon's pool, which the GEMM uses too (default: all logical CPUs; at most 4 × them).
     #[arg(long)]
     pub threads: Option<usize>,
     /// The machine's fp32 peak in GFLOP/s for all threads (default: measured by an FMA loop).
