@@ -82,8 +82,8 @@ pub struct TrainArgs {
     /// Samples per optimizer step.
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// Learning rate.
-    #[arg(long)]
+    /// Learning rate (a negative one is read as a number, `--lr -1`, and refused by the optimizer).
+    #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
     /// Seed of the initialisation, the train/test split and the shuffling.
     #[arg(long, default_value_t = 0)]

@@ -90,9 +90,19 @@ enum Command {
 
 fn gradcheck_table(filter: Option<&str>) -> ExitCode {
     let suite = glassgrad::selftest::suite::suite();
+    let selected: Vec<_> = suite.iter().filter(|c| filter.is_none_or(|f| c.op.contains(f))).collect();
+    if selected.is_empty() {
+        let ops: Vec<&str> = suite.iter().map(|c| c.op).collect();
+        eprintln!(
+            "error: gradcheck: no op matches --filter {:?}; ops: {}",
+            filter.unwrap_or(""),
+            ops.join(", ")
+        );
+        return ExitCode::from(2);
+    }
     println!("{:<20} {:>12} {:>12} {:>9}  pass", "op", "max_abs_err", "max_rel_err", "elements");
     let (mut passed, mut failed) = (0, 0);
-    for case in suite.iter().filter(|c| filter.is_none_or(|f| c.op.contains(f))) {
+    for case in selected {
         match (case.run)() {
             Ok(r) => {
                 println!(
@@ -209,6 +219,10 @@ fn selftest(device: DeviceArg, filter: Option<&str>) -> ExitCode {
         }
     };
     let outcomes = glassgrad::selftest::run(&device, filter);
+    if outcomes.is_empty() {
+        eprintln!("error: selftest: no check matches --filter {:?}", filter.unwrap_or(""));
+        return ExitCode::from(2);
+    }
     let mut failed = 0;
     for o in &outcomes {
         let verdict = if o.passed() { "PASS" } else { "FAIL" };

@@ -167,3 +167,19 @@ fn options_a_job_does_not_read_are_refused() {
     assert!(!ok);
     assert!(human_lines_all(&[]).is_empty());
 }
+
+/// Arguments that used to be misread: a negative learning rate reaches the optimizer (which names
+/// it) instead of clap's "unexpected argument"; a filter that matches nothing is an error, not an
+/// empty table that exits 0.
+#[test]
+fn negative_numbers_and_empty_filters_are_named_errors() {
+    let dir = tmp_dir("negative_lr");
+    let out = dir.join("run");
+    let (_, err, ok) =
+        glassgrad(&["train", "digits", "--lr", "-1", "--epochs", "1", "--out", out.to_str().unwrap()]);
+    assert!(!ok && err.contains("learning rate") && err.contains("-1"), "{err}");
+    let (_, err, ok) = glassgrad(&["gradcheck", "--filter", "no_such_op"]);
+    assert!(!ok && err.contains("no op matches") && err.contains("matmul"), "{err}");
+    let (_, err, ok) = glassgrad(&["selftest", "--device", "cpu", "--filter", "no_such_check"]);
+    assert!(!ok && err.contains("no check matches"), "{err}");
+}

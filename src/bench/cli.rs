@@ -60,7 +60,7 @@ pub struct BenchArgs {
     #[arg(long)]
     pub threads: Option<usize>,
     /// The machine's fp32 peak in GFLOP/s for all threads (default: measured by an FMA loop).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub peak_gflops: Option<f64>,
     /// Minimum number of timed samples per case.
     #[arg(long, default_value_t = 10)]
@@ -74,7 +74,7 @@ pub struct BenchArgs {
     pub device: String,
     /// The machine's memory bandwidth in GB/s (default: measured by a STREAM-like triad on the
     /// CPU; with `--device cuda`, no memory roof unless given).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub bandwidth_gbps: Option<f64>,
     /// A Python with PyTorch: time the same cases with torch and add a comparison column.
     #[arg(long, value_name = "PYTHON")]
