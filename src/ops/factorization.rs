@@ -142,6 +142,7 @@ fn shared<T: Float>(t: &Tensor) -> Result<ArcArray<T, IxDyn>> {
 
 /// The row-major values of a contiguous array (see [`shared`]).
 fn values<T: Float>(a: &ArcArray<T, IxDyn>) -> &[T] {
+    // ok: `shared` returns standard-layout arrays only, whose `as_slice` is always `Some`.
     a.as_slice().expect("shared() returns standard-layout arrays")
 }
 

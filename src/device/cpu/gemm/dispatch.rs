@@ -91,6 +91,12 @@ impl Isa {
     }
 }
 
+/// The micro-kernel of family `isa` for `T`, when this CPU runs it (`None`: take the portable
+/// path).
+pub fn kernel_on_this_cpu<T: GemmElem>(isa: Isa) -> Option<Kernel<T>> {
+    T::kernel(isa).filter(|_| isa.available())
+}
+
 /// An element type of the GEMM (`f32`, `f64`): its micro-kernels and its `matrixmultiply`
 /// fallback.
 pub trait GemmElem:

@@ -32,7 +32,7 @@
 use rayon::prelude::*;
 
 use super::blocking::{Blocks, Caches};
-use super::dispatch::{GemmElem, Isa};
+use super::dispatch::{GemmElem, Isa, kernel_on_this_cpu};
 use super::kernels::{Kernel, MicroKernel};
 use super::pack::pack_panel;
 use super::panels::Panels;
@@ -128,7 +128,7 @@ pub unsafe fn gemm_with<T: GemmElem>(
         // SAFETY: C is m×n with strides rsc, csc.
         return unsafe { scale(m, n, beta, c, rsc, csc) };
     }
-    let Some(kernel) = T::kernel(isa).filter(|_| isa.available()) else {
+    let Some(kernel) = kernel_on_this_cpu::<T>(isa) else {
         if threads <= 1 {
             // SAFETY: the caller's contract is matrixmultiply's.
             return unsafe {
@@ -283,6 +283,7 @@ impl<T: GemmElem> Problem<T> {
         let (tm, tn, npc) = (mb.div_ceil(mr), nb.div_ceil(nr), k.div_ceil(kc));
         let at = Panels::<T>::new(npc * tm, mr * kc);
         let own_b = pre_b.is_none().then(|| Panels::<T>::new(npc * tn, kc * nr));
+        // ok: `own_b` is `Some` exactly when `pre_b` is `None`.
         let Some(bt) = pre_b.or(own_b.as_ref()) else { unreachable!("one of the two exists") };
         let task = |t: usize| {
             let (tr, tc) = (part(tm, pm, t / pn), part(tn, pn, t % pn));

@@ -19,7 +19,7 @@
 //! FMA chain depends only on $k$ and the kernel, never on the thread or the sample.
 
 use super::blocking::{Blocks, Caches};
-use super::dispatch::{GemmElem, Isa};
+use super::dispatch::{GemmElem, Isa, kernel_on_this_cpu};
 use super::driver::run_tile;
 use super::kernels::Kernel;
 use super::pack::pack_panel;
@@ -53,7 +53,7 @@ impl<T: GemmElem> PackedA<T> {
     /// `a` addresses every element of the `m × k` matrix.
     pub unsafe fn new(m: usize, k: usize, a: *const T, rsa: isize, csa: isize) -> Option<PackedA<T>> {
         let isa = Isa::chosen();
-        let kernel = T::kernel(isa).filter(|_| isa.available())?;
+        let kernel = kernel_on_this_cpu::<T>(isa)?;
         let blocks = Blocks::derive(Caches::detect(), kernel.mr, kernel.nr, size_of::<T>());
         let (mr, tm) = (kernel.mr, m.div_ceil(kernel.mr));
         let depth = balanced_depth(k, blocks.kc);

@@ -28,7 +28,7 @@ pub mod panels;
 pub mod split;
 
 pub use blocking::{Blocks, Caches};
-pub use dispatch::{GemmElem, Isa};
+pub use dispatch::{GemmElem, Isa, kernel_on_this_cpu};
 pub use driver::{gemm, gemm_with};
 pub use implicit::{PackedA, PanelRequest, gemm_packed_a};
 pub use packed::{PackedB, gemm_packed_b};

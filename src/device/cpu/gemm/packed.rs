@@ -1,7 +1,7 @@
 //! A $B$ operand packed once and reused across products.
 
 use super::blocking::{Blocks, Caches};
-use super::dispatch::{GemmElem, Isa};
+use super::dispatch::{GemmElem, Isa, kernel_on_this_cpu};
 use super::driver::{Problem, chunk_sizes, gemm_with, pack_b_panel, scale, split, tasks_for};
 use super::kernels::Kernel;
 use super::panels::Panels;
@@ -38,7 +38,7 @@ impl<T: GemmElem> PackedB<T> {
     /// # Safety
     /// As [`PackedB::new`].
     pub unsafe fn new_with(isa: Isa, k: usize, n: usize, b: *const T, rsb: isize, csb: isize) -> PackedB<T> {
-        let inner = match T::kernel(isa).filter(|_| isa.available()) {
+        let inner = match kernel_on_this_cpu::<T>(isa) {
             Some(kernel) => {
                 let blocks = Blocks::derive(Caches::detect(), kernel.mr, kernel.nr, size_of::<T>());
                 let (nr, kc) = (kernel.nr, blocks.kc);
