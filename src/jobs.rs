@@ -5,7 +5,9 @@
 //! model), `models/` and `recsys/` hold the jobs. To add a model, write its [`TrainJob`] next to the
 //! model (see [`crate::train`]) and add one line to [`jobs`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use crate::checkpoint::read_checkpoint;
 
 use crate::error::{Error, Result};
 use crate::models::cnn::CnnJob;
@@ -16,7 +18,7 @@ use crate::models::lstm::LstmJob;
 use crate::models::rnn::RnnJob;
 use crate::models::seq2seq::Seq2SeqJob;
 use crate::recsys::job::{RecommenderJob, RecommenderOptions};
-use crate::train::{FinalMetrics, Hyper, Reporter, TrainJob, bundled};
+use crate::train::{FinalMetrics, Hyper, Reporter, Reuse, TrainJob, bundled, choose_run_dir as choose};
 
 /// Every model `glassgrad train` knows, each built with its option group from `options`. Add a
 /// model here.
@@ -91,16 +93,22 @@ pub struct TrainArgs {
     /// Data file (default: the model's bundled data set).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Output folder (default: `runs/<model>`).
+    /// Output folder (default: `runs/<model>`, or `runs/<model>-2`, `-3`, ... when that holds a run).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Worker threads (rayon's pool, which the GEMM uses too; at most 4 × the logical CPUs); results
     /// are the same for any count.
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Continue a run from one of its checkpoints (e.g. runs/digits/checkpoints/epoch_002.safetensors).
+    /// Continue a run from one of its checkpoints (e.g. runs/digits/checkpoints/epoch_002.safetensors),
+    /// in that run's folder unless --out names another.
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// Replace the run in the output folder: its metrics.csv, curves.png, model.safetensors and
+    /// checkpoints are deleted first (other files stay). Without it a folder that holds a run is
+    /// an error.
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
     /// Print the final metrics as JSON Lines on stdout (human lines go to stderr).
     #[arg(long)]
     pub json: bool,
@@ -184,9 +192,43 @@ pub fn train_all(model: &str, args: &TrainArgs) -> Result<Vec<FinalMetrics>> {
     if hp.batch_size == 0 {
         return Err(Error::invalid("train", "--batch-size must be at least 1"));
     }
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(model));
-    let mut reporter = Reporter::new(&out, model, job.columns(), !args.quiet)?;
-    let mut all = job.train_all(&hp, args.resume.as_deref(), &mut reporter)?;
+    let uses_epochs = !job.unused_options().contains(&"epochs");
+    if uses_epochs && hp.epochs == 0 {
+        return Err(Error::invalid("train", "--epochs must be at least 1 (nothing was written)"));
+    }
+    if let Some(ckpt) = &args.resume {
+        let done = read_checkpoint(ckpt)?.train_state()?.epoch;
+        if uses_epochs && done >= hp.epochs {
+            return Err(Error::file(
+                ckpt,
+                format!(
+                    "the checkpoint is at epoch {done}, so --epochs {} leaves nothing to run \
+                     (--epochs counts all epochs: give more than {done})",
+                    hp.epochs
+                ),
+            ));
+        }
+    }
+    let reuse = match (args.force, args.resume.is_some()) {
+        (true, _) => Reuse::Force,
+        (false, true) => Reuse::Resume,
+        (false, false) => Reuse::No,
+    };
+    let dir = choose(args.out.as_deref(), model, reuse, args.resume.as_deref())?;
+    if !args.quiet {
+        eprintln!("run folder: {}", dir.path.display());
+    }
+    let result = run_in(job.as_ref(), &hp, args, &dir.path);
+    if result.is_err() {
+        dir.discard_if_empty();
+    }
+    result
+}
+
+/// Runs `job` with its output in `out` (chosen by [`train_all`]).
+fn run_in(job: &dyn TrainJob, hp: &Hyper, args: &TrainArgs, out: &Path) -> Result<Vec<FinalMetrics>> {
+    let mut reporter = Reporter::new(out, job.name(), job.columns(), !args.quiet)?;
+    let mut all = job.train_all(hp, args.resume.as_deref(), &mut reporter)?;
     let curves = reporter.draw_curves()?;
     if let Some(m) = all.first_mut() {
         m.notes.push(format!("metrics: {}", out.join("metrics.csv").display()));

@@ -111,7 +111,7 @@ pub struct MarketData {
 pub fn load_sp500(path: impl AsRef<Path>) -> Result<Vec<Day>> {
     let path = path.as_ref();
     let table = read_csv(path, CsvOptions::default())?;
-    let headers = table.headers.unwrap_or_default();
+    let headers = table.headers.clone().unwrap_or_default();
     let col = |name: &str| {
         headers
             .iter()
@@ -120,15 +120,17 @@ pub fn load_sp500(path: impl AsRef<Path>) -> Result<Vec<Day>> {
     };
     let (c_date, c_close) = (col("Date")?, col("Adj.Close")?);
     let mut days = Vec::with_capacity(table.rows.len());
-    for (row, line) in table.rows.iter().zip(&table.lines) {
+    for (r, (row, line)) in table.rows.iter().zip(&table.lines).enumerate() {
         let bad = |what: &str| Error::file(path, format!("line {line}: {what}"));
         let date = row.get(c_date).ok_or_else(|| bad("missing date"))?.clone();
         let year: i32 = date.get(..4).and_then(|y| y.parse().ok()).ok_or_else(|| bad("bad date"))?;
-        let adj_close: f64 = row
-            .get(c_close)
-            .and_then(|v| v.parse().ok())
-            .filter(|v: &f64| *v > 0.0)
-            .ok_or_else(|| bad("Adj.Close is not a positive number"))?;
+        let adj_close = table.number(path, r, c_close)?;
+        if adj_close <= 0.0 {
+            return Err(Error::file(
+                path,
+                format!("{}: {adj_close} is not a positive price", table.place(r, c_close)),
+            ));
+        }
         if days.last().is_some_and(|d: &Day| d.date >= date) {
             return Err(bad("dates must increase"));
         }

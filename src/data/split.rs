@@ -14,6 +14,29 @@
 use crate::error::{Error, Result};
 use crate::rng::Generator;
 
+/// The fewest rows a training run accepts on either side of a split: below it a held-out figure
+/// (accuracy 1.0000 on one image) measures nothing, and a fold's AUC is undefined or noise.
+pub const MIN_SPLIT_ROWS: usize = 10;
+
+/// Checks that every side of a split (`(name, rows)`, e.g. `("training", 4)`, `("test", 1)`) of
+/// `what` has at least [`MIN_SPLIT_ROWS`] rows. `smallest_fraction`, when the split is by
+/// fraction, is the smallest side's share: the error then also says how many rows in all would
+/// be enough, $\lceil 10 / f \rceil$.
+pub fn check_split_sides(what: &str, sides: &[(&str, usize)], smallest_fraction: Option<f64>) -> Result<()> {
+    let total: usize = sides.iter().map(|s| s.1).sum();
+    if let Some((side, n)) = sides.iter().find(|s| s.1 < MIN_SPLIT_ROWS) {
+        let mut msg = format!(
+            "{what}: the split leaves {n} {side} rows of {total} in all; each side needs at least {MIN_SPLIT_ROWS}"
+        );
+        if let Some(f) = smallest_fraction.filter(|f| *f > 0.0) {
+            let needed = (MIN_SPLIT_ROWS as f64 / f).ceil() as usize;
+            msg.push_str(&format!(" (at this split, at least {needed} rows in all)"));
+        }
+        return Err(Error::invalid("split", msg));
+    }
+    Ok(())
+}
+
 /// Row indices of one split.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Split {

@@ -11,7 +11,7 @@
 //! Fitting on the training split alone keeps test-fold statistics out of the model: the encoder
 //! holds $\mu$, $\sigma$ and the category lists, nothing else.
 
-use super::csv::CsvTable;
+use super::csv::{CsvTable, parse_finite};
 use crate::error::{Error, Result};
 use crate::tensor::{DType, Tensor};
 
@@ -66,10 +66,10 @@ impl CategoryIndex {
     }
 }
 
-/// The columns of a table whose every value parses as a number.
+/// The columns of a table whose every value is a finite number (see [`parse_finite`]).
 pub fn numeric_columns(table: &CsvTable) -> Vec<usize> {
     let cols = table.rows.first().map_or(0, Vec::len);
-    (0..cols).filter(|&c| table.rows.iter().all(|r| r[c].trim().parse::<f64>().is_ok())).collect()
+    (0..cols).filter(|&c| table.rows.iter().all(|r| parse_finite(&r[c]).is_ok())).collect()
 }
 
 /// Looks a column up by name in the table's header.
@@ -102,10 +102,8 @@ fn check_rows(table: &CsvTable, rows: &[usize]) -> Result<()> {
 }
 
 fn parse(table: &CsvTable, r: usize, c: usize) -> Result<f64> {
-    let v = &table.rows[r][c];
-    v.trim().parse().map_err(|_| {
-        Error::invalid("tabular", format!("line {}, column {}: {v:?} is not a number", table.lines[r], c + 1))
-    })
+    parse_finite(&table.rows[r][c])
+        .map_err(|why| Error::invalid("tabular", format!("{}: {why}", table.place(r, c))))
 }
 
 impl TabularEncoder {

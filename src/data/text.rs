@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
-use super::csv::{CsvTable, open};
+use super::csv::{CsvOptions, CsvTable, open, read_csv_from};
 use crate::error::{Error, Result};
 
 /// Decodes latin-1 (ISO 8859-1) bytes: each byte is the code point of the same value.
@@ -29,20 +29,7 @@ pub fn read_latin1_csv(path: impl AsRef<Path>) -> Result<CsvTable> {
     let mut bytes = Vec::new();
     open(path)?.read_to_end(&mut bytes).map_err(|e| Error::file(path, format!("cannot read: {e}")))?;
     let text = latin1_to_string(&bytes);
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| Error::file(path, format!("bad header: {e}")))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let (mut rows, mut lines) = (Vec::new(), Vec::new());
-    for rec in reader.records() {
-        let rec = rec.map_err(|e| Error::file(path, e.to_string()))?;
-        lines.push(rec.position().map_or(0, |p| p.line()));
-        rows.push(rec.iter().map(str::to_string).collect());
-    }
-    Ok(CsvTable { headers: Some(headers), rows, lines })
+    read_csv_from(path, text.as_bytes(), CsvOptions::default())
 }
 
 /// Labelled messages: the text, the class index, and the class names (sorted).
@@ -54,11 +41,22 @@ pub struct LabelledTexts {
 }
 
 /// Reads the sentiment corpus layout `sentiment,confidence,text` (latin-1): classes are the sorted
-/// distinct values of `sentiment`.
+/// distinct values of `sentiment`. A `confidence` column, when there is one, must hold finite
+/// numbers in $[0, 1]$.
 pub fn load_sentiment_csv(path: impl AsRef<Path>) -> Result<LabelledTexts> {
-    let path = path.as_ref();
+    load_sentiment(path.as_ref(), None)
+}
+
+/// [`load_sentiment_csv`] for a corpus whose classes are known: a `sentiment` value outside
+/// `classes` (a typo such as `"postive"`) is an error naming the file, line and column instead of
+/// a new class. The classes are `classes`, sorted, whether or not each occurs.
+pub fn load_sentiment_csv_classes(path: impl AsRef<Path>, classes: &[&str]) -> Result<LabelledTexts> {
+    load_sentiment(path.as_ref(), Some(classes))
+}
+
+fn load_sentiment(path: &Path, known: Option<&[&str]>) -> Result<LabelledTexts> {
     let table = read_latin1_csv(path)?;
-    let headers = table.headers.unwrap_or_default();
+    let headers = table.headers.clone().unwrap_or_default();
     let col = |name: &str| {
         headers
             .iter()
@@ -66,16 +64,35 @@ pub fn load_sentiment_csv(path: impl AsRef<Path>) -> Result<LabelledTexts> {
             .ok_or_else(|| Error::file(path, format!("no column {name:?} in the header {headers:?}")))
     };
     let (c_label, c_text) = (col("sentiment")?, col("text")?);
-    let mut classes: Vec<String> = table.rows.iter().filter_map(|r| r.get(c_label).cloned()).collect();
+    let c_confidence = headers.iter().position(|h| h == "confidence");
+    let mut classes: Vec<String> = match known {
+        Some(k) => k.iter().map(|c| c.to_string()).collect(),
+        None => table.rows.iter().filter_map(|r| r.get(c_label).cloned()).collect(),
+    };
     classes.sort();
     classes.dedup();
     let mut texts = Vec::with_capacity(table.rows.len());
     let mut labels = Vec::with_capacity(table.rows.len());
-    for (row, line) in table.rows.iter().zip(&table.lines) {
+    for (r, (row, line)) in table.rows.iter().zip(&table.lines).enumerate() {
         let (Some(label), Some(text)) = (row.get(c_label), row.get(c_text)) else {
             return Err(Error::file(path, format!("line {line}: missing sentiment or text")));
         };
-        labels.push(classes.iter().position(|c| c == label).unwrap_or(0) as i64);
+        let Some(class) = classes.iter().position(|c| c == label) else {
+            return Err(Error::file(
+                path,
+                format!("{}: {label:?} is not one of the classes {classes:?}", table.place(r, c_label)),
+            ));
+        };
+        if let Some(c) = c_confidence {
+            let v = table.number(path, r, c)?;
+            if !(0.0..=1.0).contains(&v) {
+                return Err(Error::file(
+                    path,
+                    format!("{}: confidence {v} is outside [0, 1]", table.place(r, c)),
+                ));
+            }
+        }
+        labels.push(class as i64);
         texts.push(text.clone());
     }
     Ok(LabelledTexts { texts, labels, classes })

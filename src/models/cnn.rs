@@ -43,7 +43,7 @@ use std::time::Instant;
 
 use crate::autograd::no_grad;
 use crate::data::DataLoader;
-use crate::data::csv::read_numeric_csv;
+use crate::data::csv::{place, read_numeric_csv};
 use crate::error::{Error, Result};
 use crate::nn::{Conv2d, Linear, MaxPool2d, Mode, Module};
 use crate::ops::loss::Reduction;
@@ -172,7 +172,8 @@ pub struct Mnist {
 /// with the grey plane repeated to `channels` channels (3 for the listing). See [`Mnist`].
 pub fn load_mnist(path: impl AsRef<Path>, channels: usize) -> Result<Mnist> {
     let path = path.as_ref();
-    let (values, rows, cols) = read_numeric_csv(path, false)?;
+    let t = read_numeric_csv(path, false)?;
+    let (rows, cols) = (t.rows, t.cols);
     let px = SIDE * SIDE;
     if cols != px + 1 {
         return Err(Error::file(
@@ -185,10 +186,20 @@ pub fn load_mnist(path: impl AsRef<Path>, channels: usize) -> Result<Mnist> {
     }
     let mut images = Vec::with_capacity(rows * channels * px);
     let mut labels = Vec::with_capacity(rows);
-    for (r, row) in values.chunks(cols).enumerate() {
+    for r in 0..rows {
+        let row = t.row(r);
+        if let Some(c) = row[..px].iter().position(|p| !(0.0..=255.0).contains(p)) {
+            return Err(Error::file(
+                path,
+                format!("{}: pixel {} is outside 0–255", place(t.lines[r], c, None), row[c]),
+            ));
+        }
         let label = row[px];
         if !(0.0..=9.0).contains(&label) || label.fract() != 0.0 {
-            return Err(Error::file(path, format!("row {}: label {label} is not a digit 0-9", r + 1)));
+            return Err(Error::file(
+                path,
+                format!("{}: label {label} is not a digit 0-9", place(t.lines[r], px, None)),
+            ));
         }
         labels.push(label as i64);
         let plane: Vec<f32> =

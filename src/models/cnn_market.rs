@@ -87,7 +87,7 @@ pub struct Bar {
 pub fn load_bars(path: impl AsRef<Path>) -> Result<Vec<Bar>> {
     let path = path.as_ref();
     let table = read_csv(path, CsvOptions::default())?;
-    let headers = table.headers.unwrap_or_default();
+    let headers = table.headers.clone().unwrap_or_default();
     let col = |name: &str| {
         headers
             .iter()
@@ -96,20 +96,15 @@ pub fn load_bars(path: impl AsRef<Path>) -> Result<Vec<Bar>> {
     };
     let cols = [col("Date")?, col("Adj.Close")?, col("High")?, col("Low")?, col("Volume")?];
     let mut bars: Vec<Bar> = Vec::with_capacity(table.rows.len());
-    for (row, line) in table.rows.iter().zip(&table.lines) {
+    for (r, (row, line)) in table.rows.iter().zip(&table.lines).enumerate() {
         let bad = |what: &str| Error::file(path, format!("line {line}: {what}"));
-        let num = |c: usize, name: &str| -> Result<f64> {
-            row.get(c)
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| bad(&format!("{name} is not a number")))
-        };
+        let num = |c: usize| table.number(path, r, c);
         let date = row.get(cols[0]).ok_or_else(|| bad("missing date"))?.clone();
         let bar = Bar {
-            close: num(cols[1], "Adj.Close")?,
-            high: num(cols[2], "High")?,
-            low: num(cols[3], "Low")?,
-            volume: num(cols[4], "Volume")?,
+            close: num(cols[1])?,
+            high: num(cols[2])?,
+            low: num(cols[3])?,
+            volume: num(cols[4])?,
             date,
         };
         if bar.close <= 0.0 || bar.high < bar.low || bar.volume < 0.0 {
@@ -435,6 +430,11 @@ impl TrainJob for CnnMarketJob {
     }
     fn train(&self, hp: &Hyper, resume: Option<&Path>, rep: &mut Reporter) -> Result<FinalMetrics> {
         let data = build_market_gaf(&load_bars(&hp.data)?, &MarketGafConfig::default())?;
+        crate::data::split::check_split_sides(
+            &format!("{} (split by dates)", hp.data.display()),
+            &[("training", data.train.len()), ("test", data.test.len())],
+            None,
+        )?;
         let (train_x, train_y) = data.train.tensors()?;
         let (test_x, test_y) = data.test.tensors()?;
         let split = ClassifierData { train_x, train_y, test_x, test_y };

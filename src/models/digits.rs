@@ -18,7 +18,7 @@
 
 use std::path::Path;
 
-use crate::data::csv::read_numeric_csv;
+use crate::data::csv::{place, read_numeric_csv};
 use crate::error::{Error, Result};
 use crate::nn::{Linear, Mode, Module, ReLU};
 use crate::optim::{Adam, AdamConfig};
@@ -70,7 +70,8 @@ impl Module for DigitsMlp {
 /// Reads a digits CSV (no header; 64 pixels 0–16, then the label 0–9; plain or `.gz`): the
 /// images as f32 `[N, 64]` scaled to `[0, 1]`, the labels as i64 `[N]`.
 pub fn load_digits(path: &Path) -> Result<(Tensor, Tensor)> {
-    let (values, rows, cols) = read_numeric_csv(path, false)?;
+    let t = read_numeric_csv(path, false)?;
+    let (rows, cols) = (t.rows, t.cols);
     if cols != PIXELS + 1 || rows == 0 {
         return Err(Error::file(
             path,
@@ -79,11 +80,21 @@ pub fn load_digits(path: &Path) -> Result<(Tensor, Tensor)> {
     }
     let mut x = Vec::with_capacity(rows * PIXELS);
     let mut y = Vec::with_capacity(rows);
-    for (r, row) in values.chunks(cols).enumerate() {
+    for r in 0..rows {
+        let row = t.row(r);
+        if let Some(c) = row[..PIXELS].iter().position(|p| !(0.0..=16.0).contains(p)) {
+            return Err(Error::file(
+                path,
+                format!("{}: pixel {} is outside 0–16", place(t.lines[r], c, None), row[c]),
+            ));
+        }
         x.extend(row[..PIXELS].iter().map(|&p| (p / 16.0) as f32));
         let label = row[PIXELS];
         if !(0.0..CLASSES as f64).contains(&label) || label.fract() != 0.0 {
-            return Err(Error::file(path, format!("row {}: label {label} is not a digit 0–9", r + 1)));
+            return Err(Error::file(
+                path,
+                format!("{}: label {label} is not a digit 0–9", place(t.lines[r], PIXELS, None)),
+            ));
         }
         y.push(label as i64);
     }

@@ -140,18 +140,26 @@ pub fn missing_corpus(path: &std::path::Path) -> Error {
     )
 }
 
+/// The corpus's sentiment classes (CrowdFlower's labels); any other value is an error.
+pub const TWEET_CLASSES: [&str; 3] = ["negative", "neutral", "positive"];
+
 /// Reads the corpus at `path` (`sentiment,confidence,text`, latin-1): a seeded 80/20 split
 /// (permutation of `Generator::new(split_seed)`), the vocabulary from the training part, messages
 /// as [`TWEETS_LEN`] ids.
 pub fn load_tweets(path: &std::path::Path, split_seed: u64) -> Result<TweetData> {
-    use crate::data::text::{LabelledTexts, Vocabulary, load_sentiment_csv, tokenize};
+    use crate::data::text::{LabelledTexts, Vocabulary, load_sentiment_csv_classes, tokenize};
     if !path.exists() {
         return Err(missing_corpus(path));
     }
-    let LabelledTexts { texts, labels, classes } = load_sentiment_csv(path)?;
+    let LabelledTexts { texts, labels, classes } = load_sentiment_csv_classes(path, &TWEET_CLASSES)?;
     let tokens: Vec<Vec<String>> = texts.iter().map(|t| tokenize(t)).collect();
     let order = Generator::new(split_seed).permutation(texts.len());
     let cut = texts.len() * 8 / 10;
+    crate::data::split::check_split_sides(
+        &path.display().to_string(),
+        &[("training", cut), ("test", texts.len() - cut)],
+        Some(0.2),
+    )?;
     let (train_idx, test_idx) = (order[..cut].to_vec(), order[cut..].to_vec());
     let vocab = Vocabulary::build(train_idx.iter().map(|&i| &tokens[i]), TWEETS_VOCAB)?;
     let seqs = |idx: &[usize]| -> Result<(Tensor, Tensor)> {

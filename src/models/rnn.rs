@@ -120,8 +120,13 @@ pub const MARKET_WINDOW: usize = 20;
 /// Reads the S&P 500 file at `path` and builds [`MarketTensors`].
 pub fn market_tensors(path: impl AsRef<std::path::Path>) -> Result<MarketTensors> {
     use crate::data::market::{SplitYears, load_sp500, market_dataset};
-    let days = load_sp500(path)?;
+    let days = load_sp500(path.as_ref())?;
     let data = market_dataset(&days, MARKET_WINDOW, SplitYears::default())?;
+    crate::data::split::check_split_sides(
+        &format!("{} (split by years)", path.as_ref().display()),
+        &[("training", data.train.len()), ("validation", data.validate.len()), ("test", data.test.len())],
+        None,
+    )?;
     let up = data.train.share(1);
     let majority_accuracy = data.test.share(if up >= 0.5 { 1 } else { 0 });
     Ok(MarketTensors {

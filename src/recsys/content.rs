@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
-use crate::data::csv::open;
+use crate::data::csv::{LineTracker, csv_error, open};
 use crate::error::{Error, Result};
 use crate::recsys::baseline::Baselines;
 use crate::recsys::csr::Csr;
@@ -42,7 +42,9 @@ pub struct ItemInfo {
 /// commas). New item ids are interned into `items`. Errors name the file and the line.
 pub fn read_items(path: impl AsRef<Path>, items: &mut IdMap) -> Result<Vec<ItemInfo>> {
     let path = path.as_ref();
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(open(path)?);
+    let tracker = LineTracker::default();
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(tracker.wrap(open(path)?));
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| Error::file(path, format!("line 1: {e}")))?
@@ -58,8 +60,8 @@ pub fn read_items(path: impl AsRef<Path>, items: &mut IdMap) -> Result<Vec<ItemI
     let (ci, ct, cg) = (col("movieId")?, col("title")?, col("genres")?);
     let mut out = Vec::new();
     for rec in reader.records() {
-        let rec = rec.map_err(|e| Error::file(path, format!("{e}")))?;
-        let line = rec.position().map_or(0, |p| p.line());
+        let rec = rec.map_err(|e| csv_error(path, e, &tracker))?;
+        let line = rec.position().map_or(0, |p| tracker.line(p));
         if rec.len() != headers.len() {
             return Err(Error::file(
                 path,
@@ -70,6 +72,9 @@ pub fn read_items(path: impl AsRef<Path>, items: &mut IdMap) -> Result<Vec<ItemI
         let raw_id: i64 = id_field.parse().map_err(|_| {
             Error::file(path, format!("line {line}: movieId {id_field:?} is not an integer id"))
         })?;
+        if raw_id < 0 {
+            return Err(Error::file(path, format!("line {line}: movieId {raw_id} is negative")));
+        }
         let genres = rec
             .get(cg)
             .unwrap_or("")

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
-use crate::data::csv::open;
+use crate::data::csv::{LineTracker, csv_error, open, parse_finite, place};
 use crate::error::{Error, Result};
 use crate::recsys::csr::Csr;
 
@@ -155,11 +155,12 @@ pub fn read_ratings(
     items: &mut IdMap,
 ) -> Result<Vec<Rating>> {
     let path = path.as_ref();
+    let tracker = LineTracker::default();
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .delimiter(layout.delimiter)
         .flexible(true)
-        .from_reader(open(path)?);
+        .from_reader(tracker.wrap(open(path)?));
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| Error::file(path, format!("line 1: {e}")))?
@@ -180,8 +181,8 @@ pub fn read_ratings(
     };
     let mut out = Vec::new();
     for rec in reader.records() {
-        let rec = rec.map_err(|e| Error::file(path, format!("{e}")))?;
-        let line = rec.position().map_or(0, |p| p.line());
+        let rec = rec.map_err(|e| csv_error(path, e, &tracker))?;
+        let line = rec.position().map_or(0, |p| tracker.line(p));
         if rec.len() != headers.len() {
             return Err(Error::file(
                 path,
@@ -194,27 +195,35 @@ pub fn read_ratings(
             ));
         }
         let field = |c: usize| rec.get(c).unwrap_or("").trim();
-        let int = |c: usize, what: &str| -> Result<i64> {
-            field(c).parse::<i64>().map_err(|_| {
-                Error::file(path, format!("line {line}: {what} {:?} is not an integer id", field(c)))
-            })
+        let at = |c: usize| place(line, c, Some(headers[c].trim()));
+        // MovieLens ids are positive integers; a negative one is a typo or a sign error in an
+        // export, never an id (the ids are interned, but the files this writes keep them raw).
+        let id = |c: usize, what: &str| -> Result<i64> {
+            match field(c).parse::<i64>() {
+                Ok(v) if v >= 0 => Ok(v),
+                Ok(v) => Err(Error::file(path, format!("{}: {what} id {v} is negative", at(c)))),
+                Err(_) => {
+                    Err(Error::file(path, format!("{}: {what} {:?} is not an integer id", at(c), field(c))))
+                }
+            }
         };
-        let (u, i) = (int(cu, "user")?, int(ci, "item")?);
-        let r: f64 = field(cr)
-            .parse()
-            .map_err(|_| Error::file(path, format!("line {line}: rating {:?} is not a number", field(cr))))?;
+        let (u, i) = (id(cu, "user")?, id(ci, "item")?);
+        let r =
+            parse_finite(field(cr)).map_err(|why| Error::file(path, format!("{}: rating {why}", at(cr))))?;
         if !scale.contains(r) {
             return Err(Error::file(
                 path,
                 format!(
-                    "line {line}: rating {r} is outside the declared scale [{}, {}]",
-                    scale.min, scale.max
+                    "{}: rating {r} is outside the declared scale [{}, {}] (--scale-min, --scale-max)",
+                    at(cr),
+                    scale.min,
+                    scale.max
                 ),
             ));
         }
         let timestamp = match ct {
             Some(c) => Some(field(c).parse::<i64>().map_err(|_| {
-                Error::file(path, format!("line {line}: timestamp {:?} is not an integer", field(c)))
+                Error::file(path, format!("{}: timestamp {:?} is not an integer", at(c), field(c)))
             })?),
             None => None,
         };

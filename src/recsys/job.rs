@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use crate::data::split::check_split_sides;
 use crate::error::{Error, Result};
 use crate::recsys::Recommender;
 use crate::recsys::als::ImplicitAls;
@@ -113,6 +114,47 @@ impl RecommenderOptions {
     fn threshold(&self) -> f64 {
         self.threshold.unwrap_or(4.0)
     }
+    /// The options that no data can make right: `--k 0` (a top-0 list has no precision),
+    /// a threshold that is not a finite number or that no rating on the scale reaches, and
+    /// `--synthetic-ratings` too small to split.
+    fn validate(&self, scale: RatingScale) -> Result<()> {
+        if self.k() == 0 {
+            return Err(Error::invalid(
+                "recommender",
+                "--k must be at least 1 (the length of the top-N lists)",
+            ));
+        }
+        let t = self.threshold();
+        if !t.is_finite() || t > scale.max {
+            return Err(Error::invalid(
+                "recommender",
+                format!(
+                    "--threshold {t} is not a rating on the scale [{}, {}]: no test rating would be relevant",
+                    scale.min, scale.max
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Checks the sizes of the train/test split (each side at least
+/// [`MIN_SPLIT_ROWS`](crate::data::split::MIN_SPLIT_ROWS) ratings) or, with an explicit test file,
+/// that it holds any rating.
+fn check_sizes(args: &RecommenderOptions, train: &[Rating], test: &[Rating]) -> Result<()> {
+    match &args.test {
+        Some(path) if test.is_empty() => {
+            Err(Error::file(path, "the test file holds no ratings (only a header): nothing to evaluate on"))
+        }
+        Some(_) => check_split_sides("--train", &[("training", train.len())], None),
+        None => {
+            let what = match &args.train {
+                Some(p) => format!("{} (split 80/20)", p.display()),
+                None => "the synthetic ratings (--synthetic-ratings, split 80/20)".to_string(),
+            };
+            check_split_sides(&what, &[("training", train.len()), ("test", test.len())], Some(0.2))
+        }
+    }
 }
 
 /// The data the command evaluates on.
@@ -127,6 +169,7 @@ pub struct Prepared {
 /// Loads (or generates) and splits the data as the arguments say.
 pub fn prepare(args: &RecommenderOptions, seed: u64) -> Result<Prepared> {
     let scale = RatingScale::new(args.scale_min.unwrap_or(0.5), args.scale_max.unwrap_or(5.0))?;
+    args.validate(scale)?;
     let (mut users, mut items) = (IdMap::new(), IdMap::new());
     let (dataset_scale, train, test, infos) = match &args.train {
         Some(path) => {
@@ -166,6 +209,7 @@ pub fn prepare(args: &RecommenderOptions, seed: u64) -> Result<Prepared> {
             (syn.dataset.scale, train, test, infos)
         }
     };
+    check_sizes(args, &train, &test)?;
     let dataset = Dataset { ratings: Vec::new(), users, items, scale: dataset_scale };
     let features = infos.as_ref().map(|inf| ItemFeatures::build(inf, &dataset.items, dataset.n_items(), 0.5));
     Ok(Prepared { dataset, train, test, features, item_infos: infos })

@@ -14,12 +14,15 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
+use super::guard::{check_loss, check_parameters};
 use super::job::Hyper;
 use super::reporter::Reporter;
 use super::result::FinalMetrics;
+use super::run_dir::publish_final;
 use crate::autograd::no_grad;
 use crate::checkpoint::{TrainState, load_checkpoint, load_state_dict, read_checkpoint, save_checkpoint};
 use crate::data::DataLoader;
+use crate::data::split::check_split_sides;
 use crate::error::{Error, Result};
 use crate::nn::Module;
 use crate::ops::loss::Reduction;
@@ -99,6 +102,11 @@ impl ClassifierData {
         }
         let perm = Generator::new(seed ^ SPLIT_SALT).permutation(n);
         let n_test = (n as f64 * test_fraction).round() as usize;
+        check_split_sides(
+            "the data file",
+            &[("training", n - n_test), ("held-out", n_test)],
+            Some(test_fraction.min(1.0 - test_fraction)),
+        )?;
         let idx = |rows: &[usize]| Tensor::from_vec(rows.iter().map(|&i| i as i64).collect(), &[rows.len()]);
         let (test, train) = (idx(&perm[..n_test])?, idx(&perm[n_test..])?);
         Ok(ClassifierData {
@@ -223,7 +231,7 @@ pub fn fit_classifier_validated(
         model.train();
         rep.start_epoch(epoch, hp.epochs, loader.len());
         let (mut loss_sum, mut correct, mut n) = (0.0f64, 0usize, 0usize);
-        for batch in loader.iter() {
+        for (step, batch) in loader.iter().enumerate() {
             let b = batch?;
             let (x, y) = (&b[0], &b[1]);
             optimizer.zero_grad();
@@ -232,6 +240,7 @@ pub fn fit_classifier_validated(
             loss.backward()?;
             optimizer.step()?;
             let (l, rows) = (loss.item()?, y.numel());
+            check_loss(name, epoch, step + 1, l, optimizer.lr())?;
             loss_sum += l * rows as f64;
             n += rows;
             correct += count_correct(&logits, y)?;
@@ -247,6 +256,7 @@ pub fn fit_classifier_validated(
             let (val_loss, val_acc) = evaluate(&*model, &v.x, &v.y, 512)?;
             row.extend([val_loss, val_acc]);
         }
+        check_parameters(name, &*model, epoch, optimizer.lr())?;
         rep.end_epoch(row)?;
         save_checkpoint(
             rep.epoch_checkpoint(epoch),
@@ -254,9 +264,18 @@ pub fn fit_classifier_validated(
             Some(&*optimizer),
             &state(epoch, &loader, &rng, rep),
         )?;
+        publish_final(&rep.epoch_checkpoint(epoch), &rep.final_checkpoint())?;
     }
     let epochs = done.max(hp.epochs);
-    save_checkpoint(rep.final_checkpoint(), &*model, Some(&*optimizer), &state(epochs, &loader, &rng, rep))?;
+    if done >= hp.epochs {
+        // No epoch ran in this call (a library caller resuming a finished run).
+        save_checkpoint(
+            rep.final_checkpoint(),
+            &*model,
+            Some(&*optimizer),
+            &state(epochs, &loader, &rng, rep),
+        )?;
+    }
     let Some(last) = rep.history().last().cloned() else {
         return Err(Error::invalid("train", "no epoch was run (--epochs 0)"));
     };

@@ -42,16 +42,22 @@
 //! and `Box::new(CnnJob)` in `jobs::jobs`.
 
 mod classify;
+mod guard;
 mod job;
 mod plot;
 mod reporter;
 mod result;
+mod run_dir;
 
 pub use classify::{
     ClassifierData, ClipGradNorm, Validation, eval_classifier, evaluate, fit_classifier,
     fit_classifier_validated,
 };
+pub use guard::{check_loss, check_parameters};
 pub use job::{CLASSIFIER_COLUMNS, CLASSIFIER_VAL_COLUMNS, Defaults, Hyper, TensorBag, TrainJob, bundled};
 pub use plot::{draw_curves, register_font};
 pub use reporter::Reporter;
 pub use result::{FinalMetrics, human_lines_all, print_all};
+pub use run_dir::{
+    RUN_FILES, Reuse, RunDir, choose as choose_run_dir, publish_final, run_files_in, run_folder_of,
+};

@@ -203,7 +203,7 @@ impl crate::train::TrainJob for Seq2SeqJob {
             let batches = date_batches(&d.train, hp.batch_size, &mut rng);
             rep.start_epoch(epoch, hp.epochs, batches.len());
             let (mut total, mut rows) = (0.0f64, 0usize);
-            for idx in batches {
+            for (step, idx) in batches.into_iter().enumerate() {
                 let (src, tgt) = date_tensors(&d.train, &idx)?;
                 opt.zero_grad();
                 let loss = model.loss(&src, &tgt)?;
@@ -211,17 +211,22 @@ impl crate::train::TrainJob for Seq2SeqJob {
                 clip_grad_norm(&params, 1.0, 2.0)?;
                 opt.step()?;
                 let l = loss.item()?;
+                crate::train::check_loss("seq2seq", epoch, step + 1, l, opt.lr())?;
                 total += l * idx.len() as f64;
                 rows += idx.len();
                 rep.batch(l, idx.len());
             }
             let per_s = rep.samples_per_s();
             let (acc, _) = exact_match(&model, &d.test[..d.test.len().min(500)], &d.tgt_vocab)?;
+            crate::train::check_parameters("seq2seq", &model, epoch, opt.lr())?;
             rep.end_epoch(vec![epoch as f64, total / rows.max(1) as f64, acc, per_s])?;
             save_checkpoint(rep.epoch_checkpoint(epoch), &model, Some(&opt), &state(epoch, &rng, rep))?;
+            crate::train::publish_final(&rep.epoch_checkpoint(epoch), &rep.final_checkpoint())?;
         }
         let epochs = done.max(hp.epochs);
-        save_checkpoint(rep.final_checkpoint(), &model, Some(&opt), &state(epochs, &rng, rep))?;
+        if done >= hp.epochs {
+            save_checkpoint(rep.final_checkpoint(), &model, Some(&opt), &state(epochs, &rng, rep))?;
+        }
         let Some(last) = rep.history().last().cloned() else {
             return Err(Error::invalid("train", "no epoch was run (--epochs 0)"));
         };
