@@ -24,3 +24,15 @@ fn gradcheck_catches_a_wrong_gradient() {
     assert!(!r.passed, "{r}");
     assert!(r.max_abs_err > 0.1);
 }
+
+#[test]
+fn gradcheck_fails_and_reports_a_nan_difference() {
+    use glassgrad::Tensor;
+    // sqrt at 0: the central difference reads sqrt(-eps) = NaN. The check must fail and say NaN,
+    // not report an error of 0 (f64::max drops NaN).
+    let x = Tensor::from_vec(vec![0.0f64, 1.0], &[2]).unwrap().requires_grad_().unwrap();
+    let r = glassgrad::gradcheck(|xs: &[Tensor]| xs[0].sqrt(), &[x]).unwrap();
+    assert!(!r.passed, "{r}");
+    assert!(r.max_abs_err.is_nan() && r.max_rel_err.is_nan(), "{r}");
+    assert_eq!(r.worst.1, 0);
+}

@@ -131,11 +131,13 @@ where
             let a = analytical[j];
             let abs = (a - numerical).abs();
             let ok = abs <= atol + rtol * numerical.abs() && a.is_finite();
-            let rel = if numerical.abs() > atol { abs / numerical.abs() } else { 0.0 };
+            let rel = if numerical.abs() > atol || abs.is_nan() { abs / numerical.abs() } else { 0.0 };
             report.checked += 1;
-            report.max_rel_err = report.max_rel_err.max(rel);
-            if abs > report.max_abs_err || (!ok && report.passed) || !a.is_finite() {
-                report.max_abs_err = report.max_abs_err.max(abs);
+            // NaN-propagating maxima: `f64::max` would drop a NaN and report a failing element
+            // as an error of 0 (the verdict, `passed`, never depended on them).
+            report.max_rel_err = nan_max(report.max_rel_err, rel);
+            if abs > report.max_abs_err || (!ok && report.passed) || !a.is_finite() || abs.is_nan() {
+                report.max_abs_err = nan_max(report.max_abs_err, abs);
                 report.worst = (i, j);
                 report.analytical = a;
                 report.numerical = numerical;
@@ -149,4 +151,9 @@ where
         ))?;
     }
     Ok(report)
+}
+
+/// The larger of `a` and `b`, NaN when either is.
+fn nan_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) }
 }

@@ -8,7 +8,7 @@
 //! stay below 1e-4 (f32) or 1e-10 (f64). Reductions sum in a different order on the GPU (a fixed
 //! tree instead of a running sum), so results agree to rounding, not bit for bit.
 
-use super::check::{Check, OpFn, Outcome, max_rel_diff, outcome};
+use super::check::{Check, OpFn, Outcome, max_rel_diff, negative_control, outcome, worst};
 use super::{compare, index, norm, sparse};
 use crate::device::Device;
 use crate::error::{Error, Result};
@@ -191,7 +191,8 @@ fn run_on(f: OpFn, xs: &[Tensor], device: &Device, rng: &mut Generator) -> Resul
     Ok(out)
 }
 
-/// Runs every check on `device` against the CPU (names containing `filter`, when given).
+/// Runs every check on `device` against the CPU (names containing `filter`, when given), after the
+/// comparator's negative control ([`negative_control`]).
 pub fn run(device: &Device, filter: Option<&str>) -> Vec<Outcome> {
     let mut outcomes = Vec::new();
     for (name, shapes, positive, f) in checks() {
@@ -212,7 +213,7 @@ pub fn run(device: &Device, filter: Option<&str>) -> Vec<Outcome> {
                     .collect::<Result<_>>()?;
                 let cpu = run_on(f, &xs, &Device::Cpu, &mut Generator::new(11))?;
                 let dev = run_on(f, &xs, device, &mut Generator::new(11))?;
-                Ok(cpu.iter().zip(&dev).map(|(a, b)| max_rel_diff(a, b)).fold(0.0, f64::max))
+                Ok(cpu.iter().zip(&dev).map(|(a, b)| max_rel_diff(a, b)).fold(0.0, worst))
             })();
             outcomes.push(outcome(full, tol, result));
         }
@@ -247,6 +248,11 @@ pub fn run(device: &Device, filter: Option<&str>) -> Vec<Outcome> {
             let result = cnn_training_check(make, dtype, device);
             outcomes.push(outcome(format!("{name}/{}", dtype.name()), tol, result));
         }
+    }
+    // The comparator's negative control first whenever anything ran: a run whose comparator
+    // passes a NaN has checked nothing.
+    if !outcomes.is_empty() {
+        outcomes.insert(0, negative_control());
     }
     outcomes
 }
@@ -311,7 +317,7 @@ fn optimizer_check(make: MakeOptimizer, dtype: DType, device: &Device) -> Result
     if cpu.len() != dev.len() {
         return Err(Error::invalid("selftest", format!("{} vs {} state tensors", cpu.len(), dev.len())));
     }
-    Ok(cpu.iter().zip(&dev).map(|(a, b)| max_rel_diff(a, b)).fold(0.0, f64::max))
+    Ok(cpu.iter().zip(&dev).map(|(a, b)| max_rel_diff(a, b)).fold(0.0, worst))
 }
 
 /// The fused recurrent ops.
@@ -435,7 +441,7 @@ fn recurrent_check(
             format!("{} vs {} outputs and gradients", cpu.len(), dev.len()),
         ));
     }
-    Ok(cpu.iter().zip(&dev).map(|(a, b)| max_rel_diff(a, b)).fold(0.0, f64::max))
+    Ok(cpu.iter().zip(&dev).map(|(a, b)| max_rel_diff(a, b)).fold(0.0, worst))
 }
 
 /// The document's CNN trained on the device: (name, optimizer, dtypes). Adam runs in f64 only:
@@ -484,5 +490,5 @@ fn cnn_training_check(make: MakeOptimizer, dtype: DType, device: &Device) -> Res
         Ok(out)
     };
     let (cpu, dev) = (run(&Device::Cpu)?, run(device)?);
-    Ok(cpu.iter().zip(&dev).map(|(a, b)| max_rel_diff(a, b)).fold(0.0, f64::max))
+    Ok(cpu.iter().zip(&dev).map(|(a, b)| max_rel_diff(a, b)).fold(0.0, worst))
 }

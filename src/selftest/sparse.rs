@@ -6,7 +6,7 @@
 //! three optimizer steps (each after a fresh pair of lookups) and compares the final table and the
 //! optimizer state.
 
-use super::check::{Outcome, max_rel_diff, outcome};
+use super::check::{Outcome, max_rel_diff, outcome, worst};
 use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::optim::{Optimizer, SparseAdam, SparseAdamConfig, SparseSgd};
@@ -78,7 +78,7 @@ pub(super) fn run(device: &Device, filter: Option<&str>) -> Vec<Outcome> {
                 if cpu.len() != dev.len() {
                     return Err(Error::invalid("selftest", "different numbers of results"));
                 }
-                Ok(cpu.iter().zip(&dev).map(|(a, b)| max_rel_diff(a, b)).fold(0.0, f64::max))
+                Ok(cpu.iter().zip(&dev).map(|(a, b)| max_rel_diff(a, b)).fold(0.0, worst))
             })();
             outcomes.push(outcome(format!("{name}/{}", dtype.name()), tol, result));
         }
