@@ -258,20 +258,24 @@ pub fn report_metrics(r: &Report) -> FinalMetrics {
     let k = r.k;
     let mut values = Vec::new();
     if let (Some(rmse), Some(mae)) = (r.rmse, r.mae) {
-        values.push(("rmse".to_string(), rmse));
-        values.push(("mae".to_string(), mae));
+        values.push(("rmse".to_string(), rmse.into()));
+        values.push(("mae".to_string(), mae.into()));
     }
     values.extend([
-        (format!("precision_at_{k}"), r.precision_at_k),
-        (format!("recall_at_{k}"), r.recall_at_k),
-        (format!("ndcg_at_{k}"), r.ndcg_at_k),
-        (format!("hit_rate_at_{k}"), r.hit_rate_at_k),
-        ("coverage".to_string(), r.coverage),
-        ("fit_s".to_string(), r.fit_s),
-        ("predict_s".to_string(), r.predict_s),
-        ("rank_s".to_string(), r.rank_s),
+        (format!("precision_at_{k}"), r.precision_at_k.into()),
+        (format!("recall_at_{k}"), r.recall_at_k.into()),
+        (format!("ndcg_at_{k}"), r.ndcg_at_k.into()),
+        (format!("hit_rate_at_{k}"), r.hit_rate_at_k.into()),
+        ("coverage".to_string(), r.coverage.into()),
+        ("fit_s".to_string(), r.fit_s.into()),
+        ("predict_s".to_string(), r.predict_s.into()),
+        ("rank_s".to_string(), r.rank_s.into()),
     ]);
-    let headline = if r.rmse.is_some() { ("test rmse", "rmse") } else { ("test ndcg@k", "ndcg_at_10") };
+    let headline = if r.rmse.is_some() {
+        ("test rmse".to_string(), "rmse".to_string())
+    } else {
+        (format!("test ndcg@{k}"), format!("ndcg_at_{k}"))
+    };
     FinalMetrics {
         model: "recommender".into(),
         tags: vec![("algo".into(), r.algo.clone())],

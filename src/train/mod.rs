@@ -54,4 +54,4 @@ pub use classify::{
 pub use job::{CLASSIFIER_COLUMNS, CLASSIFIER_VAL_COLUMNS, Defaults, Hyper, TensorBag, TrainJob, bundled};
 pub use plot::{draw_curves, register_font};
 pub use reporter::Reporter;
-pub use result::{FinalMetrics, human_lines_all, print_all};
+pub use result::{Figure, FinalMetrics, human_lines_all, human_value, print_all};
