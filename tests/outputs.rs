@@ -1,7 +1,8 @@
 //! What `glassgrad` prints and draws, read as a user reads it (issue #17, "Outputs that read
 //! well"): rounded human figures and integer counts in JSON, each credit model's own `fit_s`, the
 //! headline once; the words of `eval`, of errors and of `--help` (generated from the model
-//! registry).
+//! registry); the recommender's named lines, `metrics.csv` rows and progress lines; and the
+//! plain progress lines written when stderr is not a terminal.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -19,7 +20,7 @@ fn tmp_dir(name: &str) -> PathBuf {
 /// a terminal.
 fn glassgrad_env(args: &[&str], env: &[(&str, &str)]) -> (String, String, bool) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_glassgrad"));
-    cmd.args(args);
+    cmd.args(args).env_remove(glassgrad::train::PROGRESS_SECS);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -191,4 +192,84 @@ fn help_texts_have_no_rustdoc_links_and_every_command_has_options() {
             assert!(!help.contains(link), "`glassgrad {c} --help` shows {link:?}:\n{help}");
         }
     }
+}
+
+#[test]
+fn recommender_lines_csv_and_progress_name_the_algorithms() {
+    let dir = tmp_dir("rec");
+    let (stdout, stderr, ok) = glassgrad(&[
+        "train",
+        "recommender",
+        "--algo",
+        "baseline,mf,als-implicit",
+        "--synthetic-ratings",
+        "3000",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let n = lines.len();
+    assert!(lines[n - 4].starts_with("baseline: rmse "), "{stdout}");
+    assert!(lines[n - 3].starts_with("mf: rmse "), "{stdout}");
+    assert!(lines[n - 2].starts_with("als-implicit: precision at 10 "), "{stdout}");
+    let rmse: f64 =
+        lines[n - 4]["baseline: rmse ".len()..].split_whitespace().next().unwrap().parse().unwrap();
+    assert_eq!(lines[n - 1], format!("test rmse (baseline): {rmse:.4}"));
+    // metrics.csv: a row per algorithm, its name first; the checkpoint keeps the numbers.
+    let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(rows[0].starts_with("algo,rmse,mae,"), "{csv}");
+    let first: Vec<&str> = rows[1..].iter().map(|r| r.split(',').next().unwrap()).collect();
+    assert_eq!(first, ["baseline", "mf", "als-implicit"]);
+    let baseline_rmse: f64 = rows[1].split(',').nth(1).unwrap().parse().unwrap();
+    assert_eq!(format!("{baseline_rmse:.4}"), format!("{rmse:.4}"));
+    // Progress (stderr): one summary line per algorithm, by name.
+    for (i, a) in ["baseline", "mf", "als-implicit"].iter().enumerate() {
+        assert!(stderr.lines().any(|l| l.starts_with(&format!("algo {a}  rmse "))), "{i} {a}: {stderr}");
+    }
+    assert!(!stderr.contains("algo_index") && !csv.contains("algo_index"));
+    // curves.png is drawn (grouped bars; their layout is tested in src/train/plot.rs).
+    let png = std::fs::read(dir.join("curves.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+}
+
+/// stderr is a pipe here, not a terminal: instead of a bar, plain progress lines, one per step
+/// with `GLASSGRAD_PROGRESS_SECS=0`, only the first of each epoch with the default 10 s (the
+/// epoch takes well under that).
+#[test]
+fn without_a_terminal_progress_is_plain_lines_with_elapsed_and_eta() {
+    let dir = tmp_dir("progress");
+    let out = dir.join("every");
+    let (_, err, ok) = glassgrad_env(
+        &["train", "digits", "--epochs", "2", "--out", out.to_str().unwrap()],
+        &[(glassgrad::train::PROGRESS_SECS, "0")],
+    );
+    assert!(ok, "{err}");
+    // digits: 1,797 rows, 20 % held out, batches of 32: 1,438 rows in 45 steps per epoch.
+    let steps: Vec<&str> = err.lines().filter(|l| l.starts_with("epoch 1/2  step ")).collect();
+    assert_eq!(steps.len(), 45, "{err}");
+    assert!(steps[0].starts_with("epoch 1/2  step 1/45  loss "), "{}", steps[0]);
+    assert!(
+        steps[44].starts_with("epoch 1/2  step 45/45  loss ") && steps[44].ends_with("eta 0s"),
+        "{}",
+        steps[44]
+    );
+    assert!(steps[0].contains(" samples/s  elapsed ") && steps[0].contains("  eta "), "{}", steps[0]);
+    assert_eq!(err.lines().filter(|l| l.starts_with("epoch 2/2  step ")).count(), 45);
+    // The epoch's summary line follows its steps.
+    assert!(err.lines().any(|l| l.starts_with("epoch 1  train_loss ")), "{err}");
+    let out = dir.join("default");
+    let (_, err, ok) = glassgrad(&["train", "digits", "--epochs", "2", "--out", out.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let steps: Vec<&str> = err.lines().filter(|l| l.contains("  step ")).collect();
+    assert_eq!(steps.len(), 2, "the first step of each epoch: {err}");
+    assert!(steps[1].starts_with("epoch 2/2  step 1/45  loss "), "{err}");
+    // --quiet: nothing.
+    let out = dir.join("quiet");
+    let (_, err, ok) = glassgrad_env(
+        &["train", "digits", "--epochs", "1", "--quiet", "--out", out.to_str().unwrap()],
+        &[(glassgrad::train::PROGRESS_SECS, "0")],
+    );
+    assert!(ok && !err.contains("step"), "{err}");
 }

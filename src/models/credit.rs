@@ -341,7 +341,8 @@ pub struct CreditOptions {
 /// folds' and the models' seed.
 ///
 /// A row of `metrics.csv` is a fold (`fold,mlp_train_loss,mlp_auc,logreg_auc`), the progress bar
-/// runs over the fold's MLP epochs, and `model.safetensors` holds every fold's two models
+/// runs over the fold's MLP epochs, `curves.png` shows each fold's AUCs as bars (and the MLP's
+/// last training loss), and `model.safetensors` holds every fold's two models
 /// (`fold1_mlp.0.weight`, ..., `fold5_logreg.bias`). `--resume` is refused: a fold is not
 /// checkpointed mid-way and the whole cross-validation takes seconds. There is no `eval`: each
 /// fold's models read inputs encoded by that fold's own encoder (category lists, means and
@@ -406,6 +407,7 @@ impl crate::train::TrainJob for CreditJob {
         cfg.mlp_lr = hp.lr;
         let mut saved: Vec<(String, Tensor)> = Vec::new();
         let (mut last_loss, mut fold_rows) = (f64::NAN, 0);
+        rep.set_chart(crate::train::Chart::BarsPerRow);
         let report = cross_validate_with(&cfg, |e| {
             match e {
                 CvEvent::FoldStart { fold, epochs, rows } => {

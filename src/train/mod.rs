@@ -52,6 +52,6 @@ pub use classify::{
     fit_classifier_validated,
 };
 pub use job::{CLASSIFIER_COLUMNS, CLASSIFIER_VAL_COLUMNS, Defaults, Hyper, TensorBag, TrainJob, bundled};
-pub use plot::{draw_curves, register_font};
-pub use reporter::Reporter;
+pub use plot::{Chart, draw_bars, draw_curves, register_font};
+pub use reporter::{PROGRESS_SECS, Reporter};
 pub use result::{Figure, FinalMetrics, human_lines_all, human_value, print_all};
