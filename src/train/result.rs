@@ -56,8 +56,9 @@ pub struct FinalMetrics {
 }
 
 /// A figure for people: counts as integers; seconds (`*_s`) to 2 decimals (3 significant digits
-/// below 0.1 s, `<0.001` below a millisecond); rates (`*_per_s`) and values of 1000 or more without decimals; other values to
-/// 4 decimals (3 significant digits in scientific notation below 0.001).
+/// below 0.1 s, `<0.001` below a millisecond); rates (`*_per_s`) and values of 1000 or more
+/// without decimals; other values to 4 decimals (3 significant digits in scientific notation
+/// below 0.001).
 pub fn human_value(key: &str, v: Figure) -> String {
     let v = match v {
         Figure::Count(n) => return n.to_string(),
