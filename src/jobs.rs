@@ -40,13 +40,110 @@ pub fn find_job(name: &str) -> Result<Box<dyn TrainJob>> {
     find_job_with(name, &JobOptions::default())
 }
 
-/// The job called `name` built with `options`, or an error listing the known ones.
+/// The job called `name` built with `options`, or an error listing the known ones on one line
+/// (`unknown model "x"; known models: cnn, cnn-market, ... (glassgrad train --help describes them)`).
 pub fn find_job_with(name: &str, options: &JobOptions) -> Result<Box<dyn TrainJob>> {
     let all = jobs(options);
-    let known: Vec<String> = all.iter().map(|j| format!("{} ({})", j.name(), j.about())).collect();
+    let known: Vec<&str> = all.iter().map(|j| j.name()).collect();
+    let known = known.join(", ");
     all.into_iter().find(|j| j.name() == name).ok_or_else(|| {
-        Error::invalid("train", format!("unknown model {name:?}; known models: {}", known.join(", ")))
+        Error::invalid(
+            "train",
+            format!("unknown model {name:?}; known models: {known} (glassgrad train --help describes them)"),
+        )
     })
+}
+
+/// The names of every model, in the registry's order.
+pub fn model_names() -> Vec<&'static str> {
+    jobs(&JobOptions::default()).iter().map(|j| j.name()).collect()
+}
+
+/// A job's default for one generic option (`"epochs"`, `"batch-size"`, `"lr"`), as `--help` shows
+/// it; `None` when the job does not read the option.
+fn default_shown(job: &dyn TrainJob, option: &str) -> Option<String> {
+    if job.unused_options().contains(&option) {
+        return None;
+    }
+    let d = job.defaults();
+    Some(match option {
+        "epochs" => d.epochs.to_string(),
+        "batch-size" => d.batch_size.to_string(),
+        _ if d.lr_decay != 1.0 => format!("{} (×{} per epoch)", d.lr, d.lr_decay),
+        _ => d.lr.to_string(),
+    })
+}
+
+/// `option`'s defaults, model by model, for its `--help` line (`default: cnn 10, cnn-market 6,
+/// ...; recommender: not read`).
+fn defaults_of(all: &[Box<dyn TrainJob>], option: &str) -> String {
+    let (mut read, mut unread) = (Vec::new(), Vec::new());
+    for j in all {
+        match default_shown(j.as_ref(), option) {
+            Some(v) => read.push(format!("{} {v}", j.name())),
+            None => unread.push(j.name()),
+        }
+    }
+    let mut s = format!("default: {}", read.join(", "));
+    if !unread.is_empty() {
+        s.push_str(&format!("; not read by {}", unread.join(", ")));
+    }
+    s
+}
+
+/// The table of models for `glassgrad train --help`: name, default epochs, batch size and
+/// learning rate (`-` where the model does not read the option), and what it trains.
+pub fn models_table() -> String {
+    let all = jobs(&JobOptions::default());
+    let rows: Vec<[String; 5]> = all
+        .iter()
+        .map(|j| {
+            let shown = |o: &str| default_shown(j.as_ref(), o).unwrap_or_else(|| "-".into());
+            [j.name().to_string(), shown("epochs"), shown("batch-size"), shown("lr"), j.about().to_string()]
+        })
+        .collect();
+    let header = ["model", "--epochs", "--batch-size", "--lr", ""];
+    let width =
+        |c: usize| rows.iter().map(|r| r[c].chars().count()).chain([header[c].len()]).max().unwrap_or(0);
+    let w: Vec<usize> = (0..4).map(width).collect();
+    let line = |r: [&str; 5]| {
+        format!(
+            "  {:<w0$}  {:>w1$}  {:>w2$}  {:<w3$}  {}",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2],
+            w3 = w[3]
+        )
+        .trim_end()
+        .to_string()
+    };
+    let mut out = vec!["Models and their defaults:".to_string(), line(header)];
+    out.extend(rows.iter().map(|r| line([&r[0], &r[1], &r[2], &r[3], &r[4]])));
+    out.join("\n")
+}
+
+/// `glassgrad train`'s command with its help generated from the registry, so that it cannot
+/// drift from the models: the model names in `<MODEL>`'s help, each generic option's default
+/// per model, and [`models_table`] after the options.
+pub fn train_command(cmd: clap::Command) -> clap::Command {
+    let all = jobs(&JobOptions::default());
+    let names: Vec<&str> = all.iter().map(|j| j.name()).collect();
+    let mut cmd = cmd
+        .mut_arg("model", |a| a.help(format!("The model to train: {}", names.join(", "))))
+        .after_help(models_table());
+    for (id, option) in [("epochs", "epochs"), ("batch_size", "batch-size"), ("lr", "lr")] {
+        let more = defaults_of(&all, option);
+        cmd = cmd.mut_arg(id, |a| {
+            let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+            a.help(format!("{} ({more})", help.trim_end_matches('.')))
+        });
+    }
+    cmd
 }
 
 /// Options only some models read, in groups; a job names the groups it reads in

@@ -1,7 +1,7 @@
 //! The `glassgrad` command. Results go to stdout, progress to stderr; a command's last human line
 //! states its headline figure as `<what>: <value>`.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -70,16 +70,18 @@ enum Command {
     },
     /// Time the kernels: median ms, GFLOP/s (or GB/s), share of the fp32 peak, PyTorch side by side.
     Bench(glassgrad::bench::BenchArgs),
-    /// Train a model (cnn, digits, credit, rnn, lstm, seq2seq, recommender): a progress bar per
-    /// epoch on stderr, DIR/metrics.csv, DIR/curves.png, DIR/model.safetensors; the last line is
-    /// the headline figure.
+    /// Train a model (`glassgrad train --help` lists the models and their defaults): a progress
+    /// bar per epoch on stderr, DIR/metrics.csv, DIR/curves.png, DIR/model.safetensors; the last
+    /// line is the headline figure.
     Train {
         /// The model to train.
         model: String,
         #[command(flatten)]
         args: glassgrad::jobs::TrainArgs,
     },
-    /// Evaluate a saved model on a data file of its training data's layout.
+    /// Evaluate a saved model on a data file of its training data's layout; the last line says
+    /// what was measured on which rows (`accuracy on FILE: …`; the file may hold training rows,
+    /// so it is not called held out).
     Eval {
         /// The model the checkpoint belongs to.
         model: String,
@@ -249,7 +251,7 @@ fn check(paths: &[PathBuf], device: DeviceArg) -> ExitCode {
     match glassgrad::cases::check(paths, device, &mut stdout) {
         Ok(summary) => ExitCode::from(summary.exit_code()),
         Err(e) => {
-            eprintln!("glassgrad check: {e}");
+            eprintln!("{}", error_line("check", &e));
             ExitCode::from(2)
         }
     }
@@ -269,16 +271,39 @@ fn tour() {
     );
     println!("  glassgrad check PATH...     run PyTorch conformance cases (tests/cases)");
     println!("  glassgrad bench             time the kernels (GFLOP/s, share of peak, --torch PYTHON)");
+    let others: Vec<&str> =
+        glassgrad::jobs::model_names().into_iter().filter(|m| *m != "cnn" && *m != "recommender").collect();
     println!(
-        "  glassgrad train cnn         train the document's CNN on the bundled MNIST (also: digits, credit,\n                              rnn, lstm, seq2seq, recommender)"
+        "  glassgrad train cnn         train the document's CNN on the bundled MNIST (also: {})",
+        others.join(", ")
     );
     println!("  glassgrad eval cnn          evaluate a checkpoint on a data file (--checkpoint, --data)");
     println!("  glassgrad train recommender compare the recommenders (--algo all) on synthetic ratings");
-    println!("\nStart with `glassgrad train cnn`; `glassgrad --help` lists every command and its options.");
+    println!(
+        "\nStart with `glassgrad train cnn`; `glassgrad --help` lists the commands, `glassgrad COMMAND --help`\n\
+         its options (`glassgrad train --help`: every model and its defaults)."
+    );
+}
+
+/// The line printed for a command's error: `glassgrad <command>: <error>`, without repeating the
+/// command when the error already starts with it (`train: invalid argument: …` gives
+/// `glassgrad train: invalid argument: …`, not `glassgrad train: train: …`).
+fn error_line(command: &str, e: &dyn std::fmt::Display) -> String {
+    let e = e.to_string();
+    match e.strip_prefix(command) {
+        Some(rest) if rest.starts_with(':') || rest.starts_with(' ') => format!("glassgrad {command}{rest}"),
+        _ => format!("glassgrad {command}: {e}"),
+    }
+}
+
+/// The command line, with `train --help` generated from the model registry.
+fn parse() -> Cli {
+    let cmd = Cli::command().mut_subcommand("train", glassgrad::jobs::train_command);
+    Cli::from_arg_matches(&cmd.get_matches()).unwrap_or_else(|e| e.exit())
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     glassgrad::device::cpu::retain_freed_memory();
     match cli.command {
         None | Some(Command::Tour) => {
@@ -293,7 +318,7 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("glassgrad trace: {e}");
+                eprintln!("{}", error_line("trace", &e));
                 ExitCode::from(2)
             }
         },
@@ -305,7 +330,7 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("glassgrad train: {e}");
+                eprintln!("{}", error_line("train", &e));
                 ExitCode::FAILURE
             }
         },
@@ -315,7 +340,7 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("glassgrad eval: {e}");
+                eprintln!("{}", error_line("eval", &e));
                 ExitCode::FAILURE
             }
         },
@@ -326,5 +351,22 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_line;
+
+    #[test]
+    fn error_lines_name_the_command_once() {
+        assert_eq!(
+            error_line("train", &"train: invalid argument: x"),
+            "glassgrad train: invalid argument: x"
+        );
+        assert_eq!(error_line("train", &"train --resume: bad"), "glassgrad train --resume: bad");
+        assert_eq!(error_line("eval", &"eval credit: not available"), "glassgrad eval credit: not available");
+        assert_eq!(error_line("train", &"data/x.csv: line 3"), "glassgrad train: data/x.csv: line 3");
+        assert_eq!(error_line("train", &"trainer: x"), "glassgrad train: trainer: x");
     }
 }

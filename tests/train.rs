@@ -65,7 +65,8 @@ fn train_digits_writes_metrics_curves_and_a_loadable_checkpoint() {
     let json: serde_json::Value = serde_json::from_str(&m.json_line()).unwrap();
     assert_eq!(json["model"], "digits");
     assert_eq!(json["accuracy"].as_f64().unwrap(), acc);
-    assert_eq!(json["epochs"].as_f64().unwrap(), 3.0);
+    assert_eq!(json["epochs"].as_u64(), Some(3), "a count is an integer in JSON");
+    assert!(m.json_line().contains(",\"epochs\":3,"), "{}", m.json_line());
 
     // model.safetensors loads into a fresh model; the checkpoint records the run.
     let model = DigitsMlp::new(&mut Generator::new(42)).unwrap();
@@ -84,12 +85,17 @@ fn train_digits_writes_metrics_curves_and_a_loadable_checkpoint() {
     };
     let csv = dir.join("some_digits.csv");
     std::fs::write(&csv, text).unwrap();
-    let ev = eval("digits", &EvalArgs { checkpoint: dir.join("model.safetensors"), data: csv, json: false })
-        .unwrap();
+    let ev = eval(
+        "digits",
+        &EvalArgs { checkpoint: dir.join("model.safetensors"), data: csv.clone(), json: false },
+    )
+    .unwrap();
     let ev_acc = ev.get("accuracy").unwrap();
     assert_eq!(ev.get("samples"), Some(200.0));
     assert!(ev_acc > 0.8, "eval accuracy {ev_acc}");
-    assert_eq!(ev.human_lines().last().unwrap(), &format!("held-out accuracy: {ev_acc:.4}"));
+    // The file holds training rows too: the headline says what it measured on what.
+    assert_eq!(ev.human_lines().last().unwrap(), &format!("accuracy on {}: {ev_acc:.4}", csv.display()));
+    assert!(ev.json_line().contains("\"samples\":200,"), "{}", ev.json_line());
     assert!(ev.json_line().starts_with("{\"model\":\"digits\",\"accuracy\":"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -153,7 +159,7 @@ fn run(args: &[&str]) -> (String, String) {
 fn same_final_loss_on_one_and_two_threads() {
     let dir = tmp_dir("threads");
     let (d1, d2) = (dir.join("t1"), dir.join("t2"));
-    let (human, _) = run(&[
+    let (json1, human) = run(&[
         "train",
         "digits",
         "--epochs",
@@ -161,15 +167,19 @@ fn same_final_loss_on_one_and_two_threads() {
         "--threads",
         "1",
         "--quiet",
+        "--json",
         "--out",
         d1.to_str().unwrap(),
     ]);
     let (json, stderr) =
         run(&["train", "digits", "--epochs", "2", "--threads", "2", "--json", "--out", d2.to_str().unwrap()]);
-    // Human output: the last line is the headline; `final loss: <f64, shortest round trip>`.
+    // Human output (on stderr with --json): the last line is the headline; `final loss` rounded.
     let last = human.lines().last().unwrap();
     assert!(last.starts_with("held-out accuracy: 0."), "{human}");
-    let loss1: f64 = human.lines().find_map(|l| l.strip_prefix("final loss: ")).unwrap().parse().unwrap();
+    let v1: serde_json::Value = serde_json::from_str(json1.trim()).unwrap();
+    let loss1 = v1["final_loss"].as_f64().unwrap();
+    let shown = human.lines().find_map(|l| l.strip_prefix("final loss: ")).unwrap();
+    assert_eq!(shown, format!("{loss1:.4}"), "{human}");
     // JSON: one object per line on stdout, nothing else; progress and human lines on stderr.
     assert_eq!(json.lines().count(), 1, "{json}");
     let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();

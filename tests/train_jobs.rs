@@ -51,11 +51,12 @@ fn train_credit_json_prints_both_models_aucs() {
         let (mean, std) = (v["auc_mean"].as_f64().unwrap(), v["auc_std"].as_f64().unwrap());
         assert!(mean > 0.7 && mean < 0.95, "{model} auc {mean}");
         assert!((0.0..0.1).contains(&std), "{model} std {std}");
-        assert_eq!(v["folds"].as_f64(), Some(2.0));
+        assert_eq!(v["folds"].as_u64(), Some(2));
+        assert!(line.contains("\"folds\":2,"), "a count is an integer: {line}");
     }
-    // Human lines on stderr with --json, ending with the MLP's headline.
+    // Human lines on stderr with --json, ending with the MLP's headline, named.
     let mlp: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
-    let headline = format!("auc: {:.4}", mlp["auc_mean"].as_f64().unwrap());
+    let headline = format!("auc (credit-mlp): {:.4}", mlp["auc_mean"].as_f64().unwrap());
     assert_eq!(stderr.lines().last(), Some(headline.as_str()), "{stderr}");
     // One metrics row per fold; the AUC columns are the folds' AUCs, whose mean is the headline.
     let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();

@@ -68,8 +68,9 @@ pub struct BenchArgs {
     /// Sampling time per case in ms, beyond which no sample past the minimum is taken.
     #[arg(long, default_value_t = 1000)]
     pub budget_ms: u64,
-    /// Device to run on: `cpu`, or `cuda` (crate feature `cuda`; the GPU cases of [`cuda_cases`],
-    /// each run synchronised; give `--peak-gflops` for the peak column).
+    /// Device to run on: `cpu`, or `cuda` (crate feature `cuda`; the GPU cases, each run
+    /// synchronised: own SGEMM beside cuBLAS, softmax, an MLP step, the CNN and sequence cases;
+    /// give `--peak-gflops` for the peak column).
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// The machine's memory bandwidth in GB/s (default: measured by a STREAM-like triad on the

@@ -440,6 +440,13 @@ impl crate::train::TrainJob for CnnJob {
     fn eval(&self, checkpoint: &Path, data: &Path) -> Result<crate::train::FinalMetrics> {
         let m = load_mnist(data, 3)?;
         let mut model = SeedCnn::new(DType::F32, &mut Generator::new(0))?;
-        crate::train::eval_classifier(self.name(), &mut model, checkpoint, &m.images, &m.labels)
+        crate::train::eval_classifier(
+            self.name(),
+            &mut model,
+            checkpoint,
+            &m.images,
+            &m.labels,
+            &data.display().to_string(),
+        )
     }
 }

@@ -441,7 +441,7 @@ impl TrainJob for CnnMarketJob {
         let mut model = SeedCnn::new(DType::F32, &mut Generator::new(hp.seed))?;
         let mut opt = Adam::new(model.parameters(), AdamConfig::new(hp.lr))?;
         let mut m = fit_classifier(self.name(), &mut model, &mut opt, &split, hp, resume, rep)?;
-        m.values.push(("majority_baseline".into(), data.test.share(majority_class(&data.train))));
+        m.values.push(("majority_baseline".into(), data.test.share(majority_class(&data.train)).into()));
         Ok(m)
     }
     fn eval(&self, checkpoint: &Path, data: &Path) -> Result<FinalMetrics> {
@@ -449,6 +449,7 @@ impl TrainJob for CnnMarketJob {
         let d = build_market_gaf(&load_bars(data)?, &MarketGafConfig::default())?;
         let (x, y) = d.test.tensors()?;
         let mut model = SeedCnn::new(DType::F32, &mut Generator::new(0))?;
-        crate::train::eval_classifier(self.name(), &mut model, checkpoint, &x, &y)
+        let on = format!("the test windows (2010 on) of {}", data.display());
+        crate::train::eval_classifier(self.name(), &mut model, checkpoint, &x, &y, &on)
     }
 }

@@ -87,6 +87,9 @@ pub struct ModelResult {
     pub auc_std: f64,
     /// The out-of-fold probability of "bad" for every row.
     pub oof_prob: Vec<f64>,
+    /// Seconds spent fitting this model and predicting its held-out folds, summed over the folds
+    /// (the folds' encoding, shared by both models, is counted in neither).
+    pub fit_s: f64,
 }
 
 /// Both models' results and the MLP's cost-minimising decision.
@@ -388,9 +391,9 @@ pub fn cost_threshold(prob: &[f64], bad: &[bool]) -> (f64, f64) {
     best
 }
 
-fn summarize(model: &str, fold_aucs: Vec<f64>, oof_prob: Vec<f64>) -> ModelResult {
+fn summarize(model: &str, fold_aucs: Vec<f64>, oof_prob: Vec<f64>, fit_s: f64) -> ModelResult {
     let (auc_mean, auc_std) = mean_std(&fold_aucs);
-    ModelResult { model: model.to_string(), fold_aucs, auc_mean, auc_std, oof_prob }
+    ModelResult { model: model.to_string(), fold_aucs, auc_mean, auc_std, oof_prob, fit_s }
 }
 
 /// Stratified k-fold cross-validation of both models (see the module docs). `progress` is
@@ -445,6 +448,7 @@ pub fn cross_validate_with(
     }
     let (mut mlp_aucs, mut lr_aucs) = (Vec::new(), Vec::new());
     let (mut mlp_oof, mut lr_oof) = (vec![f64::NAN; n], vec![f64::NAN; n]);
+    let (mut mlp_s, mut lr_s) = (0.0f64, 0.0f64);
     for (k, (train, test)) in folds.iter().enumerate() {
         let enc = data.encoder(train)?;
         let (x_train, x_test) = (
@@ -456,12 +460,16 @@ pub fn cross_validate_with(
         let seed = cfg.seed.wrapping_mul(1000).wrapping_add(k as u64);
 
         on(CvEvent::FoldStart { fold: k, epochs: cfg.mlp_epochs, rows: train.len() })?;
+        let started = std::time::Instant::now();
         let mut mlp = train_mlp_with(&x_train, &y_train, cfg, seed, &mut |epoch, loss| {
             on(CvEvent::MlpEpoch { fold: k, epoch, loss })
         })?;
         let p_mlp = predict(&mut mlp, &x_test)?;
+        mlp_s += started.elapsed().as_secs_f64();
+        let started = std::time::Instant::now();
         let mut lr = train_logreg(&x_train, &y_train, cfg, seed)?;
         let p_lr = predict(&mut lr, &x_test)?;
+        lr_s += started.elapsed().as_secs_f64();
         let (a_mlp, a_lr) = (roc_auc(&p_mlp, &y_test)?, roc_auc(&p_lr, &y_test)?);
         for (j, &r) in test.iter().enumerate() {
             mlp_oof[r] = p_mlp[j];
@@ -475,8 +483,8 @@ pub fn cross_validate_with(
     let pred: Vec<usize> = mlp_oof.iter().map(|&p| (p >= threshold) as usize).collect();
     let confusion = confusion_matrix(&pred, &labels, 2)?;
     Ok(CreditReport {
-        mlp: summarize("credit-mlp", mlp_aucs, mlp_oof),
-        logreg: summarize("credit-logreg", lr_aucs, lr_oof),
+        mlp: summarize("credit-mlp", mlp_aucs, mlp_oof, mlp_s),
+        logreg: summarize("credit-logreg", lr_aucs, lr_oof, lr_s),
         bad: data.bad,
         threshold,
         confusion,
@@ -499,7 +507,8 @@ pub struct CreditOptions {
 /// folds' and the models' seed.
 ///
 /// A row of `metrics.csv` is a fold (`fold,mlp_train_loss,mlp_auc,logreg_auc`), the progress bar
-/// runs over the fold's MLP epochs, and `model.safetensors` holds every fold's two models
+/// runs over the fold's MLP epochs, `curves.png` shows each fold's AUCs as bars (and the MLP's
+/// last training loss), and `model.safetensors` holds every fold's two models
 /// (`fold1_mlp.0.weight`, ..., `fold5_logreg.bias`). `--resume` is refused: a fold is not
 /// checkpointed mid-way and the whole cross-validation takes seconds. There is no `eval`: each
 /// fold's models read inputs encoded by that fold's own encoder (category lists, means and
@@ -555,8 +564,7 @@ impl crate::train::TrainJob for CreditJob {
         _resume: Option<&Path>,
         rep: &mut crate::train::Reporter,
     ) -> Result<Vec<crate::train::FinalMetrics>> {
-        use crate::train::FinalMetrics;
-        let started = std::time::Instant::now();
+        use crate::train::{Figure, FinalMetrics};
         let mut cfg = CreditConfig::new(&hp.data);
         cfg.folds = self.options.folds.unwrap_or(cfg.folds);
         cfg.seed = hp.seed;
@@ -565,6 +573,7 @@ impl crate::train::TrainJob for CreditJob {
         cfg.mlp_lr = hp.lr;
         let mut saved: Vec<(String, Tensor)> = Vec::new();
         let (mut last_loss, mut fold_rows) = (f64::NAN, 0);
+        rep.set_chart(crate::train::Chart::BarsPerRow);
         let report = cross_validate_with(&cfg, |e| {
             match e {
                 CvEvent::FoldStart { fold, epochs, rows } => {
@@ -588,7 +597,6 @@ impl crate::train::TrainJob for CreditJob {
             }
             Ok(())
         })?;
-        let fit_s = started.elapsed().as_secs_f64();
         let state = crate::checkpoint::TrainState {
             epoch: cfg.folds as u64,
             history_columns: rep.columns().to_vec(),
@@ -609,18 +617,19 @@ impl crate::train::TrainJob for CreditJob {
         let mlp = FinalMetrics {
             model: report.mlp.model.clone(),
             tags: Vec::new(),
-            headline: ("auc", "auc_mean"),
+            headline: ("auc".into(), "auc_mean".into()),
             values: vec![
-                ("auc_mean".into(), report.mlp.auc_mean),
-                ("auc_std".into(), report.mlp.auc_std),
-                ("threshold".into(), report.threshold),
-                ("cost".into(), report.cost),
-                ("good_accepted".into(), c[0][0] as f64),
-                ("good_refused".into(), c[0][1] as f64),
-                ("bad_accepted".into(), c[1][0] as f64),
-                ("bad_refused".into(), c[1][1] as f64),
-                ("folds".into(), cfg.folds as f64),
-                ("fit_s".into(), fit_s),
+                ("auc_mean".into(), report.mlp.auc_mean.into()),
+                ("auc_std".into(), report.mlp.auc_std.into()),
+                ("threshold".into(), report.threshold.into()),
+                // A whole number: the cost matrix's entries (5 and 1) are.
+                ("cost".into(), Figure::Count(report.cost.round() as u64)),
+                ("good_accepted".into(), c[0][0].into()),
+                ("good_refused".into(), c[0][1].into()),
+                ("bad_accepted".into(), c[1][0].into()),
+                ("bad_refused".into(), c[1][1].into()),
+                ("folds".into(), cfg.folds.into()),
+                ("fit_s".into(), report.mlp.fit_s.into()),
             ],
             notes: vec![format!(
                 "{}: cost-minimising threshold p(bad) >= {:.4}: good accepted {}, good refused {}, bad accepted {}, bad refused {}; cost {} (a bad loan accepted costs {COST_BAD_ACCEPTED}, a good one refused {COST_GOOD_REFUSED})",
@@ -630,12 +639,12 @@ impl crate::train::TrainJob for CreditJob {
         let logreg = FinalMetrics {
             model: report.logreg.model.clone(),
             tags: Vec::new(),
-            headline: ("auc", "auc_mean"),
+            headline: ("auc".into(), "auc_mean".into()),
             values: vec![
-                ("auc_mean".into(), report.logreg.auc_mean),
-                ("auc_std".into(), report.logreg.auc_std),
-                ("folds".into(), cfg.folds as f64),
-                ("fit_s".into(), fit_s),
+                ("auc_mean".into(), report.logreg.auc_mean.into()),
+                ("auc_std".into(), report.logreg.auc_std.into()),
+                ("folds".into(), cfg.folds.into()),
+                ("fit_s".into(), report.logreg.fit_s.into()),
             ],
             notes: Vec::new(),
         };

@@ -124,6 +124,6 @@ impl TrainJob for DigitsJob {
     fn eval(&self, checkpoint: &Path, data: &Path) -> Result<FinalMetrics> {
         let (x, y) = load_digits(data)?;
         let mut model = DigitsMlp::new(&mut Generator::new(0))?;
-        eval_classifier(self.name(), &mut model, checkpoint, &x, &y)
+        eval_classifier(self.name(), &mut model, checkpoint, &x, &y, &data.display().to_string())
     }
 }

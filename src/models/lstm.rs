@@ -217,7 +217,7 @@ impl crate::train::TrainJob for LstmJob {
         let mut opt = crate::train::ClipGradNorm { inner, max_norm: 1.0 };
         let mut r =
             crate::train::fit_classifier(self.name(), &mut model, &mut opt, &t.data, hp, resume, rep)?;
-        r.values.insert(1, ("majority_accuracy".into(), t.majority_accuracy));
+        r.values.insert(1, ("majority_accuracy".into(), t.majority_accuracy.into()));
         Ok(r)
     }
     fn eval(

@@ -192,8 +192,8 @@ impl crate::train::TrainJob for RnnJob {
             resume,
             rep,
         )?;
-        r.headline = ("test accuracy", "accuracy");
-        r.values.insert(1, ("majority_accuracy".into(), m.majority_accuracy));
+        r.headline = ("test accuracy".into(), "accuracy".into());
+        r.values.insert(1, ("majority_accuracy".into(), m.majority_accuracy.into()));
         Ok(r)
     }
     fn eval(
@@ -203,9 +203,10 @@ impl crate::train::TrainJob for RnnJob {
     ) -> Result<crate::train::FinalMetrics> {
         let m = market_tensors(data)?;
         let mut model = SeedRnn::listing(DType::F32, &mut Generator::new(0))?;
-        let mut r = crate::train::eval_classifier(self.name(), &mut model, checkpoint, &m.test.0, &m.test.1)?;
-        r.headline = ("test accuracy", "accuracy");
-        r.values.insert(1, ("majority_accuracy".into(), m.majority_accuracy));
+        let on = format!("the test period (2011 on) of {}", data.display());
+        let mut r =
+            crate::train::eval_classifier(self.name(), &mut model, checkpoint, &m.test.0, &m.test.1, &on)?;
+        r.values.insert(1, ("majority_accuracy".into(), m.majority_accuracy.into()));
         Ok(r)
     }
 }

@@ -280,10 +280,10 @@ pub fn parse_algos(spec: &str) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// The columns of `metrics.csv` for `recommender`: one row per algorithm, in the order run
-/// (`algo_index` from 1; the names are in the JSON lines and the human table).
+/// The columns of `metrics.csv` for `recommender`: one row per algorithm, in the order run, named
+/// in the first column (`mf,0.9972,...`; the checkpoint's history holds its number from 1 there).
 pub const RECOMMENDER_COLUMNS: &[&str] = &[
-    "algo_index",
+    "algo",
     "rmse",
     "mae",
     "precision_at_k",
@@ -302,20 +302,24 @@ pub fn report_metrics(r: &Report) -> FinalMetrics {
     let k = r.k;
     let mut values = Vec::new();
     if let (Some(rmse), Some(mae)) = (r.rmse, r.mae) {
-        values.push(("rmse".to_string(), rmse));
-        values.push(("mae".to_string(), mae));
+        values.push(("rmse".to_string(), rmse.into()));
+        values.push(("mae".to_string(), mae.into()));
     }
     values.extend([
-        (format!("precision_at_{k}"), r.precision_at_k),
-        (format!("recall_at_{k}"), r.recall_at_k),
-        (format!("ndcg_at_{k}"), r.ndcg_at_k),
-        (format!("hit_rate_at_{k}"), r.hit_rate_at_k),
-        ("coverage".to_string(), r.coverage),
-        ("fit_s".to_string(), r.fit_s),
-        ("predict_s".to_string(), r.predict_s),
-        ("rank_s".to_string(), r.rank_s),
+        (format!("precision_at_{k}"), r.precision_at_k.into()),
+        (format!("recall_at_{k}"), r.recall_at_k.into()),
+        (format!("ndcg_at_{k}"), r.ndcg_at_k.into()),
+        (format!("hit_rate_at_{k}"), r.hit_rate_at_k.into()),
+        ("coverage".to_string(), r.coverage.into()),
+        ("fit_s".to_string(), r.fit_s.into()),
+        ("predict_s".to_string(), r.predict_s.into()),
+        ("rank_s".to_string(), r.rank_s.into()),
     ]);
-    let headline = if r.rmse.is_some() { ("test rmse", "rmse") } else { ("test ndcg@k", "ndcg_at_10") };
+    let headline = if r.rmse.is_some() {
+        ("test rmse".to_string(), "rmse".to_string())
+    } else {
+        (format!("test ndcg@{k}"), format!("ndcg_at_{k}"))
+    };
     FinalMetrics {
         model: "recommender".into(),
         tags: vec![("algo".into(), r.algo.clone())],
@@ -330,9 +334,9 @@ pub fn report_metrics(r: &Report) -> FinalMetrics {
 /// per algorithm (JSON lines with `"algo"` first), the first algorithm's figure as headline
 /// (`test rmse: …`). Options: [`RecommenderOptions`].
 ///
-/// Written: `metrics.csv` (one row per algorithm, [`RECOMMENDER_COLUMNS`]), `curves.png` (the
-/// metrics against the algorithm's number), the progress bar runs over the algorithms (each fits
-/// with its own loop, seconds each), and `model.safetensors` holds the tables of `mf` when it is
+/// Written: `metrics.csv` (one row per algorithm, named, [`RECOMMENDER_COLUMNS`]), `curves.png`
+/// (grouped bars: one group per metric, one bar per algorithm, named in the legend), a progress
+/// line per algorithm (`algo mf (2/12)`; each fits with its own loop, seconds each), and `model.safetensors` holds the tables of `mf` when it is
 /// among the algorithms (`mf.p` $(U, K)$, `mf.q` $(I, K)$, `mf.bu`, `mf.bi`, `mf.mu`, dense
 /// indices in the order of first appearance in the ratings). There is no `eval`: the checkpoint
 /// does not hold the raw-id ↔ index maps, and `--train A --test B` already is the evaluation of
@@ -415,8 +419,9 @@ pub fn run(args: &RecommenderOptions, seed: u64, rep: &mut Reporter) -> Result<V
     }
     let mut out = Vec::new();
     let mut saved = Vec::new();
+    rep.set_chart(crate::train::Chart::BarsPerMetric);
     for (n, name) in run.iter().enumerate() {
-        rep.start_epoch(n as u64 + 1, run.len() as u64, 1);
+        rep.start_named(name, n as u64 + 1, run.len() as u64, 1);
         let report = if name.as_str() == "mf" {
             // Built here rather than by `make_model` so that its tables can be saved.
             let mut mf = seeded(BiasedMf::default(), seed);
@@ -427,7 +432,6 @@ pub fn run(args: &RecommenderOptions, seed: u64, rep: &mut Reporter) -> Result<V
             let mut model = make_model(name, seed, p.features.as_ref())?;
             evaluate(model.as_mut(), &train, &p.test, args.k(), args.threshold())?
         };
-        rep.batch(report.rmse.unwrap_or(f64::NAN), p.train.len());
         rep.end_epoch(vec![
             (n + 1) as f64,
             report.rmse.unwrap_or(f64::NAN),

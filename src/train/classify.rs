@@ -17,7 +17,7 @@ use std::time::Instant;
 use super::guard::{check_loss, check_parameters};
 use super::job::Hyper;
 use super::reporter::Reporter;
-use super::result::FinalMetrics;
+use super::result::{Figure, FinalMetrics};
 use super::run_dir::publish_final;
 use crate::autograd::no_grad;
 use crate::checkpoint::{TrainState, load_checkpoint, load_state_dict, read_checkpoint, save_checkpoint};
@@ -298,35 +298,39 @@ pub fn fit_classifier_validated(
             best.clone()
         }
     };
-    values.push(("accuracy".to_string(), reported[4]));
-    values.push(("test_loss".into(), reported[2]));
-    values.push(("train_accuracy".into(), reported[3]));
+    values.push(("accuracy".to_string(), reported[4].into()));
+    values.push(("test_loss".into(), reported[2].into()));
+    values.push(("train_accuracy".into(), reported[3].into()));
     if validation.is_some() {
-        values.push(("val_accuracy".into(), reported[7]));
-        values.push(("best_epoch".into(), reported[0]));
+        values.push(("val_accuracy".into(), reported[7].into()));
+        values.push(("best_epoch".into(), Figure::Count(reported[0] as u64)));
     }
     values.extend([
-        ("final_loss".to_string(), last[1]),
-        ("epochs".into(), epochs as f64),
-        ("samples_per_s".into(), last[5]),
-        ("fit_s".into(), started.elapsed().as_secs_f64()),
+        ("final_loss".to_string(), last[1].into()),
+        ("epochs".into(), Figure::Count(epochs)),
+        ("samples_per_s".into(), last[5].into()),
+        ("fit_s".into(), started.elapsed().as_secs_f64().into()),
     ]);
     Ok(FinalMetrics {
         model: name.to_string(),
         tags: Vec::new(),
-        headline: ("held-out accuracy", "accuracy"),
+        headline: ("held-out accuracy".into(), "accuracy".into()),
         values,
         notes,
     })
 }
 
 /// Loads `checkpoint` into `model` (parameters only) and evaluates it on `(x, y)` in eval mode.
+/// `on` says which rows these are, for the headline `accuracy on <on>: …` (the file's name, or
+/// `the test period of FILE`): an evaluation file may hold training rows, so the headline does not
+/// call them held out.
 pub fn eval_classifier(
     name: &str,
     model: &mut dyn Module,
     checkpoint: &Path,
     x: &Tensor,
     y: &Tensor,
+    on: &str,
 ) -> Result<FinalMetrics> {
     let started = Instant::now();
     load_state_dict(checkpoint, &*model)?;
@@ -335,12 +339,12 @@ pub fn eval_classifier(
     Ok(FinalMetrics {
         model: name.to_string(),
         tags: Vec::new(),
-        headline: ("held-out accuracy", "accuracy"),
+        headline: (format!("accuracy on {on}"), "accuracy".into()),
         values: vec![
-            ("accuracy".into(), acc),
-            ("loss".into(), loss),
-            ("samples".into(), y.numel() as f64),
-            ("predict_s".into(), started.elapsed().as_secs_f64()),
+            ("accuracy".into(), acc.into()),
+            ("loss".into(), loss.into()),
+            ("samples".into(), Figure::Count(y.numel() as u64)),
+            ("predict_s".into(), started.elapsed().as_secs_f64().into()),
         ],
         notes: vec![format!("checkpoint: {}", checkpoint.display())],
     })

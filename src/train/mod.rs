@@ -3,16 +3,16 @@
 //! A model is a [`TrainJob`] — a name, default hyper-parameters, `train` and `eval` — registered in
 //! `jobs.rs` (the layer above the models, which names them all; this framework knows none). The
 //! registry resolves the options (`jobs::TrainArgs` → [`Hyper`]), makes the output folder
-//! and its [`Reporter`] (progress bar per epoch on stderr, `metrics.csv`, `curves.png`,
-//! checkpoints), and prints the result: human lines ending with the headline
-//! (`held-out accuracy: 0.9731`), or with `--json` one JSON object per line on stdout.
+//! and its [`Reporter`] (progress bar per epoch on stderr, or plain lines without a terminal;
+//! `metrics.csv`, `curves.png`, checkpoints), and prints the result: human lines ending with the
+//! headline (`held-out accuracy: 0.9731`), or with `--json` one JSON object per line on stdout.
 //!
 //! Output folder (`--out`, default `runs/<model>`):
 //!
 //! | file | what |
 //! |---|---|
 //! | `metrics.csv` | one row per epoch (`epoch,train_loss,...`), full precision |
-//! | `curves.png` | loss (left) and the other metrics (right) per epoch |
+//! | `curves.png` | loss (left), other metrics (right) per epoch; bars for folds or algorithms ([`Chart`]) |
 //! | `checkpoints/epoch_NNN.safetensors` | the state after each epoch, for `--resume` |
 //! | `model.safetensors` | the final checkpoint ([`crate::checkpoint`] layout) |
 //!
@@ -55,9 +55,9 @@ pub use classify::{
 };
 pub use guard::{check_loss, check_parameters};
 pub use job::{CLASSIFIER_COLUMNS, CLASSIFIER_VAL_COLUMNS, Defaults, Hyper, TensorBag, TrainJob, bundled};
-pub use plot::{draw_curves, register_font};
-pub use reporter::Reporter;
-pub use result::{FinalMetrics, human_lines_all, print_all};
+pub use plot::{Chart, draw_bars, draw_curves, register_font};
+pub use reporter::{PROGRESS_SECS, Reporter};
+pub use result::{Figure, FinalMetrics, human_lines_all, human_value, print_all};
 pub use run_dir::{
     RUN_FILES, Reuse, RunDir, choose as choose_run_dir, publish_final, run_files_in, run_folder_of,
 };

@@ -240,13 +240,13 @@ impl crate::train::TrainJob for Seq2SeqJob {
         Ok(crate::train::FinalMetrics {
             model: self.name().into(),
             tags: Vec::new(),
-            headline: ("held-out exact match", "exact_match"),
+            headline: ("held-out exact match".into(), "exact_match".into()),
             values: vec![
-                ("exact_match".into(), acc),
-                ("final_loss".into(), last[1]),
-                ("epochs".into(), epochs as f64),
-                ("samples_per_s".into(), last[3]),
-                ("fit_s".into(), started.elapsed().as_secs_f64()),
+                ("exact_match".into(), acc.into()),
+                ("final_loss".into(), last[1].into()),
+                ("epochs".into(), crate::train::Figure::Count(epochs)),
+                ("samples_per_s".into(), last[3].into()),
+                ("fit_s".into(), started.elapsed().as_secs_f64().into()),
             ],
             notes,
         })
