@@ -29,10 +29,14 @@ template <> __device__ __forceinline__ double gg_expm1<double>(double x) { retur
 template <typename T> __device__ __forceinline__ T gg_log1p(T x);
 template <> __device__ __forceinline__ float gg_log1p<float>(float x) { return log1pf(x); }
 template <> __device__ __forceinline__ double gg_log1p<double>(double x) { return log1p(x); }
+template <typename T> __device__ __forceinline__ T gg_fabs(T x);
+template <> __device__ __forceinline__ float gg_fabs<float>(float x) { return fabsf(x); }
+template <> __device__ __forceinline__ double gg_fabs<double>(double x) { return fabs(x); }
 
 // ---- unary forward formulas: f(x; p0, p1) ----
 struct Neg { template <typename T> __device__ T operator()(T x, double, double) const { return -x; } };
-struct Abs { template <typename T> __device__ T operator()(T x, double, double) const { return x < T(0) ? -x : x; } };
+// fabs: |-0| = +0, as the CPU op (Rust's abs) and PyTorch give (x < 0 ? -x : x kept -0)
+struct Abs { template <typename T> __device__ T operator()(T x, double, double) const { return gg_fabs<T>(x); } };
 struct Exp { template <typename T> __device__ T operator()(T x, double, double) const { return gg_exp<T>(x); } };
 struct Log { template <typename T> __device__ T operator()(T x, double, double) const { return gg_log<T>(x); } };
 struct Tanh { template <typename T> __device__ T operator()(T x, double, double) const { return gg_tanh<T>(x); } };

@@ -2,6 +2,14 @@
 # CPU emulation tests of the CUDA kernels (not part of CI; no GPU, no CUDA toolkit needed):
 # each kernels/<file>.cu is compiled with g++ through cuda_shim.h and its kernels are run on small
 # inputs against independent references. Usage: kernels/emulate/run.sh [conv2d pool2d ...]
+#   copy           copy_fwd of every dtype from transposed/narrowed/permuted/broadcast/0-d views
+#                  (bitwise), copy_into as pad_narrow, cat and place_in_corner, fill_fwd, the nine
+#                  casts vs hand values (ties to even, i64 -> f32 rounded once, truncation)
+#   elementwise    every unary op vs long-double references on a transposed narrowed view with
+#                  NaN/±inf/±0/±1000 (the CPU op's values), every backward vs central differences
+#                  and hand values at kinks and bounds, add..div broadcasting (0-d), ±0, bitwise grids
+#   reduce         sum_fwd over reduction views (kept dim between reduced ones, k > 256,
+#                  transposed, broadcast, 0-d, k = 0, scale), NaN/inf/overflow rows, bitwise grids
 #   conv2d         forward/grad-input/grad-weight composed via im2col/col2im + loop GEMMs vs the
 #                  direct formulas (groups, stride, padding, dilation, pointwise), bias fwd/bwd
 #                  (block reduction), flip, launch-shape independence (bitwise)
@@ -22,7 +30,8 @@
 #                  weights, |x| up to 1e4, NaN), gradients vs central differences, mean form
 #   loss           nll_loss fwd + bwd (class weights, ignored rows, per-row and mean upstream)
 #   softmax        logsumexp (middle dimension, lanes > 256, values near 1000, -inf/+inf/NaN lanes,
-#                  empty lanes)
+#                  empty lanes); softmax and log_softmax fwd (lanes near ±1000, -inf/+inf/NaN lanes,
+#                  lanes of one) and bwd vs central differences and the Jacobian; bitwise grids
 #   compare        eq..ge (tensor, scalar; f32 f64 i64 bool), logical ops, where, masked_fill,
 #                  maximum/minimum fwd + bwd weights: broadcast/transposed layouts, ties, NaN, ±0
 #   stats          max_dim/min_dim (ties, NaN, rows > 256, grid < rows), argmax of a transposed
@@ -38,7 +47,7 @@ cd "$(dirname "$0")"
 OUT=${TMPDIR:-/tmp}/gg-kernel-emulate
 mkdir -p "$OUT"
 tests=("$@")
-[[ ${#tests[@]} -gt 0 ]] || tests=(matmul conv2d pool2d embedding factorization rnn lstm gru optim norm bce loss softmax compare stats index sort)
+[[ ${#tests[@]} -gt 0 ]] || tests=(copy elementwise reduce matmul conv2d pool2d embedding factorization rnn lstm gru optim norm bce loss softmax compare stats index sort)
 fail=0
 for t in "${tests[@]}"; do
   g++ -std=c++20 -O1 -Wall -Wextra -Werror -Wno-unknown-pragmas -pthread -o "$OUT/test_$t" "test_$t.cpp"
