@@ -41,7 +41,8 @@ struct Exp { template <typename T> __device__ T operator()(T x, double, double) 
 struct Log { template <typename T> __device__ T operator()(T x, double, double) const { return gg_log<T>(x); } };
 struct Tanh { template <typename T> __device__ T operator()(T x, double, double) const { return gg_tanh<T>(x); } };
 struct Sigmoid { template <typename T> __device__ T operator()(T x, double, double) const { return gg_sigmoid<T>(x); } };
-struct Relu { template <typename T> __device__ T operator()(T x, double, double) const { return x > T(0) ? x : T(0); } };
+// NaN stays NaN (x != x), as the CPU op and PyTorch give; -0 becomes +0.
+struct Relu { template <typename T> __device__ T operator()(T x, double, double) const { return (x > T(0) || x != x) ? x : T(0); } };
 struct Sqrt { template <typename T> __device__ T operator()(T x, double, double) const { return gg_sqrt<T>(x); } };
 // x^p0
 struct Pow { template <typename T> __device__ T operator()(T x, double p, double) const { return gg_pow<T>(x, T(p)); } };

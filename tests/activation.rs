@@ -218,3 +218,16 @@ fn errors() {
     assert!(f.elu(f64::NAN).is_err());
     assert!(f.leaky_relu(f64::INFINITY).is_err());
 }
+
+#[test]
+fn relu_keeps_nan_and_maps_negative_zero_to_zero() {
+    // As torch.relu: a NaN input stays NaN (no silent 0), -0 becomes +0; the gradient at NaN is 0.
+    let x =
+        glassgrad::Tensor::from_vec(vec![f64::NAN, -0.0, -2.0, 3.0], &[4]).unwrap().requires_grad_().unwrap();
+    let y = x.relu().unwrap().to_f64_vec();
+    assert!(y[0].is_nan());
+    assert!(y[1] == 0.0 && y[1].is_sign_positive());
+    assert_eq!(&y[2..], &[0.0, 3.0]);
+    x.relu().unwrap().sum().unwrap().backward().unwrap();
+    assert_eq!(x.grad().unwrap().to_f64_vec(), vec![0.0, 0.0, 0.0, 1.0]);
+}

@@ -2,8 +2,8 @@
 // (block 256, grid ceil(n / 256), every operand read through its `Layout`). Each unary forward on
 // a transposed, narrowed view (strides (1, 50), offset 3; 215 elements, a partial block) vs a
 // long-double reference of the CPU op's definition (src/ops/unary.rs, activation.rs, binary.rs),
-// NaN, ±inf, ±0, ±1000 and 1e-30 planted among the inputs (the CPU op's values: relu of NaN is 0
-// there and here, not NaN); each backward kernel (g broadcast with stride 0; the saved x strided,
+// NaN, ±inf, ±0, ±1000 and 1e-30 planted among the inputs (relu of NaN is NaN on both, as in
+// PyTorch); each backward kernel (g broadcast with stride 0; the saved x strided,
 // or the saved y) vs central differences of that reference, and at kinks, bounds and non-finite
 // saved values vs hand-written derivatives; add/sub/mul/div (and div_bwd) broadcasting on both
 // sides and with a 0-d operand, IEEE specials (x/0, 0/0, inf - inf, NaN, ±0); signed zeros of abs,
@@ -76,7 +76,7 @@ static std::vector<Unary> unary_ops() {
        {{1, 0}, {-1, 0}, {0, 1}, {NaN, NaN}}},
       {"sigmoid", K(sigmoid_fwd), 0, 0, [](ld x, double, double) -> ld { return sigma(x); }, -8, 8, K(sigmoid_bwd),
        true, {{0, 0}, {1, 0}, {0.5, 0.25}, {NaN, NaN}}},
-      {"relu", K(relu_fwd), 0, 0, [](ld x, double, double) -> ld { return x > 0 ? x : 0; }, -3, 3, K(relu_bwd), false,
+      {"relu", K(relu_fwd), 0, 0, [](ld x, double, double) -> ld { return (x > 0 || x != x) ? x : 0; }, -3, 3, K(relu_bwd), false,
        {{NaN, 0}, {0.0, 0}, {-0.0, 0}, {INF, 1}, {-INF, 0}}},
       {"sqrt", K(sqrt_fwd), 0, 0, [](ld x, double, double) -> ld { return std::sqrt(x); }, 0.05, 5, K(sqrt_bwd), true,
        {{0, INF}, {INF, 0}, {NaN, NaN}}},

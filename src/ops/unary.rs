@@ -86,7 +86,8 @@ impl Tensor {
 
     /// $\max(x, 0)$
     pub fn relu(&self) -> Result<Tensor> {
-        let y = unary_data!(self, "relu", |v| if v > 0.0 { v } else { 0.0 });
+        // NaN stays NaN (as in PyTorch); `-0` becomes `+0`.
+        let y = unary_data!(self, "relu", |v| if v > 0.0 || v.is_nan() { v } else { 0.0 });
         let x = self.detach();
         Ok(record(y, "relu", &[self], move |g| {
             Ok(vec![Some(Tensor::from_data(binary_data!(g, &x, "relu_backward", |g, x| if x > 0.0 {
