@@ -192,7 +192,7 @@ fn run_on(f: OpFn, xs: &[Tensor], device: &Device, rng: &mut Generator) -> Resul
 }
 
 /// Runs every check on `device` against the CPU (names containing `filter`, when given), after the
-/// comparator's negative control ([`negative_control`]).
+/// comparator's negative control (`negative_control`).
 pub fn run(device: &Device, filter: Option<&str>) -> Vec<Outcome> {
     let mut outcomes = Vec::new();
     for (name, shapes, positive, f) in checks() {
