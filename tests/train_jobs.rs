@@ -1,5 +1,6 @@
 //! The `glassgrad train` jobs beyond the classifiers of `tests/train.rs`, fast: `train credit`
-//! with 2 folds and 15 epochs (JSON keys, metrics.csv per fold, the headline), `train recommender
+//! with 2 folds and 15 epochs (JSON keys, metrics.csv per fold, the headline, the fold models under
+//! checkpoints/ and the refit model in model.safetensors), `train recommender
 //! --algo mf,baseline` on small synthetic data (JSON key order, finite values), `train rnn` for
 //! one epoch (validation-selected test accuracy), the lstm corpus' missing-file error, and the
 //! refusal of options a job does not read.
@@ -67,10 +68,14 @@ fn train_credit_json_prints_both_models_aucs() {
     let mean = (rows[0][2] + rows[1][2]) / 2.0;
     assert!((mean - mlp["auc_mean"].as_f64().unwrap()).abs() < 1e-12);
     assert!(dir.join("curves.png").exists());
-    let ck = glassgrad::checkpoint::read_checkpoint(dir.join("model.safetensors")).unwrap();
+    // The fold models are kept under checkpoints/; model.safetensors is the refit model.
+    let ck = glassgrad::checkpoint::read_checkpoint(dir.join("checkpoints/folds.safetensors")).unwrap();
     for n in ["fold1_mlp.0.weight", "fold2_mlp.2.bias", "fold1_logreg.weight", "fold2_logreg.bias"] {
         assert!(ck.tensors.contains_key(n), "{n} missing from {:?}", ck.tensors.keys());
     }
+    let model = glassgrad::checkpoint::read_checkpoint(dir.join("model.safetensors")).unwrap();
+    assert!(model.tensors.contains_key("0.weight") && model.tensors.contains_key("glassgrad.encoder.mean"));
+    assert!(!model.tensors.keys().any(|k| k.starts_with("fold")), "{:?}", model.tensors.keys());
 }
 
 #[test]

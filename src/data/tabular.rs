@@ -9,7 +9,9 @@
 //!   `handle_unknown="ignore"`).
 //!
 //! Fitting on the training split alone keeps test-fold statistics out of the model: the encoder
-//! holds $\mu$, $\sigma$ and the category lists, nothing else.
+//! holds $\mu$, $\sigma$ and the category lists, nothing else. A fitted encoder stored elsewhere (a
+//! checkpoint) is rebuilt for another file by [`TabularEncoder::from_fitted`], which finds each
+//! column by name in that file's header: nothing is refitted.
 
 use super::csv::{CsvTable, parse_finite};
 use crate::error::{Error, Result};
@@ -134,6 +136,24 @@ impl TabularEncoder {
             ));
         }
         Ok(TabularEncoder { numeric: num, categorical: cat })
+    }
+
+    /// An encoder already fitted (each column's name with its [`Standardizer`] or
+    /// [`CategoryIndex`], in feature order), applied to `table`: each column is looked up by name
+    /// in `table`'s header (its position may differ from the training file's); a missing column is
+    /// an error naming it. The statistics are used as given, never refitted on `table`.
+    pub fn from_fitted(
+        table: &CsvTable,
+        numeric: Vec<(String, Standardizer)>,
+        categorical: Vec<(String, CategoryIndex)>,
+    ) -> Result<TabularEncoder> {
+        let numeric =
+            numeric.into_iter().map(|(n, s)| Ok((column(table, &n)?, n, s))).collect::<Result<Vec<_>>>()?;
+        let categorical = categorical
+            .into_iter()
+            .map(|(n, c)| Ok((column(table, &n)?, n, c)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(TabularEncoder { numeric, categorical })
     }
 
     /// The standardised numeric columns of `rows`, shape (n, p).

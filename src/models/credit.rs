@@ -16,16 +16,49 @@
 //! 5, refusing a good one costs 1. Predicting "bad" when $p \ge \tau$, the reported threshold
 //! $\tau$ is the one that minimises the total cost over the pooled out-of-fold probabilities (the
 //! Bayes-optimal $\tau$ for calibrated $p$ is $1/(1 + 5) \approx 0.17$).
+//!
+//! ## The refit model and its file
+//! The cross-validation estimates how well the procedure does; the model kept is one more MLP
+//! ([`refit`]) trained with the same settings on every row, or, with a holdout fraction $f$
+//! ([`holdout_split`]: `--holdout F`), on the rows left after a stratified seeded split holds
+//! out $\approx fn$ of them ([`stratified_train_val_test_split`] with test fraction $f$ and the run's
+//! seed). Its encoder is fitted on those training rows only. Its seed is
+//! $1000 \cdot \text{seed} + k$ ($k$ the number of folds; fold $j$'s models use
+//! $1000 \cdot \text{seed} + j$, $j < k$). The cross-validation itself always runs on every row,
+//! with or without a holdout, so its AUCs are the same either way; the held-out rows are kept
+//! away from the refit model (its weights and its encoder), nothing else.
+//!
+//! [`CreditModel::save`] writes it as a [`crate::checkpoint`] file (`model.safetensors`):
+//!
+//! | entry | dtype, shape | what |
+//! |---|---|---|
+//! | `0.weight`, `0.bias`, `2.weight`, `2.bias` | F32 `[h, d]`, `[h]`, `[1, h]`, `[1]` | the MLP ([`mlp`]), PyTorch `nn.Sequential` names |
+//! | `glassgrad.encoder.mean`, `glassgrad.encoder.std` | F64 `[p]` | $\mu_j$, $\sigma_j$ of the numeric columns, in the order of the metadata's `numeric` |
+//! | `glassgrad.holdout_rows` | I64 `[n_held]` | with a holdout only: the held-out rows (0-based data rows of the training file, header not counted, ascending) |
+//! | metadata `glassgrad.meta.encoder` | JSON | `{"numeric": [name, ...], "categorical": [{"column": name, "categories": [code, ...]}, ...]}`: the feature order, and each categorical column's codes seen in training, sorted (one-hot position = index) |
+//! | metadata `glassgrad.meta.*` | strings | `model` = `credit`, `seed`, `folds`, `hidden`, `epochs`, `batch_size`, `lr`, `refit_seed`, `refit_rows`, `data`; with a holdout `holdout_fraction`, `holdout_seed`, `holdout_rows` (the count) |
+//!
+//! $d = p + \sum_j K_j$ must match the encoder; the file also keeps the folds' metrics
+//! (`glassgrad.history`). [`CreditModel::read`] refuses a file without the encoder (a checkpoint
+//! of another model, or of a `train credit` older than the refit model) with an error saying so.
+//! Scoring a file ([`CreditModel::predict`]) applies the stored encoder, its columns found by name
+//! ([`TabularEncoder::from_fitted`]): nothing is refitted on the data scored; a category the
+//! training rows never showed is all zeros in the one-hot.
+//!
+//! `eval credit` reports on every row of the file: the ROC AUC of $p(\text{bad})$, the accuracy
+//! of predicting "bad" when $p \ge 0.5$ ([`EVAL_THRESHOLD`], not the cost threshold above), and the
+//! number of rows.
 
 use std::path::{Path, PathBuf};
 
 use crate::autograd::no_grad;
+use crate::checkpoint::{TRAIN_PREFIX, TrainState, read_checkpoint, save_checkpoint};
 use crate::data::DataLoader;
 use crate::data::csv::{CsvOptions, CsvTable, read_csv};
-use crate::data::split::{check_split_sides, stratified_k_fold};
-use crate::data::tabular::{TabularEncoder, column};
+use crate::data::split::{check_split_sides, stratified_k_fold, stratified_train_val_test_split};
+use crate::data::tabular::{CategoryIndex, Standardizer, TabularEncoder, column};
 use crate::error::{Error, Result};
-use crate::metrics::{confusion_matrix, mean_std, roc_auc};
+use crate::metrics::{accuracy, confusion_matrix, mean_std, roc_auc};
 use crate::nn::{BCEWithLogitsLoss, Linear, Loss, Module, ReLU, Sequential};
 use crate::ops::loss::Reduction;
 use crate::optim::{Adam, AdamConfig, AdamW, AdamWConfig, Optimizer};
@@ -492,28 +525,288 @@ pub fn cross_validate_with(
     })
 }
 
+/// `eval credit` predicts "bad" when $p(\text{bad}) \ge$ this (for its accuracy).
+pub const EVAL_THRESHOLD: f64 = 0.5;
+/// The tensor of the numeric columns' means in a credit model file.
+pub const ENCODER_MEAN: &str = "glassgrad.encoder.mean";
+/// The tensor of the numeric columns' standard deviations in a credit model file.
+pub const ENCODER_STD: &str = "glassgrad.encoder.std";
+/// The tensor of the held-out rows in a credit model file (with `--holdout` only).
+pub const HOLDOUT_ROWS: &str = "glassgrad.holdout_rows";
+/// The metadata key (under `glassgrad.meta.`) of the encoder's column names and categories.
+pub const ENCODER_META: &str = "encoder";
+
+/// Splits the rows (`bad`: whether each row is a bad loan) into (training, held-out) for
+/// `--holdout fraction`: stratified by class and seeded ([`stratified_train_val_test_split`] with
+/// test fraction `fraction`). `fraction` must lie strictly between 0 and 1, and each side must keep
+/// at least [`MIN_SPLIT_ROWS`](crate::data::split::MIN_SPLIT_ROWS) rows; `what` names the data in
+/// errors.
+pub fn holdout_split(bad: &[bool], fraction: f64, seed: u64, what: &str) -> Result<(Vec<usize>, Vec<usize>)> {
+    if !(fraction > 0.0 && fraction < 1.0) {
+        return Err(Error::invalid(
+            "train credit",
+            format!("--holdout {fraction}: the fraction of rows held out must lie strictly between 0 and 1"),
+        ));
+    }
+    let labels: Vec<usize> = bad.iter().map(|&b| b as usize).collect();
+    let split = stratified_train_val_test_split(&labels, 0.0, fraction, seed)?;
+    check_split_sides(
+        &format!("{what}, --holdout {fraction}"),
+        &[("training", split.train.len()), ("held-out", split.test.len())],
+        Some(fraction.min(1.0 - fraction)),
+    )?;
+    Ok((split.train, split.test))
+}
+
+/// The refit MLP with its encoder: what `model.safetensors` holds and `eval credit` scores (see
+/// the module docs). The encoder is kept by column name, so that it applies to any file of the
+/// layout whatever its column order ([`CreditModel::encoder`]).
+pub struct CreditModel {
+    pub mlp: Sequential,
+    /// The numeric columns (name, fitted $\mu$ and $\sigma$), in feature order.
+    pub numeric: Vec<(String, Standardizer)>,
+    /// The categorical columns (name, sorted categories of the training rows), in feature order.
+    pub categorical: Vec<(String, CategoryIndex)>,
+}
+
+/// Trains the MLP on `rows` of `data` with an encoder fitted on those rows alone (the refit of the
+/// module docs; `seed` its initialisation and shuffling), calling `on_epoch(epoch, mean loss)`.
+pub fn refit(
+    data: &CreditData,
+    rows: &[usize],
+    cfg: &CreditConfig,
+    seed: u64,
+    on_epoch: &mut dyn FnMut(usize, f64) -> Result<()>,
+) -> Result<CreditModel> {
+    let enc = data.encoder(rows)?;
+    let x = enc.one_hot_matrix(&data.table, rows, DType::F32)?;
+    let mlp = train_mlp_with(&x, &data.targets(rows)?, cfg, seed, on_epoch)?;
+    Ok(CreditModel::new(mlp, &enc))
+}
+
+impl CreditModel {
+    /// The model `mlp` with the fitted encoder `enc` (its column positions dropped, names kept).
+    pub fn new(mlp: Sequential, enc: &TabularEncoder) -> CreditModel {
+        CreditModel {
+            mlp,
+            numeric: enc.numeric.iter().map(|(_, n, s)| (n.clone(), s.clone())).collect(),
+            categorical: enc.categorical.iter().map(|(_, n, c)| (n.clone(), c.clone())).collect(),
+        }
+    }
+
+    /// The stored encoder applied to `table` (columns found by name; nothing refitted).
+    pub fn encoder(&self, table: &CsvTable) -> Result<TabularEncoder> {
+        TabularEncoder::from_fitted(table, self.numeric.clone(), self.categorical.clone())
+    }
+
+    /// $d$, the width of the encoded rows: $p + \sum_j K_j$.
+    pub fn width(&self) -> usize {
+        self.numeric.len() + self.categorical.iter().map(|(_, c)| c.len()).sum::<usize>()
+    }
+
+    /// $p(\text{bad})$ of `rows` of `data`, encoded by the stored encoder.
+    pub fn predict(&mut self, data: &CreditData, rows: &[usize]) -> Result<Vec<f64>> {
+        let x = self.encoder(&data.table)?.one_hot_matrix(&data.table, rows, DType::F32)?;
+        predict(&mut self.mlp, &x)
+    }
+
+    /// Writes the model, its encoder, `holdout_rows` (when not empty) and `state` (its `meta`
+    /// gains the entry [`ENCODER_META`]) to `path` (layout in the module docs).
+    pub fn save(&self, path: &Path, state: &TrainState, holdout_rows: &[usize]) -> Result<()> {
+        let mut tensors = self.mlp.state_dict();
+        let p = self.numeric.len();
+        let mean: Vec<f64> = self.numeric.iter().map(|(_, s)| s.mean).collect();
+        let std: Vec<f64> = self.numeric.iter().map(|(_, s)| s.std).collect();
+        tensors.push((ENCODER_MEAN.to_string(), Tensor::from_vec(mean, &[p])?));
+        tensors.push((ENCODER_STD.to_string(), Tensor::from_vec(std, &[p])?));
+        if !holdout_rows.is_empty() {
+            let rows: Vec<i64> = holdout_rows.iter().map(|&r| r as i64).collect();
+            tensors.push((HOLDOUT_ROWS.to_string(), Tensor::from_vec(rows, &[holdout_rows.len()])?));
+        }
+        let encoder = serde_json::json!({
+            "numeric": self.numeric.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+            "categorical": self.categorical.iter().map(|(n, c)| serde_json::json!({
+                "column": n,
+                "categories": c.categories,
+            })).collect::<Vec<_>>(),
+        });
+        let mut state = state.clone();
+        state.meta.insert(ENCODER_META.to_string(), encoder.to_string());
+        save_checkpoint(path, &crate::train::TensorBag::new(tensors), None, &state)
+    }
+
+    /// Reads a model written by [`CreditModel::save`] (`train credit`'s `model.safetensors`).
+    /// A file of another model, or without the encoder, is an error saying which.
+    pub fn read(path: &Path) -> Result<CreditModel> {
+        let ck = read_checkpoint(path)?;
+        let meta = ck.train_state()?.meta;
+        match meta.get("model").map(String::as_str) {
+            Some("credit") => {}
+            Some(other) => {
+                return Err(Error::file(
+                    path,
+                    format!(
+                        "a checkpoint of `train {other}`, not of `train credit`: eval credit scores the model.safetensors that `glassgrad train credit` writes"
+                    ),
+                ));
+            }
+            None => {
+                return Err(Error::file(
+                    path,
+                    format!(
+                        "not a checkpoint of `glassgrad train credit` (no metadata entry `{TRAIN_PREFIX}meta.model`)"
+                    ),
+                ));
+            }
+        }
+        let Some(json) = meta.get(ENCODER_META) else {
+            return Err(Error::file(
+                path,
+                format!(
+                    "the credit checkpoint holds no encoder (metadata entry `{TRAIN_PREFIX}meta.{ENCODER_META}`): \
+                     it holds fold models only (a run's checkpoints/folds.safetensors, or the model.safetensors \
+                     of a `train credit` older than the refit model); eval credit scores the model.safetensors \
+                     of a run of `glassgrad train credit`"
+                ),
+            ));
+        };
+        let bad = |why: String| {
+            Error::file(path, format!("metadata entry `{TRAIN_PREFIX}meta.{ENCODER_META}`: {why}"))
+        };
+        let v: serde_json::Value = serde_json::from_str(json).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let strings = |v: &serde_json::Value, what: &str| -> Result<Vec<String>> {
+            v.as_array()
+                .and_then(|a| a.iter().map(|s| s.as_str().map(str::to_string)).collect::<Option<Vec<_>>>())
+                .ok_or_else(|| bad(format!("{what} is not a list of strings")))
+        };
+        let names = strings(&v["numeric"], "`numeric`")?;
+        let floats = |key: &str| -> Result<Vec<f64>> {
+            let t =
+                ck.tensors.get(key).ok_or_else(|| Error::file(path, format!("tensor `{key}` is missing")))?;
+            if t.dtype() != DType::F64 || t.shape() != [names.len()] {
+                return Err(Error::file(
+                    path,
+                    format!(
+                        "tensor `{key}`: {} of shape {:?}, expected f64 of shape [{}] (one per numeric column)",
+                        t.dtype(),
+                        t.shape(),
+                        names.len()
+                    ),
+                ));
+            }
+            t.to_vec::<f64>()
+        };
+        let (mean, std) = (floats(ENCODER_MEAN)?, floats(ENCODER_STD)?);
+        if let Some(j) =
+            (0..names.len()).find(|&j| !(mean[j].is_finite() && std[j].is_finite() && std[j] > 0.0))
+        {
+            return Err(Error::file(
+                path,
+                format!(
+                    "column {:?}: mean {} and standard deviation {} (finite, σ > 0 expected)",
+                    names[j], mean[j], std[j]
+                ),
+            ));
+        }
+        let numeric = names
+            .into_iter()
+            .zip(mean.into_iter().zip(std))
+            .map(|(n, (mean, std))| (n, Standardizer { mean, std }))
+            .collect();
+        let mut categorical = Vec::new();
+        for c in v["categorical"].as_array().ok_or_else(|| bad("`categorical` is not a list".into()))? {
+            let name =
+                c["column"].as_str().ok_or_else(|| bad("a `categorical` entry has no `column`".into()))?;
+            let cats = strings(&c["categories"], &format!("the categories of {name:?}"))?;
+            let index = CategoryIndex::fit(cats.iter().map(String::as_str));
+            if index.categories != cats {
+                return Err(bad(format!("the categories of {name:?} are not sorted and distinct")));
+            }
+            categorical.push((name.to_string(), index));
+        }
+        let w =
+            ck.tensors.get("0.weight").ok_or_else(|| Error::file(path, "tensor `0.weight` is missing"))?;
+        let (hidden, d) = match w.shape()[..] {
+            [h, d] => (h, d),
+            _ => {
+                return Err(Error::file(
+                    path,
+                    format!("tensor `0.weight`: shape {:?}, expected [hidden, d]", w.shape()),
+                ));
+            }
+        };
+        let mlp = mlp(d, hidden, &mut Generator::new(0))?;
+        ck.load_into(&mlp, None)?;
+        let model = CreditModel { mlp, numeric, categorical };
+        if model.width() != d {
+            return Err(Error::file(
+                path,
+                format!(
+                    "the MLP reads {d} inputs but the encoder makes {} ({} numeric columns and the categories)",
+                    model.width(),
+                    model.numeric.len()
+                ),
+            ));
+        }
+        Ok(model)
+    }
+}
+
+/// `eval credit`: the model in `checkpoint` ([`CreditModel::read`]) on every row of the data file
+/// `data` (read by [`load`], which validates every value): ROC AUC of $p(\text{bad})$, accuracy at
+/// [`EVAL_THRESHOLD`], and the number of rows.
+pub fn evaluate_file(checkpoint: &Path, data: &Path) -> Result<crate::train::FinalMetrics> {
+    let mut model = CreditModel::read(checkpoint)?;
+    let d = load(data)?;
+    let rows: Vec<usize> = (0..d.bad.len()).collect();
+    let p = model.predict(&d, &rows)?;
+    let auc = roc_auc(&p, &d.bad).map_err(|e| Error::file(data, format!("ROC AUC: {e}")))?;
+    let pred: Vec<bool> = p.iter().map(|&p| p >= EVAL_THRESHOLD).collect();
+    let acc = accuracy(&pred, &d.bad)?;
+    Ok(crate::train::FinalMetrics {
+        model: "credit".into(),
+        tags: Vec::new(),
+        headline: (format!("auc on {}", data.display()), "auc".into()),
+        values: vec![
+            ("auc".into(), auc.into()),
+            ("accuracy".into(), acc.into()),
+            ("samples".into(), d.bad.len().into()),
+        ],
+        notes: vec![
+            format!("checkpoint: {}", checkpoint.display()),
+            format!("decision: a loan is predicted bad when p(bad) >= {EVAL_THRESHOLD} (for the accuracy)"),
+        ],
+    })
+}
+
 /// Options of `glassgrad train credit` beyond the generic ones.
 #[derive(clap::Args, Debug, Clone, Default, PartialEq)]
 pub struct CreditOptions {
     /// Folds of the stratified cross-validation (default 5).
     #[arg(long)]
     pub folds: Option<usize>,
+    /// Hold out this fraction of the rows (stratified, seeded by --seed) from the refit model saved
+    /// in model.safetensors, and report its AUC on them (holdout_auc); strictly between 0 and 1.
+    #[arg(long)]
+    pub holdout: Option<f64>,
 }
 
 /// The `credit` entry of `glassgrad train`: stratified k-fold cross-validation of the MLP and the
 /// logistic regression ([`cross_validate`]), with [`CreditConfig`]'s defaults (what
 /// `examples/credit.rs` measures): `--epochs` is the MLP's epochs per fold (40), `--batch-size`
 /// its batch (32), `--lr` its learning rate ($10^{-3}$), `--folds` the folds (5), `--seed` the
-/// folds' and the models' seed.
+/// folds' and the models' seed (and the holdout split's). Then the refit MLP (module docs) on
+/// every row, or on the training part with `--holdout F`, whose AUC on the held-out rows the
+/// `credit-mlp` result reports as `holdout_auc` (with `holdout_samples`).
 ///
 /// A row of `metrics.csv` is a fold (`fold,mlp_train_loss,mlp_auc,logreg_auc`), the progress bar
-/// runs over the fold's MLP epochs, `curves.png` shows each fold's AUCs as bars (and the MLP's
-/// last training loss), and `model.safetensors` holds every fold's two models
-/// (`fold1_mlp.0.weight`, ..., `fold5_logreg.bias`). `--resume` is refused: a fold is not
-/// checkpointed mid-way and the whole cross-validation takes seconds. There is no `eval`: each
-/// fold's models read inputs encoded by that fold's own encoder (category lists, means and
-/// standard deviations of its training rows), which the checkpoint does not hold, so new
-/// applicants cannot be scored from it alone.
+/// runs over the fold's MLP epochs (then the refit's), `curves.png` shows each fold's AUCs as bars
+/// (and the MLP's last training loss). `model.safetensors`, the run folder's only top-level
+/// `.safetensors` file, is the refit MLP with its encoder ([`CreditModel::save`]), which
+/// `glassgrad eval credit` scores. The fold models are kept in `checkpoints/folds.safetensors`
+/// (`fold1_mlp.0.weight`, ..., `fold5_logreg.bias`) for inspection only: each reads inputs
+/// encoded by its own fold's encoder, which is not stored, so they cannot score new rows.
+/// `--resume` is refused: a fold is not checkpointed mid-way and the whole run takes seconds.
 #[derive(Debug, Clone, Default)]
 pub struct CreditJob {
     /// `--folds`, as given (the registry in `jobs.rs` hands it over).
@@ -528,7 +821,7 @@ impl crate::train::TrainJob for CreditJob {
         "credit"
     }
     fn about(&self) -> &'static str {
-        "German credit: MLP and logistic regression, stratified 5-fold cross-validated ROC AUC"
+        "German credit: MLP and logistic regression, stratified 5-fold cross-validated ROC AUC; the MLP refitted with its encoder"
     }
     fn defaults(&self) -> crate::train::Defaults {
         let c = CreditConfig::new("");
@@ -571,6 +864,12 @@ impl crate::train::TrainJob for CreditJob {
         cfg.mlp_epochs = hp.epochs as usize;
         cfg.batch_size = hp.batch_size;
         cfg.mlp_lr = hp.lr;
+        // The holdout split first: a bad --holdout stops the run before anything trains.
+        let data = load(&cfg.path)?;
+        let (refit_rows, held_rows) = match self.options.holdout {
+            Some(f) => holdout_split(&data.bad, f, hp.seed, &cfg.path.display().to_string())?,
+            None => ((0..data.bad.len()).collect(), Vec::new()),
+        };
         let mut saved: Vec<(String, Tensor)> = Vec::new();
         let (mut last_loss, mut fold_rows) = (f64::NAN, 0);
         rep.set_chart(crate::train::Chart::BarsPerRow);
@@ -597,44 +896,99 @@ impl crate::train::TrainJob for CreditJob {
             }
             Ok(())
         })?;
-        let state = crate::checkpoint::TrainState {
+        let meta = |extra: &[(&str, String)]| {
+            [("model", "credit".to_string()), ("seed", hp.seed.to_string()), ("folds", cfg.folds.to_string())]
+                .iter()
+                .chain(extra)
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect()
+        };
+        let mut state = TrainState {
             epoch: cfg.folds as u64,
             history_columns: rep.columns().to_vec(),
             history: rep.history().to_vec(),
-            meta: [("model", "credit"), ("seed", &hp.seed.to_string()), ("folds", &cfg.folds.to_string())]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            meta: meta(&[]),
             ..Default::default()
         };
-        crate::checkpoint::save_checkpoint(
-            rep.final_checkpoint(),
-            &crate::train::TensorBag::new(saved),
-            None,
-            &state,
-        )?;
+        let folds_file = rep.out_dir().join("checkpoints").join("folds.safetensors");
+        save_checkpoint(&folds_file, &crate::train::TensorBag::new(saved), None, &state)?;
+
+        // The refit model, saved with its encoder.
+        let refit_seed = cfg.seed.wrapping_mul(1000).wrapping_add(cfg.folds as u64);
+        rep.start_stage(&format!("refit on {} rows", refit_rows.len()), cfg.mlp_epochs);
+        let mut model = refit(&data, &refit_rows, &cfg, refit_seed, &mut |_, loss| {
+            rep.batch(loss, refit_rows.len());
+            Ok(())
+        })?;
+        rep.end_stage();
+        let mut extra = vec![
+            ("hidden", cfg.hidden.to_string()),
+            ("epochs", cfg.mlp_epochs.to_string()),
+            ("batch_size", cfg.batch_size.to_string()),
+            ("lr", cfg.mlp_lr.to_string()),
+            ("refit_seed", refit_seed.to_string()),
+            ("refit_rows", refit_rows.len().to_string()),
+            ("data", cfg.path.display().to_string()),
+        ];
+        let mut holdout_auc = None;
+        if let Some(f) = self.options.holdout {
+            extra.push(("holdout_fraction", f.to_string()));
+            extra.push(("holdout_seed", hp.seed.to_string()));
+            extra.push(("holdout_rows", held_rows.len().to_string()));
+            let p = model.predict(&data, &held_rows)?;
+            let bad: Vec<bool> = held_rows.iter().map(|&r| data.bad[r]).collect();
+            holdout_auc =
+                Some(roc_auc(&p, &bad).map_err(|e| Error::file(&cfg.path, format!("held-out rows: {e}")))?);
+        }
+        state.epoch = cfg.mlp_epochs as u64;
+        state.meta = meta(&extra);
+        model.save(&rep.final_checkpoint(), &state, &held_rows)?;
         let c = &report.confusion;
+        let mut mlp_values: Vec<(String, Figure)> = vec![
+            ("auc_mean".into(), report.mlp.auc_mean.into()),
+            ("auc_std".into(), report.mlp.auc_std.into()),
+        ];
+        if let Some(auc) = holdout_auc {
+            mlp_values.push(("holdout_auc".into(), auc.into()));
+            mlp_values.push(("holdout_samples".into(), held_rows.len().into()));
+        }
+        mlp_values.extend([
+            ("threshold".into(), report.threshold.into()),
+            // A whole number: the cost matrix's entries (5 and 1) are.
+            ("cost".into(), Figure::Count(report.cost.round() as u64)),
+            ("good_accepted".into(), c[0][0].into()),
+            ("good_refused".into(), c[0][1].into()),
+            ("bad_accepted".into(), c[1][0].into()),
+            ("bad_refused".into(), c[1][1].into()),
+            ("folds".into(), cfg.folds.into()),
+            ("fit_s".into(), report.mlp.fit_s.into()),
+        ]);
+        let held = match self.options.holdout {
+            Some(f) => format!(
+                "{} of {} rows ({} held out by --holdout {f}, stratified, seed {})",
+                refit_rows.len(),
+                data.bad.len(),
+                held_rows.len(),
+                hp.seed
+            ),
+            None => format!("all {} rows", refit_rows.len()),
+        };
         let mlp = FinalMetrics {
             model: report.mlp.model.clone(),
             tags: Vec::new(),
             headline: ("auc".into(), "auc_mean".into()),
-            values: vec![
-                ("auc_mean".into(), report.mlp.auc_mean.into()),
-                ("auc_std".into(), report.mlp.auc_std.into()),
-                ("threshold".into(), report.threshold.into()),
-                // A whole number: the cost matrix's entries (5 and 1) are.
-                ("cost".into(), Figure::Count(report.cost.round() as u64)),
-                ("good_accepted".into(), c[0][0].into()),
-                ("good_refused".into(), c[0][1].into()),
-                ("bad_accepted".into(), c[1][0].into()),
-                ("bad_refused".into(), c[1][1].into()),
-                ("folds".into(), cfg.folds.into()),
-                ("fit_s".into(), report.mlp.fit_s.into()),
+            values: mlp_values,
+            notes: vec![
+                format!(
+                    "model: the MLP refitted on {held}, saved with its encoder as {} (fold models: {})",
+                    rep.final_checkpoint().display(),
+                    folds_file.display()
+                ),
+                format!(
+                    "{}: cost-minimising threshold p(bad) >= {:.4}: good accepted {}, good refused {}, bad accepted {}, bad refused {}; cost {} (a bad loan accepted costs {COST_BAD_ACCEPTED}, a good one refused {COST_GOOD_REFUSED})",
+                    report.mlp.model, report.threshold, c[0][0], c[0][1], c[1][0], c[1][1], report.cost
+                ),
             ],
-            notes: vec![format!(
-                "{}: cost-minimising threshold p(bad) >= {:.4}: good accepted {}, good refused {}, bad accepted {}, bad refused {}; cost {} (a bad loan accepted costs {COST_BAD_ACCEPTED}, a good one refused {COST_GOOD_REFUSED})",
-                report.mlp.model, report.threshold, c[0][0], c[0][1], c[1][0], c[1][1], report.cost
-            )],
         };
         let logreg = FinalMetrics {
             model: report.logreg.model.clone(),
@@ -650,10 +1004,7 @@ impl crate::train::TrainJob for CreditJob {
         };
         Ok(vec![mlp, logreg])
     }
-    fn eval(&self, _checkpoint: &Path, _data: &Path) -> Result<crate::train::FinalMetrics> {
-        Err(Error::invalid(
-            "eval credit",
-            "not available: each fold's models need that fold's encoder (categories, means, standard deviations), which the checkpoint does not hold; `glassgrad train credit --data FILE` cross-validates on another file",
-        ))
+    fn eval(&self, checkpoint: &Path, data: &Path) -> Result<crate::train::FinalMetrics> {
+        evaluate_file(checkpoint, data)
     }
 }

@@ -152,6 +152,20 @@ impl Reporter {
         self.start(format!("{first} {name} ({index}/{total})"), Some(name.to_string()), batches)
     }
 
+    /// Starts a stage that adds no row to `metrics.csv` (credit's refit after its folds), its
+    /// progress called `label`; [`Reporter::end_stage`] ends it.
+    pub fn start_stage(&mut self, label: &str, batches: usize) {
+        self.start(label.to_string(), None, batches)
+    }
+
+    /// Ends a stage begun by [`Reporter::start_stage`]: clears its bar, records nothing.
+    pub fn end_stage(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        self.view.current = None;
+    }
+
     fn start(&mut self, prefix: String, name: Option<String>, batches: usize) {
         self.epoch_start = Instant::now();
         self.loss_sum = 0.0;
