@@ -9,7 +9,7 @@
 //           strides (0 along broadcast dimensions). The `_bwd` kernels take (g, x) or (g, y): the
 //           incoming gradient and the saved forward input or output, exactly as the CPU closures
 //           in src/ops/unary.rs and src/ops/activation.rs.
-// Launch: block 256, grid min(ceil(n / 256), 65535 * 4); any grid is correct (grid-stride loop).
+// Launch: block 256, grid min(ceil(n / 256), 2^20) (`elementwise_cfg`); any grid is correct (grid-stride loop).
 #include "common.cuh"
 
 #define GG_SQRT_2_OVER_PI 0.7978845608028654

@@ -5,7 +5,7 @@
 //
 // `sum_fwd_<dt>(const T* x, Layout lx, T* y, i64 m, i64 k, double scale)`
 //     y_r = scale * sum_{j<k} x[offset(lx, r*k + j)]          (scale = 1 for sum, 1/k for mean)
-// Launch: one block of 256 threads per output row r (grid (min(m, 65535*?), 1, 1), rows
+// Launch: one block of 256 threads per output row r (grid (min(m, 65535), 1, 1) (`rows_cfg`), rows
 // grid-strided), shared memory 256 * sizeof(T). Thread t adds elements j = t, t+256, ... in order,
 // then a fixed binary tree combines the 256 partial sums: the result depends only on k, never on
 // timing (deterministic, no atomics).

@@ -78,3 +78,20 @@ fn seeded_randomness_is_reproducible() {
     let r = Tensor::randint(&[1000], 3, 6, &mut Generator::new(1)).unwrap().to_vec::<i64>().unwrap();
     assert!(r.iter().all(|&x| (3..6).contains(&x)) && r.contains(&3) && r.contains(&5));
 }
+
+#[test]
+fn i64_to_float_rounds_once() {
+    // 2^60 + 2^36 + 1 lies just above the midpoint of two f32 neighbours (2^60 and 2^60 + 2^37):
+    // rounded once it goes up; through f64 (which drops the +1) it would tie and go down to 2^60.
+    let v = (1i64 << 60) + (1i64 << 36) + 1;
+    let t = glassgrad::Tensor::from_vec(vec![v, -v, 7, i64::MAX], &[4]).unwrap();
+    let f = t.to_dtype(glassgrad::DType::F32).unwrap().to_f64_vec();
+    assert_eq!(f[0], ((1i64 << 60) + (1i64 << 37)) as f64);
+    assert_eq!(f[1], -f[0]);
+    assert_eq!(f[2], 7.0);
+    assert_eq!(f[3], 2f64.powi(63));
+    let d = t.to_dtype(glassgrad::DType::F64).unwrap().to_f64_vec();
+    assert_eq!(d[2], 7.0);
+    let b = t.to_dtype(glassgrad::DType::Bool).unwrap().to_f64_vec();
+    assert_eq!(b, vec![1.0, 1.0, 1.0, 1.0]);
+}

@@ -18,7 +18,7 @@ fn convert<T: Element>(d: &Data) -> Data {
         Data::Cuda(_) => return d.clone(),
         Data::F32(a) => map_array(a, |v| T::from_f64(v as f64)),
         Data::F64(a) => map_array(a, T::from_f64),
-        Data::I64(a) => map_array(a, |v| T::from_f64(v as f64)),
+        Data::I64(a) => map_array(a, T::from_i64),
         Data::Bool(a) => map_array(a, |v| T::from_f64(if v { 1.0 } else { 0.0 })),
     };
     T::wrap(out)

@@ -248,6 +248,9 @@ pub trait Element: Copy + Send + Sync + Debug + PartialOrd + Default + 'static {
     fn unwrap(d: &Data) -> Option<&ArcArray<Self, IxDyn>>;
     fn to_f64(self) -> f64;
     fn from_f64(v: f64) -> Self;
+    /// `v` in this type with one rounding (i64 → f32 directly, not through f64, which would round
+    /// twice: $2^{60} + 2^{36} + 1$ must give $2^{60} + 2^{37}$, as PyTorch and the CUDA cast give).
+    fn from_i64(v: i64) -> Self;
 }
 
 /// The floating-point element types (`f32`, `f64`): everything differentiable is generic over it.
@@ -286,6 +289,9 @@ macro_rules! element {
             fn from_f64(v: f64) -> Self {
                 v as $t
             }
+            fn from_i64(v: i64) -> Self {
+                v as $t
+            }
         }
     };
 }
@@ -309,6 +315,9 @@ impl Element for bool {
     }
     fn from_f64(v: f64) -> Self {
         v != 0.0
+    }
+    fn from_i64(v: i64) -> Self {
+        v != 0
     }
 }
 
