@@ -111,8 +111,8 @@ fn copy_run<T: Copy>(dst: &mut [T], src: &[T]) {
     fn fixed<T: Copy, const W: usize>(dst: &mut [T], src: &[T]) {
         // ok: `copy_run` calls this only when dst.len() == W, and its callers pass src and dst of
         // one length (as `copy_from_slice` requires).
-        let d: &mut [T; W] = dst.try_into().expect("W values");
-        let s: &[T; W] = src.try_into().expect("W values");
+        let d: &mut [T; W] = dst.try_into().expect("W values"); // ok: len == W (above)
+        let s: &[T; W] = src.try_into().expect("W values"); // ok: len == W (above)
         *d = *s;
     }
     match dst.len() {
